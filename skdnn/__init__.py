@@ -1,0 +1,6 @@
+"""skdnn: scikit-learn compatible neural networks written from scratch in NumPy."""
+
+from ._mlp import MLPClassifierFromScratch
+
+__version__ = "0.1.0"
+__all__ = ["MLPClassifierFromScratch", "__version__"]

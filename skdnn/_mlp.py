@@ -1,0 +1,640 @@
+"""MLPClassifierFromScratch: the multi-layer perceptron as a scikit-learn estimator.
+
+This module is the estimator layer: it validates input, encodes labels, splits off the
+early-stopping set, runs the training loop and stores the fitted arrays. All calculus lives
+in the engine, :mod:`skdnn.nn`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from functools import partial
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.optimize
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import _safe_indexing, check_random_state, column_or_1d, gen_batches
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
+from sklearn.utils.optimize import _check_optimize_result
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._base import combined_sample_weight
+from .nn import optimizers
+from .nn.activations import HIDDEN_ACTIVATIONS
+from .nn.init import glorot_uniform
+from .nn.losses import output_activation_for
+from .nn.network import Network, Params
+
+
+def _generator(random_state):
+    """One numpy Generator per fit, seeded from ``random_state`` (None, int or RandomState)."""
+    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    return np.random.default_rng(seed)
+
+
+class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
+    """Multi-layer perceptron classifier, trained by backpropagation, in NumPy.
+
+    A drop-in for :class:`sklearn.neural_network.MLPClassifier`: the same parameters,
+    defaults, fitted attributes and objective, plus more hidden activations, dropout and
+    class weights. It minimises
+
+    .. math::
+
+        \\frac{\\sum_i w_i \\, \\ell(y_i, p(x_i))}{\\sum_i w_i}
+        + \\frac{\\alpha}{2 \\sum_i w_i} \\sum_l \\lVert W_l \\rVert_F^2
+
+    with ``ell`` the cross-entropy of a softmax output (multiclass) or of sigmoid outputs
+    (binary: one unit; multilabel: one per label), and ``w_i`` the sample weight times the
+    class weight of sample ``i``.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of shape (n_layers - 2,) or int, default=(100,)
+        Units per hidden layer: the *width* of each layer; its length is the *depth*.
+    activation : str, default="relu"
+        Hidden activation, any trainable entry of :data:`skdnn.nn.ACTIVATIONS`:
+        ``"identity"``, ``"logistic"``, ``"tanh"``, ``"relu"``, ``"leaky_relu"``,
+        ``"prelu"`` (one learned slope per hidden unit, starting at 0.25), ``"elu"``,
+        ``"gelu"``.
+    solver : {"lbfgs", "sgd", "adam"}, default="adam"
+    alpha : float, default=0.0001
+        Strength of the L2 penalty on the weights.
+    batch_size : int or "auto", default="auto"
+        ``min(200, n_samples)`` for ``"auto"``. Not used by lbfgs.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Schedule of the sgd step size.
+    learning_rate_init : float, default=0.001
+    power_t : float, default=0.5
+        Exponent of the ``"invscaling"`` schedule.
+    max_iter : int, default=200
+        Epochs for sgd/adam, iterations for lbfgs.
+    shuffle : bool, default=True
+        Shuffle the samples every epoch (sgd/adam).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the one generator that draws initial weights, shuffles, dropout masks and the
+        validation split.
+    tol : float, default=1e-4
+    verbose : bool, default=False
+        Print the loss every epoch.
+    warm_start : bool, default=False
+        Continue from the current ``coefs_`` / ``intercepts_`` (also ones set by hand).
+    momentum : float, default=0.9
+    nesterovs_momentum : bool, default=True
+    early_stopping : bool, default=False
+        Hold out a stratified ``validation_fraction`` of the data, stop when its accuracy
+        stops improving, and keep the best weights seen.
+    validation_fraction : float, default=0.1
+    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
+        Adam's parameters.
+    n_iter_no_change : int, default=10
+    max_fun : int, default=15000
+        Maximum number of loss evaluations of lbfgs.
+    negative_slope : float, default=0.01
+        Slope of ``"leaky_relu"`` for negative inputs.
+    dropout : float, default=0.0
+        Probability of zeroing each hidden unit while training (inverted dropout: the
+        survivors are scaled by ``1 / (1 - dropout)``, so prediction is deterministic and
+        needs no rescaling). Only with ``solver="sgd"`` or ``"adam"``.
+    class_weight : dict, "balanced" or None, default=None
+        Weights per class, multiplied into the sample weights. ``"balanced"`` uses
+        ``sum(w) / (n_classes * weighted class count)``. Not for multilabel targets.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    coefs_ : list of ndarray
+        ``coefs_[l]`` has shape ``(layer_units[l], layer_units[l + 1])``.
+    intercepts_ : list of ndarray
+        ``intercepts_[l]`` has shape ``(layer_units[l + 1],)``.
+    slopes_ : list of ndarray
+        Learned PReLU slopes, one array of shape ``(h_l,)`` per hidden layer; only with
+        ``activation="prelu"``.
+    loss_ : float
+        The objective at the end of training.
+    best_loss_ : float or None
+        Lowest training loss seen (sgd/adam without early stopping).
+    loss_curve_ : list of float
+        The objective after each epoch (sgd/adam) or iteration (lbfgs).
+    validation_scores_ : list of float or None
+        Validation accuracy per epoch with early stopping.
+    best_validation_score_ : float or None
+    t_ : int
+        Training samples seen.
+    n_iter_ : int
+    n_layers_ : int
+        Number of layers, input and output included.
+    n_outputs_ : int
+    out_activation_ : {"softmax", "logistic"}
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Only when ``X`` has string column names.
+
+    Notes
+    -----
+    The engine (:mod:`skdnn.nn`) holds the math: the forward pass
+    ``[n_samples x n_features] . [n_features x h_1] -> ... -> [n_samples x n_outputs]``, the
+    backward pass by the chain rule, and the optimiser steps. All parameters are trained as
+    one flat vector; ``coefs_``, ``intercepts_`` and ``slopes_`` are views of it.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skdnn import MLPClassifierFromScratch
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = MLPClassifierFromScratch(hidden_layer_sizes=(16,), solver="lbfgs",
+    ...                                random_state=0).fit(X, y)
+    >>> [W.shape for W in clf.coefs_]
+    [(4, 16), (16, 3)]
+    >>> clf.score(X, y) > 0.95
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "negative_slope": [Interval(Real, 0, 1, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        negative_slope=0.01,
+        dropout=0.0,
+        class_weight=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.negative_slope = negative_slope
+        self.dropout = dropout
+        self.class_weight = class_weight
+
+    # -- public API ------------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a multilabel indicator matrix.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : MLPClassifierFromScratch
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    def _check_solver(self):
+        if self.solver not in ("sgd", "adam"):
+            raise AttributeError(
+                f"partial_fit is only available for stochastic optimizers. {self.solver} is "
+                "not stochastic."
+            )
+        return True
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch of sgd/adam over ``X``, continuing from the current weights.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        sample_weight : array-like of shape (n_samples,), default=None
+        classes : array-like of shape (n_classes,), default=None
+            All classes; required on the first call.
+
+        Returns
+        -------
+        self : MLPClassifierFromScratch
+        """
+        if _check_partial_fit_first_call(self, classes):
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def predict_proba(self, X):
+        """Probability of each class, shape (n_samples, n_classes), ordered as ``classes_``."""
+        check_is_fitted(self)
+        proba = self._forward(X)
+        if self.n_outputs_ == 1:
+            return np.hstack([1 - proba, proba])
+        return proba
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`."""
+        proba = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            return np.log(proba, out=proba)
+
+    def predict(self, X):
+        """Predicted class labels (or label indicators for multilabel targets)."""
+        check_is_fitted(self)
+        return self._labels(self._forward(X))
+
+    # -- forward helpers ------------------------------------------------------------------------
+    def _network(self, layer_units=None, dtype=None):
+        if layer_units is None:
+            layer_units = [W.shape[0] for W in self.coefs_] + [self.coefs_[-1].shape[1]]
+        return Network(
+            layer_units,
+            self.activation,
+            self.out_activation_,
+            negative_slope=self.negative_slope,
+            dtype=self.coefs_[0].dtype if dtype is None else dtype,
+        )
+
+    def _params(self):
+        return Params(list(self.coefs_), list(self.intercepts_), list(getattr(self, "slopes_", [])))
+
+    def _forward(self, X, check_input=True):
+        if check_input:
+            X = validate_data(
+                self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False
+            )
+        return self._network().predict_proba(self._params(), X)
+
+    def _labels(self, proba):
+        if proba.shape[1] == 1:
+            proba = proba.ravel()
+        return self._label_binarizer.inverse_transform(proba)
+
+    # -- training ---------------------------------------------------------------------------
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
+        if any(size <= 0 for size in sizes):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+        return [int(size) for size in sizes]
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer().fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start and not incremental and set(classes) != set(self.classes_):
+                raise ValueError(
+                    "warm_start can only be used where `y` has the same classes as in the "
+                    f"previous call to fit. Previously got {self.classes_}, `y` has {classes}."
+                )
+            if len(np.setdiff1d(classes, self.classes_)):
+                raise ValueError(
+                    f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                    f"{self.classes_}. 'y' has {classes}."
+                )
+        Y = self._label_binarizer.transform(y).astype(X.dtype)
+        return X, y, Y
+
+    def _sample_weight(self, sample_weight, X, y, incremental):
+        multilabel = self._label_binarizer.y_type_.startswith("multilabel")
+        if self.class_weight is not None:
+            if multilabel:
+                raise ValueError("class_weight is not supported for multilabel targets.")
+            if incremental and self.class_weight == "balanced":
+                raise ValueError(
+                    "class_weight='balanced' is not supported for partial_fit: the class "
+                    "frequencies of one batch are not those of the data. Compute the weights "
+                    "once with sklearn.utils.class_weight.compute_class_weight and pass a dict."
+                )
+        y_index = None if multilabel else np.searchsorted(self.classes_, y)
+        return combined_sample_weight(
+            sample_weight, X, y_index, self.classes_, None if multilabel else self.class_weight,
+            X.dtype,
+        )
+
+    def _fit(self, X, y, sample_weight, incremental):
+        hidden_sizes = self._hidden_sizes()
+        if self.dropout > 0 and self.solver == "lbfgs":
+            raise ValueError(
+                "dropout > 0 needs a stochastic solver ('sgd' or 'adam'): random masks make "
+                "the objective noisy, which breaks lbfgs's line search."
+            )
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, y, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        sample_weight = self._sample_weight(sample_weight, X, y, incremental)
+        rng = _generator(self.random_state)
+
+        out_activation = output_activation_for(self._label_binarizer.y_type_)
+        layer_units = [X.shape[1], *hidden_sizes, Y.shape[1]]
+        network = Network(
+            layer_units, self.activation, out_activation,
+            negative_slope=self.negative_slope, dtype=X.dtype,
+        )
+        if first_pass:
+            init = partial(glorot_uniform, activation=self.activation, dtype=X.dtype)
+            theta = network.init_params(rng, init)
+            history = {"loss_curve_": [], "t_": 0, "n_iter_": 0}
+            optimizer_state = None
+        else:
+            # Pack the current parameters, including ones a user assigned by hand.
+            theta = network.pack(self.coefs_, self.intercepts_, getattr(self, "slopes_", ()))
+            history = {"loss_curve_": list(getattr(self, "loss_curve_", [])), "t_": self.t_,
+                       "n_iter_": self.n_iter_}
+            # Only partial_fit resumes the optimiser; a warm-started fit starts it anew.
+            optimizer_state = getattr(self, "_optimizer_state", None) if incremental else None
+
+        if self.solver == "lbfgs":
+            theta = self._fit_lbfgs(network, theta, X, Y, sample_weight, history)
+        else:
+            if sp.issparse(X):
+                X = X.tocsr()  # row slicing for mini-batches
+            theta = self._fit_stochastic(
+                network, theta, X, y, Y, sample_weight, rng, history, optimizer_state,
+                incremental, first_pass,
+            )
+        if not np.isfinite(theta).all():
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may contain "
+                "large values and need to be preprocessed."
+            )
+        # Commit the fitted state only now, so a failed fit leaves the estimator as it was.
+        params = network.unpack(theta)
+        self.coefs_ = params.coefs
+        self.intercepts_ = params.intercepts
+        if network.has_slopes:
+            self.slopes_ = params.slopes
+        elif hasattr(self, "slopes_"):
+            del self.slopes_
+        self.n_layers_ = len(layer_units)
+        self.n_outputs_ = Y.shape[1]
+        self.out_activation_ = out_activation
+        for name, value in history.items():
+            setattr(self, name, value)
+        return self
+
+    def _fit_lbfgs(self, network, theta, X, Y, sample_weight, history):
+        dtype = network.dtype
+        grad = np.empty(network.size, dtype=dtype)
+        curve = history["loss_curve_"]
+
+        def objective(x):
+            loss = network.loss_and_gradient(
+                x.astype(dtype, copy=False), grad, X, Y,
+                sample_weight=sample_weight, alpha=self.alpha,
+            )
+            return loss, grad.astype(np.float64)
+
+        def record(intermediate_result):
+            curve.append(float(intermediate_result.fun))
+
+        result = scipy.optimize.minimize(
+            objective,
+            theta.astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            callback=record,
+            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
+        )
+        history["n_iter_"] = _check_optimize_result("lbfgs", result, self.max_iter)
+        history["loss_"] = float(result.fun)
+        return result.x.astype(dtype)
+
+    def _validation_split(self, X, y, Y, sample_weight, rng):
+        """Stratified hold-out set for early stopping (not stratified for multilabel)."""
+        stratify = y if Y.shape[1] == 1 or self._label_binarizer.y_type_ == "multiclass" else None
+        arrays = [X, y, Y] + ([] if sample_weight is None else [sample_weight])
+        seed = int(rng.integers(np.iinfo(np.int32).max))
+        try:
+            parts = train_test_split(
+                *arrays, test_size=self.validation_fraction, random_state=seed, stratify=stratify
+            )
+        except ValueError:
+            # Too few samples of some class to stratify: fall back to a plain random split.
+            parts = train_test_split(*arrays, test_size=self.validation_fraction, random_state=seed)
+        train, val = parts[0::2], parts[1::2]
+        if val[0].shape[0] < 2 or train[0].shape[0] < 1:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' or the size "
+                "of your dataset."
+            )
+        if sample_weight is None:
+            train.append(None)
+            val.append(None)
+        return train, val
+
+    def _fit_stochastic(self, network, theta, X, y, Y, sample_weight, rng, history,
+                        optimizer_state, incremental, first_pass):
+        if self.early_stopping:
+            (X_train, _, Y_train, sw_train), (X_val, y_val, _, sw_val) = self._validation_split(
+                X, y, Y, sample_weight, rng
+            )
+            history.update(validation_scores_=[], best_validation_score_=-np.inf, best_loss_=None)
+        else:
+            X_train, Y_train, sw_train = X, Y, sample_weight
+            if first_pass or not hasattr(self, "best_loss_") or self.best_loss_ is None:
+                history.update(best_loss_=np.inf)
+            else:
+                history.update(best_loss_=self.best_loss_)
+            history.update(validation_scores_=None, best_validation_score_=None)
+
+        n_samples = X_train.shape[0]
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than sample size. It is going to "
+                    "be clipped", stacklevel=3,
+                )
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+
+        if optimizer_state is None or optimizer_state.get("solver") != self.solver or len(
+            optimizer_state["velocity" if self.solver == "sgd" else "m"]
+        ) != network.size:
+            if self.solver == "sgd":
+                optimizer_state = optimizers.init_sgd_state(theta, self.learning_rate_init)
+            else:
+                optimizer_state = optimizers.init_adam_state(theta)
+            optimizer_state["solver"] = self.solver
+        no_improvement = 0 if first_pass else getattr(self, "_no_improvement_count", 0)
+        grad = np.empty_like(theta)
+        best_theta = theta.copy()
+        last_finite = theta.copy()
+        order = np.arange(n_samples)
+        history["n_iter_"] = 0  # epochs of this call, as in scikit-learn
+
+        for _ in range(self.max_iter):
+            if self.shuffle:
+                order = rng.permutation(n_samples)
+            accumulated_loss = 0.0
+            for batch in gen_batches(n_samples, batch_size):
+                idx = order[batch]
+                sw_batch = None if sw_train is None else sw_train[idx]
+                batch_loss = network.loss_and_gradient(
+                    theta, grad, _safe_indexing(X_train, idx), Y_train[idx],
+                    sample_weight=sw_batch, alpha=self.alpha, dropout=self.dropout, rng=rng,
+                )
+                accumulated_loss += batch_loss * (batch.stop - batch.start)
+                if self.solver == "sgd":
+                    optimizers.sgd_step(
+                        theta, grad, optimizer_state,
+                        momentum=self.momentum, nesterov=self.nesterovs_momentum,
+                    )
+                else:
+                    optimizers.adam_step(
+                        theta, grad, optimizer_state, learning_rate_init=self.learning_rate_init,
+                        beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
+                    )
+            loss = accumulated_loss / n_samples
+            if not (np.isfinite(loss) and np.isfinite(theta).all()):
+                theta[...] = last_finite
+                raise ValueError(
+                    f"Training diverged in epoch {history['n_iter_'] + 1}: the loss became "
+                    f"{loss}. The learning rate (learning_rate_init={self.learning_rate_init}) "
+                    "is likely too large; lower it, or scale the input features."
+                )
+            last_finite[...] = theta
+            history["n_iter_"] += 1
+            history["t_"] += n_samples
+            history["loss_"] = loss
+            history["loss_curve_"].append(loss)
+            if self.verbose:
+                print(f"Iteration {history['n_iter_']}, loss = {loss:.8f}")
+
+            if self.early_stopping:
+                proba = network.predict_proba(network.unpack(theta), X_val)
+                score = accuracy_score(y_val, self._labels(proba), sample_weight=sw_val)
+                history["validation_scores_"].append(score)
+                if self.verbose:
+                    print(f"Validation score: {score:f}")
+                improved = score >= history["best_validation_score_"] + self.tol
+                if score > history["best_validation_score_"]:
+                    history["best_validation_score_"] = score
+                    best_theta[...] = theta
+            else:
+                improved = loss <= history["best_loss_"] - self.tol
+                history["best_loss_"] = min(history["best_loss_"], loss)
+            no_improvement = 0 if improved else no_improvement + 1
+
+            if self.learning_rate == "invscaling" and self.solver == "sgd":
+                optimizer_state["learning_rate"] = optimizers.invscaling_learning_rate(
+                    self.learning_rate_init, history["t_"], self.power_t
+                )
+            if no_improvement > self.n_iter_no_change:
+                what = "Validation score" if self.early_stopping else "Training loss"
+                msg = (f"{what} did not improve more than tol={self.tol:f} for "
+                       f"{self.n_iter_no_change} consecutive epochs.")
+                adaptive = self.solver == "sgd" and self.learning_rate == "adaptive"
+                if adaptive and optimizer_state["learning_rate"] > 1e-6:
+                    optimizer_state["learning_rate"] /= 5.0
+                    no_improvement = 0
+                    if self.verbose:
+                        print(f"{msg} Setting learning rate to {optimizer_state['learning_rate']:f}")
+                else:
+                    if self.verbose:
+                        print(f"{msg} Stopping.")
+                    break
+            if incremental:
+                break
+            if history["n_iter_"] == self.max_iter:
+                warnings.warn(
+                    f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
+                    "the optimization hasn't converged yet.",
+                    ConvergenceWarning, stacklevel=3,
+                )
+
+        history["_no_improvement_count"] = no_improvement
+        history["_optimizer_state"] = optimizer_state
+        return best_theta if self.early_stopping else theta
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.classifier_tags.multi_label = True
+        return tags

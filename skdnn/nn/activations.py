@@ -1,0 +1,217 @@
+"""Activation functions, each kept next to its derivative, in one registry.
+
+Every activation ``g`` is one :class:`Activation` entry in :data:`ACTIVATIONS`. The engine and
+both estimators read the list of names from this registry, so adding an activation is adding
+one entry here.
+
+Conventions
+-----------
+``z`` is the pre-activation of a layer, ``z = a_prev @ W + b``, of shape
+``(n_samples, n_units)``; ``a = g(z)`` has the same shape (an activation never changes the
+shape of the matrix that flows through the network). ``param`` is the activation's parameter:
+the fixed negative slope of ``leaky_relu`` (a float), the learned per-unit slopes of ``prelu``
+(ndarray of shape ``(n_units,)``), and ``None`` for the others.
+
+Backpropagation needs ``g'(z)``. Many derivatives are cheapest when written with the output
+``a`` (sigmoid: ``a * (1 - a)``), others need ``z`` itself (GELU). Each entry says which one
+it needs through ``needs_z``, so the network keeps ``z`` only where it must.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from scipy.special import erf, expit
+
+
+@dataclass(frozen=True)
+class Activation:
+    """One activation function and its derivative.
+
+    Attributes
+    ----------
+    name : str
+        Registry key, also the value of the estimators' ``activation`` parameter.
+    forward : callable ``(z, param, out) -> a``
+        Computes ``g(z)``; writes into ``out`` when given (``out`` may be ``z`` itself).
+    derivative : callable ``(z, a, param) -> ndarray or float``
+        ``g'(z)`` element-wise, from the pre-activation ``z`` and/or the output ``a``.
+        ``z`` is ``None`` when ``needs_z`` is false.
+    needs_z : bool
+        Whether ``derivative`` (or ``param_gradient``) reads ``z``.
+    param_gradient : callable ``(z, delta_a) -> ndarray`` or None
+        For a learned parameter (PReLU slopes): ``dL/dparam`` given ``delta_a = dL/da``.
+    trainable : bool
+        False for the step function, whose derivative is zero almost everywhere: gradient
+        descent cannot train through it (the perceptron rule does instead).
+    """
+
+    name: str
+    forward: Callable
+    derivative: Callable
+    needs_z: bool = False
+    param_gradient: Callable | None = None
+    trainable: bool = True
+
+
+def _write(out, values):
+    if out is None:
+        return values
+    out[...] = values
+    return out
+
+
+# -- step: the perceptron's activation ------------------------------------------------------
+def _step(z, param, out):
+    # Heaviside step with H(0) = 1: a perceptron fires when w.x + b >= 0.
+    return _write(out, (z >= 0).astype(z.dtype))
+
+
+def _step_derivative(z, a, param):
+    return np.zeros_like(a)
+
+
+# -- identity ---------------------------------------------------------------------------------
+def _identity(z, param, out):
+    return _write(out, z)
+
+
+def _identity_derivative(z, a, param):
+    return 1.0
+
+
+# -- logistic sigmoid -------------------------------------------------------------------------
+def _logistic(z, param, out):
+    # expit never overflows, unlike 1 / (1 + np.exp(-z)) for z << 0.
+    return expit(z, out=out) if out is not None else expit(z)
+
+
+def _logistic_derivative(z, a, param):
+    # s'(z) = s(z) (1 - s(z)) <= 1/4, with the maximum at z = 0: stacked sigmoid layers
+    # multiply gradients by at most 0.25 each, the root of vanishing gradients.
+    return a * (1 - a)
+
+
+# -- tanh -------------------------------------------------------------------------------------
+def _tanh(z, param, out):
+    return np.tanh(z, out=out) if out is not None else np.tanh(z)
+
+
+def _tanh_derivative(z, a, param):
+    return 1 - a * a
+
+
+# -- ReLU -------------------------------------------------------------------------------------
+def _relu(z, param, out):
+    return np.maximum(z, 0, out=out) if out is not None else np.maximum(z, 0)
+
+
+def _relu_derivative(z, a, param):
+    # 1 where the unit is active, 0 in the "dead zone" z <= 0.
+    return a > 0
+
+
+# -- Leaky ReLU: a fixed small slope (0.01 by default) for z < 0 -------------------------------
+def _leaky_relu(z, param, out):
+    return np.multiply(z, np.where(z > 0, 1, param).astype(z.dtype), out=out)
+
+
+def _leaky_relu_derivative(z, a, param):
+    # With a slope >= 0, a > 0 exactly where z > 0, so the output suffices.
+    return np.where(a > 0, 1, param).astype(a.dtype)
+
+
+# -- PReLU: one learned slope per unit (He et al. 2015) ----------------------------------------
+def _prelu(z, param, out):
+    return np.multiply(z, np.where(z > 0, 1, param).astype(z.dtype), out=out)
+
+
+def _prelu_derivative(z, a, param):
+    # A learned slope may become zero or negative, so the sign of z (not of a) decides.
+    return np.where(z > 0, 1, param).astype(z.dtype)
+
+
+def _prelu_param_gradient(z, delta_a):
+    # a_ij = max(z_ij, 0) + s_j * min(z_ij, 0), so dL/ds_j = sum_i dL/da_ij * min(z_ij, 0).
+    return np.einsum("ij,ij->j", delta_a, np.minimum(z, 0))
+
+
+# -- ELU (alpha = 1) --------------------------------------------------------------------------
+def _elu(z, param, out):
+    # expm1 only of the negative part, so a large positive z cannot overflow.
+    return _write(out, np.where(z > 0, z, np.expm1(np.minimum(z, 0))))
+
+
+def _elu_derivative(z, a, param):
+    # For z < 0, g(z) = exp(z) - 1, so g'(z) = exp(z) = a + 1.
+    return np.where(a > 0, 1, a + 1).astype(a.dtype)
+
+
+# -- GELU, exact: z * Phi(z) with the standard normal CDF Phi ---------------------------------
+_SQRT2 = np.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
+
+
+def _gelu(z, param, out):
+    return _write(out, 0.5 * z * (1 + erf(z / _SQRT2)))
+
+
+def _gelu_derivative(z, a, param):
+    # d/dz [z Phi(z)] = Phi(z) + z phi(z), phi the standard normal density.
+    cdf = 0.5 * (1 + erf(z / _SQRT2))
+    return cdf + z * _INV_SQRT_2PI * np.exp(-0.5 * z * z)
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    act.name: act
+    for act in [
+        Activation("step", _step, _step_derivative, trainable=False),
+        Activation("identity", _identity, _identity_derivative),
+        Activation("logistic", _logistic, _logistic_derivative),
+        Activation("tanh", _tanh, _tanh_derivative),
+        Activation("relu", _relu, _relu_derivative),
+        Activation("leaky_relu", _leaky_relu, _leaky_relu_derivative),
+        Activation(
+            "prelu",
+            _prelu,
+            _prelu_derivative,
+            needs_z=True,
+            param_gradient=_prelu_param_gradient,
+        ),
+        Activation("elu", _elu, _elu_derivative),
+        Activation("gelu", _gelu, _gelu_derivative, needs_z=True),
+    ]
+}
+
+#: Names usable as hidden activations of a network trained by gradient descent.
+HIDDEN_ACTIVATIONS = tuple(name for name, act in ACTIVATIONS.items() if act.trainable)
+
+#: Initial value of every PReLU slope, as in He et al. (2015).
+PRELU_INIT = 0.25
+
+
+def get_activation(name: str) -> Activation:
+    """Return the registry entry called ``name``.
+
+    Raises
+    ------
+    ValueError
+        If no activation has that name; the message lists the known ones.
+    """
+    try:
+        return ACTIVATIONS[name]
+    except KeyError:
+        raise ValueError(
+            f"Unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}."
+        ) from None
+
+
+def activation_param(name: str, *, negative_slope: float = 0.01, slopes=None):
+    """The ``param`` argument that activation ``name`` takes (see the module notes)."""
+    if name == "leaky_relu":
+        return negative_slope
+    if name == "prelu":
+        return slopes
+    return None

@@ -1,0 +1,99 @@
+"""Output layers and the cross-entropy loss, computed from the logits.
+
+Two output layers, as in scikit-learn's ``MLPClassifier``:
+
+* ``"softmax"`` for multiclass targets: ``p_ik = exp(z_ik) / sum_j exp(z_ij)``;
+* ``"logistic"`` for binary targets (one unit, ``p = P(class 1)``) and multilabel targets
+  (one independent sigmoid per label).
+
+Notes
+-----
+The loss of sample ``i`` is the cross-entropy between its one-hot (or 0/1 indicator) target
+row ``y_i`` and the predicted probabilities, and the mean over a batch is weighted:
+
+.. math::
+
+    L = \\frac{\\sum_i w_i \\, \\ell_i}{\\sum_i w_i}, \\qquad
+    \\ell_i^{softmax} = -\\sum_k y_{ik} \\log p_{ik}, \\qquad
+    \\ell_i^{sigmoid} = \\sum_k \\log(1 + e^{z_{ik}}) - y_{ik} z_{ik}.
+
+Both are computed from the logits ``z`` (the output layer's pre-activation) through
+log-sum-exp, so no probability is ever logged after rounding to 0.
+
+Softmax with cross-entropy, and sigmoid with binary cross-entropy, are *canonical pairs*: the
+gradient of ``ell_i`` with respect to the logits is simply ``p_i - y_i``. This fused gradient
+is what starts the backward pass; it avoids the Jacobian of the softmax altogether.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+OUTPUT_ACTIVATIONS = ("softmax", "logistic")
+
+
+def output_activation_for(y_type: str) -> str:
+    """The output layer scikit-learn uses for a target type: softmax for ``"multiclass"``."""
+    return "softmax" if y_type == "multiclass" else "logistic"
+
+
+def output_probabilities(z, out_activation, out=None):
+    """Map logits of shape (n_samples, n_outputs) to probabilities, in place when ``out is z``.
+
+    Softmax subtracts the row maximum first: ``softmax(z) = softmax(z - max_j z_j)``, and then
+    every ``exp`` is at most 1, so nothing overflows.
+    """
+    if out is None:
+        out = np.empty_like(z)
+    if out_activation == "logistic":
+        return expit(z, out=out)
+    np.subtract(z, z.max(axis=1, keepdims=True), out=out)
+    np.exp(out, out=out)
+    out /= out.sum(axis=1, keepdims=True)
+    return out
+
+
+def log_loss_and_output_delta(z, y, out_activation, sample_weight=None):
+    """Weighted mean cross-entropy and its gradient with respect to the logits.
+
+    Parameters
+    ----------
+    z : ndarray of shape (n_samples, n_outputs)
+        Logits. Overwritten with the probabilities (the delta is formed from them).
+    y : ndarray of shape (n_samples, n_outputs)
+        One-hot rows (softmax) or 0/1 indicators (logistic), in ``z``'s dtype.
+    out_activation : {"softmax", "logistic"}
+    sample_weight : ndarray of shape (n_samples,) or None
+        Per-sample weights ``w_i``; ``None`` means all ones.
+
+    Returns
+    -------
+    loss : float
+        ``sum_i w_i ell_i / sum_i w_i``.
+    delta : ndarray of shape (n_samples, n_outputs)
+        ``dL/dz = w_i (p_i - y_i) / sum_i w_i`` (the same array as ``z``).
+    """
+    n_samples = z.shape[0]
+    if out_activation == "logistic":
+        # log(1 + e^z) - y z, with logaddexp(0, z) = log(1 + e^z) free of overflow.
+        per_sample = (np.logaddexp(0, z) - y * z).sum(axis=1)
+        expit(z, out=z)
+    else:
+        # -sum_k y_k log p_k = logsumexp(z) - sum_k y_k z_k, evaluated after shifting by the max.
+        z -= z.max(axis=1, keepdims=True)
+        y_dot_z = np.einsum("ij,ij->i", y, z)
+        np.exp(z, out=z)
+        row_sum = z.sum(axis=1, keepdims=True)
+        per_sample = np.log(row_sum[:, 0]) - y_dot_z
+        z /= row_sum
+    delta = z
+    delta -= y
+    if sample_weight is None:
+        loss = float(per_sample.sum()) / n_samples
+        delta *= 1.0 / n_samples
+    else:
+        sw_sum = float(sample_weight.sum())
+        loss = float(per_sample @ sample_weight) / sw_sum
+        delta *= (sample_weight / sw_sum)[:, None].astype(delta.dtype, copy=False)
+    return loss, delta

@@ -1,0 +1,265 @@
+"""Forward and backward passes over a fully connected network.
+
+Notes
+-----
+A network with layer sizes ``layer_units = [n_features, h_1, ..., h_{L-1}, n_outputs]`` has
+``L`` weight layers. Layer ``l`` holds ``W_l`` of shape ``(layer_units[l], layer_units[l+1])``
+and ``b_l`` of shape ``(layer_units[l+1],)``. With ``a_0 = X`` of shape
+``(n_samples, n_features)``, the forward pass is
+
+.. math::
+
+    z_{l+1} = a_l W_l + b_l, \\qquad a_{l+1} = g(z_{l+1}) \\quad (l < L - 1),
+
+so the shapes go ``[n_samples x n_features] . [n_features x h_1] -> [n_samples x h_1]`` and
+so on, ending in logits ``z_L`` of shape ``(n_samples, n_outputs)`` that the output layer
+(softmax or sigmoid, :mod:`skdnn.nn.losses`) turns into probabilities.
+
+The backward pass is the chain rule, applied from the output back. Starting from
+``delta_L = dL/dz_L = (p - y) w / sum(w)`` (the fused softmax/sigmoid cross-entropy gradient):
+
+.. math::
+
+    \\frac{\\partial L}{\\partial W_l} = a_l^T \\delta_{l+1} + \\frac{\\alpha}{\\sum_i w_i} W_l,
+    \\qquad
+    \\frac{\\partial L}{\\partial b_l} = \\sum_i \\delta_{l+1, i},
+    \\qquad
+    \\delta_l = (\\delta_{l+1} W_l^T) \\odot g'(z_l).
+
+Carried one step further, ``delta_1 W_0^T`` is the gradient with respect to the input ``X``
+itself, which :mod:`skdnn.explain` uses for attributions.
+
+All parameters live in one flat vector ``theta`` (weights, then biases, then PReLU slopes,
+layer by layer) and :meth:`Network.unpack` returns per-layer *views* into it. An optimiser
+then updates every parameter with a single vectorised expression, and L-BFGS works on
+``theta`` without copies.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+
+from .activations import PRELU_INIT, activation_param, get_activation
+from .losses import log_loss_and_output_delta, output_probabilities
+
+
+class Params(NamedTuple):
+    """Per-layer views of a flat parameter (or gradient) vector."""
+
+    coefs: list
+    intercepts: list
+    slopes: list  # one array per hidden layer with PReLU, else empty
+
+
+class Trace(NamedTuple):
+    """What the forward pass keeps for the backward pass.
+
+    ``inputs[l]`` is what weight layer ``l`` multiplied (``a_l``, after dropout), ``outputs[l]``
+    the hidden activation ``g(z_l)`` before dropout, ``pre[l]`` the pre-activation ``z_l`` (only
+    when the activation's derivative needs it) and ``masks[l]`` the scaled dropout mask.
+    """
+
+    inputs: list
+    outputs: list
+    pre: list
+    masks: list
+
+
+def _dot(a, W, out=None):
+    if sp.issparse(a):
+        result = a @ W
+        if out is None:
+            return np.asarray(result)
+        out[...] = result
+        return out
+    return np.matmul(a, W, out=out)
+
+
+class Network:
+    """The structure of a fully connected network, and its forward and backward passes.
+
+    Parameters
+    ----------
+    layer_units : list of int
+        ``[n_features, h_1, ..., n_outputs]``.
+    activation : str
+        Hidden activation, a key of :data:`skdnn.nn.activations.ACTIVATIONS`.
+    out_activation : {"softmax", "logistic"}
+    negative_slope : float
+        Slope of ``leaky_relu`` for negative inputs.
+    dtype : numpy dtype
+        float32 or float64; every buffer and parameter has this dtype.
+    """
+
+    def __init__(
+        self, layer_units, activation, out_activation, *, negative_slope=0.01, dtype=np.float64
+    ):
+        self.layer_units = [int(u) for u in layer_units]
+        self.n_weight_layers = len(self.layer_units) - 1
+        self.hidden = get_activation(activation)
+        self.out_activation = out_activation
+        self.negative_slope = negative_slope
+        self.dtype = np.dtype(dtype)
+        self.has_slopes = activation == "prelu"
+        pairs = list(zip(self.layer_units[:-1], self.layer_units[1:]))
+        self._shapes = [pair for pair in pairs] + [(fan_out,) for _, fan_out in pairs]
+        if self.has_slopes:
+            self._shapes += [(units,) for units in self.layer_units[1:-1]]
+        self.size = sum(int(np.prod(shape)) for shape in self._shapes)
+
+    # -- parameters ---------------------------------------------------------------------
+    def unpack(self, theta):
+        """Split a flat vector into :class:`Params` of views (no copy)."""
+        views, start = [], 0
+        for shape in self._shapes:
+            stop = start + int(np.prod(shape))
+            views.append(theta[start:stop].reshape(shape))
+            start = stop
+        n = self.n_weight_layers
+        return Params(views[:n], views[n : 2 * n], views[2 * n :])
+
+    def pack(self, coefs, intercepts, slopes=()):
+        """Concatenate per-layer arrays into a new flat vector of this network's dtype."""
+        arrays = list(coefs) + list(intercepts) + (list(slopes) if self.has_slopes else [])
+        for array, shape in zip(arrays, self._shapes):
+            if np.shape(array) != shape:
+                raise ValueError(
+                    f"A parameter array has shape {np.shape(array)}; this network expects {shape}."
+                )
+        return np.concatenate([np.ravel(a) for a in arrays]).astype(self.dtype, copy=False)
+
+    def init_params(self, rng, init):
+        """A new flat vector: weights and biases from ``init(fan_in, fan_out, rng)``, slopes 0.25."""
+        layers = [init(fan_in, fan_out, rng) for fan_in, fan_out in self._shapes[: self.n_weight_layers]]
+        slopes = [np.full(units, PRELU_INIT) for units in self.layer_units[1:-1]]
+        return self.pack([W for W, _ in layers], [b for _, b in layers], slopes)
+
+    def _param(self, params, layer):
+        slopes = params.slopes[layer] if self.has_slopes else None
+        return activation_param(self.hidden.name, negative_slope=self.negative_slope, slopes=slopes)
+
+    # -- forward --------------------------------------------------------------------------
+    def logits(self, params, X, *, trace=None, dropout=0.0, rng=None):
+        """Run the network on ``X`` and return the logits, shape (n_samples, n_outputs).
+
+        When ``trace`` (a :class:`Trace` of empty lists) is given, it is filled for
+        :meth:`backward`. ``dropout`` > 0 (training only) zeroes each hidden unit with that
+        probability and scales the survivors by ``1 / (1 - dropout)`` ("inverted dropout"),
+        so the expected activation is unchanged and prediction needs no rescaling.
+        """
+        a = X
+        last = self.n_weight_layers - 1
+        for layer, (W, b) in enumerate(zip(params.coefs, params.intercepts)):
+            if trace is not None:
+                trace.inputs.append(a)
+            z = _dot(a, W)
+            z += b
+            if layer == last:
+                return z
+            param = self._param(params, layer)
+            if self.hidden.needs_z:
+                a = self.hidden.forward(z, param, None)
+            else:
+                a = self.hidden.forward(z, param, z)  # in place: z is not needed again
+            if trace is not None:
+                trace.pre.append(z if self.hidden.needs_z else None)
+                trace.outputs.append(a)
+            if dropout > 0:
+                keep = rng.random(a.shape, dtype=self.dtype) >= dropout
+                mask = keep.astype(self.dtype) * self.dtype.type(1.0 / (1.0 - dropout))
+                a = a * mask
+                if trace is not None:
+                    trace.masks.append(mask)
+        raise AssertionError("unreachable")
+
+    def predict_proba(self, params, X):
+        """Output probabilities, shape (n_samples, n_outputs)."""
+        z = self.logits(params, X)
+        return output_probabilities(z, self.out_activation, out=z)
+
+    # -- backward -------------------------------------------------------------------------
+    def backward(self, params, trace, delta, *, grads=None, l2_scale=0.0, input_gradient=False):
+        """Backpropagate ``delta = dL/dz_L`` through the network.
+
+        Parameters
+        ----------
+        params : Params
+        trace : Trace
+            Filled by :meth:`logits` for the same input.
+        delta : ndarray of shape (n_samples, n_outputs)
+            Gradient of the objective with respect to the logits.
+        grads : Params or None
+            Views to write ``dL/dW_l``, ``dL/db_l`` (and ``dL/ds_l``) into; ``None`` to skip them.
+        l2_scale : float
+            ``alpha / sum(w)``: adds ``l2_scale * W_l`` to each weight gradient.
+        input_gradient : bool
+            Also return ``dL/dX``, shape (n_samples, n_features).
+
+        Returns
+        -------
+        ndarray or None
+            ``dL/dX`` when ``input_gradient`` is true.
+        """
+        for layer in range(self.n_weight_layers - 1, -1, -1):
+            W = params.coefs[layer]
+            if grads is not None:
+                a_in = trace.inputs[layer]
+                if sp.issparse(a_in):
+                    grads.coefs[layer][...] = a_in.T @ delta
+                else:
+                    np.matmul(a_in.T, delta, out=grads.coefs[layer])
+                if l2_scale:
+                    grads.coefs[layer] += l2_scale * W
+                np.sum(delta, axis=0, out=grads.intercepts[layer])
+            if layer == 0 and not input_gradient:
+                return None
+            delta = delta @ W.T  # dL/da_layer
+            if layer == 0:
+                return delta
+            hidden = layer - 1
+            if trace.masks:
+                delta *= trace.masks[hidden]
+            z, a = trace.pre[hidden], trace.outputs[hidden]
+            if grads is not None and self.hidden.param_gradient is not None:
+                grads.slopes[hidden][...] = self.hidden.param_gradient(z, delta)
+            delta *= self.hidden.derivative(z, a, self._param(params, hidden))
+        return None
+
+    # -- objective --------------------------------------------------------------------------
+    def loss_and_gradient(self, theta, grad, X, Y, *, sample_weight=None, alpha=0.0,
+                          dropout=0.0, rng=None):
+        """The training objective at ``theta`` and its gradient, written into ``grad``.
+
+        The objective is scikit-learn's: weighted mean cross-entropy plus
+        ``alpha / (2 sum_i w_i) * sum_l ||W_l||^2`` (biases and slopes are not penalised).
+
+        Parameters
+        ----------
+        theta, grad : ndarray of shape (size,)
+            Flat parameters and the buffer that receives their gradient.
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Y : ndarray of shape (n_samples, n_outputs)
+            One-hot / indicator targets in this network's dtype.
+        sample_weight : ndarray of shape (n_samples,) or None
+        alpha : float
+        dropout : float
+        rng : numpy.random.Generator, needed when ``dropout > 0``
+
+        Returns
+        -------
+        float
+        """
+        params = self.unpack(theta)
+        trace = Trace([], [], [], [])
+        z = self.logits(params, X, trace=trace, dropout=dropout, rng=rng)
+        loss, delta = log_loss_and_output_delta(z, Y, self.out_activation, sample_weight)
+        sw_sum = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+        l2_scale = alpha / sw_sum
+        if alpha:
+            squares = sum(float(np.dot(W.ravel(), W.ravel())) for W in params.coefs)
+            loss += 0.5 * l2_scale * squares
+        self.backward(params, trace, delta, grads=self.unpack(grad), l2_scale=l2_scale)
+        return loss
