@@ -21,6 +21,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import _safe_indexing, check_random_state, column_or_1d, gen_batches
 from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.optimize import _check_optimize_result
@@ -30,7 +31,7 @@ from ._base import combined_sample_weight
 from .nn import optimizers
 from .nn.activations import HIDDEN_ACTIVATIONS
 from .nn.init import glorot_uniform
-from .nn.losses import output_activation_for
+from .nn.losses import log_loss, output_activation_for, output_probabilities
 from .nn.network import Network, Params
 
 
@@ -106,7 +107,8 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
         needs no rescaling). Only with ``solver="sgd"`` or ``"adam"``.
     class_weight : dict, "balanced" or None, default=None
         Weights per class, multiplied into the sample weights. ``"balanced"`` uses
-        ``sum(w) / (n_classes * weighted class count)``. Not for multilabel targets.
+        ``sum(w) / (n_classes * weighted class count)``; in ``partial_fit`` the counts are
+        those of the batch. For multilabel targets only ``"balanced"``, per label.
 
     Attributes
     ----------
@@ -304,10 +306,8 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
         return proba
 
     def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`."""
-        proba = self.predict_proba(X)
-        with np.errstate(divide="ignore"):
-            return np.log(proba, out=proba)
+        """Logarithm of :meth:`predict_proba` (finite: no probability is exactly 0)."""
+        return np.log(self.predict_proba(X))
 
     def predict(self, X):
         """Predicted class labels (or label indicators for multilabel targets)."""
@@ -329,11 +329,10 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
     def _params(self):
         return Params(list(self.coefs_), list(self.intercepts_), list(getattr(self, "slopes_", [])))
 
-    def _forward(self, X, check_input=True):
-        if check_input:
-            X = validate_data(
-                self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False
-            )
+    def _forward(self, X):
+        X = validate_data(
+            self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False
+        )
         return self._network().predict_proba(self._params(), X)
 
     def _labels(self, proba):
@@ -381,20 +380,31 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
 
     def _sample_weight(self, sample_weight, X, y, incremental):
         multilabel = self._label_binarizer.y_type_.startswith("multilabel")
-        if self.class_weight is not None:
-            if multilabel:
-                raise ValueError("class_weight is not supported for multilabel targets.")
-            if incremental and self.class_weight == "balanced":
+        if multilabel:
+            # Each label is its own binary problem: weights multiply over the labels, as
+            # sklearn.utils.class_weight.compute_sample_weight does for multi-output targets.
+            if self.class_weight is not None and self.class_weight != "balanced":
                 raise ValueError(
-                    "class_weight='balanced' is not supported for partial_fit: the class "
-                    "frequencies of one batch are not those of the data. Compute the weights "
-                    "once with sklearn.utils.class_weight.compute_class_weight and pass a dict."
+                    "For multilabel targets, class_weight must be None or 'balanced'; a dict "
+                    "cannot say which label its keys refer to."
                 )
-        y_index = None if multilabel else np.searchsorted(self.classes_, y)
-        return combined_sample_weight(
-            sample_weight, X, y_index, self.classes_, None if multilabel else self.class_weight,
-            X.dtype,
+            if self.class_weight == "balanced":
+                per_label = compute_sample_weight("balanced", y)
+                sample_weight = per_label if sample_weight is None else (
+                    per_label * np.asarray(sample_weight, dtype=np.float64))
+            return combined_sample_weight(sample_weight, X, None, None, None, X.dtype)
+        y_index = np.searchsorted(self.classes_, y)
+        sample_weight = combined_sample_weight(
+            sample_weight, X, y_index, self.classes_, self.class_weight, X.dtype
         )
+        if not incremental:
+            counted = y_index if sample_weight is None else y_index[sample_weight > 0]
+            if np.unique(counted).size < 2:
+                raise ValueError(
+                    "The target needs samples of at least 2 classes (with a positive weight) to "
+                    f"train a classifier; got 1 class: {self.classes_[counted[:1]]}."
+                )
+        return sample_weight
 
     def _fit(self, X, y, sample_weight, incremental):
         hidden_sizes = self._hidden_sizes()
@@ -403,8 +413,6 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
                 "dropout > 0 needs a stochastic solver ('sgd' or 'adam'): random masks make "
                 "the objective noisy, which breaks lbfgs's line search."
             )
-        if self.early_stopping and incremental:
-            raise ValueError("partial_fit does not support early_stopping=True")
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, y, Y = self._validate_input(X, y, incremental, reset=first_pass)
         sample_weight = self._sample_weight(sample_weight, X, y, incremental)
@@ -490,19 +498,23 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
         stratify = y if Y.shape[1] == 1 or self._label_binarizer.y_type_ == "multiclass" else None
         arrays = [X, y, Y] + ([] if sample_weight is None else [sample_weight])
         seed = int(rng.integers(np.iinfo(np.int32).max))
-        try:
-            parts = train_test_split(
-                *arrays, test_size=self.validation_fraction, random_state=seed, stratify=stratify
+        n_samples = X.shape[0]
+        # At least 2 validation samples, and one per class when stratifying.
+        n_val = max(int(np.ceil(self.validation_fraction * n_samples)), 2)
+        if stratify is not None:
+            n_val = max(n_val, len(self.classes_))
+        if n_samples - n_val < 2:
+            raise ValueError(
+                f"The validation set is too small: {n_samples} samples cannot be split into a "
+                f"training set and a validation set of {n_val}. Increase the size of your "
+                "dataset, or set early_stopping=False."
             )
+        try:
+            parts = train_test_split(*arrays, test_size=n_val, random_state=seed, stratify=stratify)
         except ValueError:
             # Too few samples of some class to stratify: fall back to a plain random split.
-            parts = train_test_split(*arrays, test_size=self.validation_fraction, random_state=seed)
+            parts = train_test_split(*arrays, test_size=n_val, random_state=seed)
         train, val = parts[0::2], parts[1::2]
-        if val[0].shape[0] < 2 or train[0].shape[0] < 1:
-            raise ValueError(
-                "The validation set is too small. Increase 'validation_fraction' or the size "
-                "of your dataset."
-            )
         if sample_weight is None:
             train.append(None)
             val.append(None)
@@ -510,18 +522,23 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
 
     def _fit_stochastic(self, network, theta, X, y, Y, sample_weight, rng, history,
                         optimizer_state, incremental, first_pass):
-        if self.early_stopping:
-            (X_train, _, Y_train, sw_train), (X_val, y_val, _, sw_val) = self._validation_split(
-                X, y, Y, sample_weight, rng
+        # partial_fit sees one batch at a time: like SGDClassifier, it does not early-stop.
+        early_stopping = self.early_stopping and not incremental
+        if early_stopping:
+            (X_train, _, Y_train, sw_train), (X_val, y_val, Y_val, sw_val) = (
+                self._validation_split(X, y, Y, sample_weight, rng)
             )
-            history.update(validation_scores_=[], best_validation_score_=-np.inf, best_loss_=None)
+            history.update(validation_scores_=[], validation_loss_curve_=[],
+                           best_validation_score_=-np.inf, best_loss_=None)
+            best_validation_loss = np.inf
         else:
             X_train, Y_train, sw_train = X, Y, sample_weight
             if first_pass or not hasattr(self, "best_loss_") or self.best_loss_ is None:
                 history.update(best_loss_=np.inf)
             else:
                 history.update(best_loss_=self.best_loss_)
-            history.update(validation_scores_=None, best_validation_score_=None)
+            history.update(validation_scores_=None, validation_loss_curve_=None,
+                           best_validation_score_=None)
 
         n_samples = X_train.shape[0]
         if self.batch_size == "auto":
@@ -587,15 +604,24 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
             if self.verbose:
                 print(f"Iteration {history['n_iter_']}, loss = {loss:.8f}")
 
-            if self.early_stopping:
-                proba = network.predict_proba(network.unpack(theta), X_val)
+            if early_stopping:
+                logits = network.logits(network.unpack(theta), X_val)
+                val_loss = log_loss(logits, Y_val, network.out_activation, sw_val)
+                proba = output_probabilities(logits, network.out_activation, out=logits)
                 score = accuracy_score(y_val, self._labels(proba), sample_weight=sw_val)
                 history["validation_scores_"].append(score)
+                history["validation_loss_curve_"].append(val_loss)
                 if self.verbose:
                     print(f"Validation score: {score:f}")
-                improved = score >= history["best_validation_score_"] + self.tol
-                if score > history["best_validation_score_"]:
+                best_score = history["best_validation_score_"]
+                # Accuracy moves in steps of 1 / n_val and often stays flat for many epochs
+                # early on; a falling validation loss at an equal score counts as progress.
+                improved = score >= best_score + self.tol or (
+                    score >= best_score and val_loss <= best_validation_loss - self.tol
+                )
+                if score > best_score or (score == best_score and val_loss < best_validation_loss):
                     history["best_validation_score_"] = score
+                    best_validation_loss = val_loss
                     best_theta[...] = theta
             else:
                 improved = loss <= history["best_loss_"] - self.tol
@@ -607,7 +633,7 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
                     self.learning_rate_init, history["t_"], self.power_t
                 )
             if no_improvement > self.n_iter_no_change:
-                what = "Validation score" if self.early_stopping else "Training loss"
+                what = "Validation score" if early_stopping else "Training loss"
                 msg = (f"{what} did not improve more than tol={self.tol:f} for "
                        f"{self.n_iter_no_change} consecutive epochs.")
                 adaptive = self.solver == "sgd" and self.learning_rate == "adaptive"
@@ -615,7 +641,8 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
                     optimizer_state["learning_rate"] /= 5.0
                     no_improvement = 0
                     if self.verbose:
-                        print(f"{msg} Setting learning rate to {optimizer_state['learning_rate']:f}")
+                        rate = optimizer_state["learning_rate"]
+                        print(f"{msg} Setting learning rate to {rate:f}")
                 else:
                     if self.verbose:
                         print(f"{msg} Stopping.")
@@ -631,7 +658,7 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
 
         history["_no_improvement_count"] = no_improvement
         history["_optimizer_state"] = optimizer_state
-        return best_theta if self.early_stopping else theta
+        return best_theta if early_stopping else theta
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -19,8 +19,8 @@ it needs through ``needs_z``, so the network keeps ``z`` only where it must.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from scipy.special import erf, expit

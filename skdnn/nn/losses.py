@@ -28,7 +28,7 @@ is what starts the backward pass; it avoids the Jacobian of the softmax altogeth
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import expit, log_softmax
 
 OUTPUT_ACTIVATIONS = ("softmax", "logistic")
 
@@ -47,11 +47,27 @@ def output_probabilities(z, out_activation, out=None):
     if out is None:
         out = np.empty_like(z)
     if out_activation == "logistic":
-        return expit(z, out=out)
+        # Clipped to [eps, 1 - eps], as scikit-learn's log-loss clips, so that a saturated
+        # sigmoid still reports P(label) and P(not label) as positive numbers.
+        eps = np.finfo(out.dtype).eps
+        return np.clip(expit(z, out=out), eps, 1 - eps, out=out)
     np.subtract(z, z.max(axis=1, keepdims=True), out=out)
     np.exp(out, out=out)
     out /= out.sum(axis=1, keepdims=True)
-    return out
+    # No probability is exactly 0, so its logarithm (predict_log_proba) stays finite.
+    return np.maximum(out, np.finfo(out.dtype).tiny, out=out)
+
+
+def log_loss(z, y, out_activation, sample_weight=None):
+    """Weighted mean cross-entropy from the logits ``z``, which are left unchanged.
+
+    The same value as :func:`log_loss_and_output_delta` returns, without the gradient.
+    """
+    if out_activation == "logistic":
+        per_sample = (np.logaddexp(0, z) - y * z).sum(axis=1)
+    else:
+        per_sample = -np.einsum("ij,ij->i", y, log_softmax(z, axis=1))
+    return float(np.average(per_sample, weights=sample_weight))
 
 
 def log_loss_and_output_delta(z, y, out_activation, sample_weight=None):

@@ -104,8 +104,8 @@ class Network:
         self.negative_slope = negative_slope
         self.dtype = np.dtype(dtype)
         self.has_slopes = activation == "prelu"
-        pairs = list(zip(self.layer_units[:-1], self.layer_units[1:]))
-        self._shapes = [pair for pair in pairs] + [(fan_out,) for _, fan_out in pairs]
+        pairs = list(zip(self.layer_units[:-1], self.layer_units[1:], strict=True))
+        self._shapes = pairs + [(fan_out,) for _, fan_out in pairs]
         if self.has_slopes:
             self._shapes += [(units,) for units in self.layer_units[1:-1]]
         self.size = sum(int(np.prod(shape)) for shape in self._shapes)
@@ -124,7 +124,12 @@ class Network:
     def pack(self, coefs, intercepts, slopes=()):
         """Concatenate per-layer arrays into a new flat vector of this network's dtype."""
         arrays = list(coefs) + list(intercepts) + (list(slopes) if self.has_slopes else [])
-        for array, shape in zip(arrays, self._shapes):
+        if len(arrays) != len(self._shapes):
+            raise ValueError(
+                f"Got {len(coefs)} weight, {len(intercepts)} bias and {len(slopes)} slope "
+                f"arrays for a network of {self.n_weight_layers} weight layers."
+            )
+        for array, shape in zip(arrays, self._shapes, strict=True):
             if np.shape(array) != shape:
                 raise ValueError(
                     f"A parameter array has shape {np.shape(array)}; this network expects {shape}."
@@ -133,7 +138,8 @@ class Network:
 
     def init_params(self, rng, init):
         """A new flat vector: weights and biases from ``init(fan_in, fan_out, rng)``, slopes 0.25."""
-        layers = [init(fan_in, fan_out, rng) for fan_in, fan_out in self._shapes[: self.n_weight_layers]]
+        weight_shapes = self._shapes[: self.n_weight_layers]
+        layers = [init(fan_in, fan_out, rng) for fan_in, fan_out in weight_shapes]
         slopes = [np.full(units, PRELU_INIT) for units in self.layer_units[1:-1]]
         return self.pack([W for W, _ in layers], [b for _, b in layers], slopes)
 
@@ -152,7 +158,7 @@ class Network:
         """
         a = X
         last = self.n_weight_layers - 1
-        for layer, (W, b) in enumerate(zip(params.coefs, params.intercepts)):
+        for layer, (W, b) in enumerate(zip(params.coefs, params.intercepts, strict=True)):
             if trace is not None:
                 trace.inputs.append(a)
             z = _dot(a, W)

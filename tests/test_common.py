@@ -1,0 +1,36 @@
+"""scikit-learn's estimator checks over skdnn's estimators, with no expected failures
+except where training draws chance per sample."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skdnn import MLPClassifierFromScratch
+from skdnn.nn import HIDDEN_ACTIVATIONS
+
+# Dropout masks and the early-stopping validation split are drawn per sample, so a weighted
+# sample cannot see the same chance as its repeated copies.
+_PER_SAMPLE_CHANCE = {
+    "check_sample_weight_equivalence_on_dense_data": "random draws are per sample",
+    "check_sample_weight_equivalence_on_sparse_data": "random draws are per sample",
+}
+
+MLP_INSTANCES = (
+    [MLPClassifierFromScratch()]
+    + [MLPClassifierFromScratch(activation=name) for name in HIDDEN_ACTIVATIONS if name != "relu"]
+    + [MLPClassifierFromScratch(solver=solver) for solver in ("sgd", "lbfgs")]
+    + [
+        MLPClassifierFromScratch(early_stopping=True),
+        MLPClassifierFromScratch(dropout=0.2),
+        MLPClassifierFromScratch(class_weight="balanced"),
+    ]
+)
+
+
+def _expected_failed_checks(estimator):
+    if getattr(estimator, "early_stopping", False) or getattr(estimator, "dropout", 0) > 0:
+        return _PER_SAMPLE_CHANCE
+    return {}
+
+
+@parametrize_with_checks(MLP_INSTANCES, expected_failed_checks=_expected_failed_checks)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
