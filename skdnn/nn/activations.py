@@ -150,8 +150,8 @@ def _elu_derivative(z, a, param):
 
 
 # -- GELU, exact: z * Phi(z) with the standard normal CDF Phi ---------------------------------
-_SQRT2 = np.sqrt(2.0)
-_INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
+_SQRT2 = float(np.sqrt(2.0))  # Python floats: a NumPy float64 scalar would upcast float32
+_INV_SQRT_2PI = float(1.0 / np.sqrt(2.0 * np.pi))
 
 
 def _gelu(z, param, out):

@@ -137,7 +137,7 @@ class Network:
         return np.concatenate([np.ravel(a) for a in arrays]).astype(self.dtype, copy=False)
 
     def init_params(self, rng, init):
-        """A new flat vector: weights and biases from ``init(fan_in, fan_out, rng)``, slopes 0.25."""
+        """A new flat vector: weights, biases from ``init(fan_in, fan_out, rng)``, slopes 0.25."""
         weight_shapes = self._shapes[: self.n_weight_layers]
         layers = [init(fan_in, fan_out, rng) for fan_in, fan_out in weight_shapes]
         slopes = [np.full(units, PRELU_INIT) for units in self.layer_units[1:-1]]
