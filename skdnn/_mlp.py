@@ -34,6 +34,8 @@ from .nn.init import glorot_uniform
 from .nn.losses import log_loss, output_activation_for, output_probabilities
 from .nn.network import Network, Params
 
+_DIVERGENCE_FACTOR = 1e4
+
 
 def _generator(random_state):
     """One numpy Generator per fit, seeded from ``random_state`` (None, int or RandomState)."""
@@ -562,7 +564,6 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
         no_improvement = 0 if first_pass else getattr(self, "_no_improvement_count", 0)
         grad = np.empty_like(theta)
         best_theta = theta.copy()
-        last_finite = theta.copy()
         order = np.arange(n_samples)
         history["n_iter_"] = 0  # epochs of this call, as in scikit-learn
 
@@ -589,14 +590,19 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
                         beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
                     )
             loss = accumulated_loss / n_samples
-            if not (np.isfinite(loss) and np.isfinite(theta).all()):
-                theta[...] = last_finite
+            # A loss that is not finite, or that rose 10,000-fold over the first epoch's, is a
+            # divergence. Raising leaves the fitted state as it was before this call (it is
+            # only committed at the end of _fit), so no NaN weight is ever stored.
+            first_loss = history["loss_curve_"][0] if history["loss_curve_"] else loss
+            if not (np.isfinite(loss) and np.isfinite(theta).all()) or (
+                loss > _DIVERGENCE_FACTOR * max(first_loss, 1.0)
+            ):
                 raise ValueError(
                     f"Training diverged in epoch {history['n_iter_'] + 1}: the loss became "
-                    f"{loss}. The learning rate (learning_rate_init={self.learning_rate_init}) "
-                    "is likely too large; lower it, or scale the input features."
+                    f"{loss:.3g}. The learning rate (learning_rate_init="
+                    f"{self.learning_rate_init}) is likely too large; lower it, or scale the "
+                    "input features."
                 )
-            last_finite[...] = theta
             history["n_iter_"] += 1
             history["t_"] += n_samples
             history["loss_"] = loss
@@ -659,6 +665,11 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
         history["_no_improvement_count"] = no_improvement
         history["_optimizer_state"] = optimizer_state
         return best_theta if early_stopping else theta
+
+    def __sklearn_is_fitted__(self):
+        # Fitted means trained weights: a fit that failed after validating its input has set
+        # classes_ and n_features_in_, but must still count as unfitted.
+        return hasattr(self, "coefs_")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,0 +1,372 @@
+"""MLPClassifierFromScratch: behaviour, parity with scikit-learn, and bad input."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import load_breast_cancer, load_digits, load_wine, make_classification
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.class_weight import compute_sample_weight
+
+from skdnn import MLPClassifierFromScratch
+from skdnn.nn import HIDDEN_ACTIVATIONS
+
+
+@pytest.fixture(autouse=True)
+def _quiet_convergence():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+def _data(n_classes=3, n_samples=120, seed=0):
+    X, y = make_classification(n_samples=n_samples, n_features=6, n_informative=4,
+                               n_classes=n_classes, random_state=seed)
+    return StandardScaler().fit_transform(X), y
+
+
+def _multilabel(seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(80, 5))
+    Y = np.column_stack([X[:, 0] > 0, X[:, 1] + X[:, 2] > 0, X[:, 3] < 0.3]).astype(int)
+    return X, Y
+
+
+def _flat(est):
+    return np.concatenate([a.ravel() for a in est.coefs_ + est.intercepts_
+                           + list(getattr(est, "slopes_", []))])
+
+
+@pytest.mark.parametrize("activation", ["relu", "prelu", "gelu"])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_one_full_batch_sgd_epoch_is_one_gradient_step(activation, n_classes):
+    X, y = _data(n_classes)
+    sample_weight = np.random.default_rng(0).uniform(0.5, 2.0, size=len(y))
+    est = MLPClassifierFromScratch(
+        hidden_layer_sizes=(7, 5), activation=activation, solver="sgd", momentum=0.0,
+        batch_size=len(y) + 10, shuffle=False, learning_rate="constant",
+        learning_rate_init=0.05, alpha=0.3, max_iter=1, warm_start=True, random_state=0,
+    )
+    with pytest.warns(UserWarning, match="clipped"):
+        est.fit(X, y, sample_weight=sample_weight)
+    before = _flat(est)
+    net = est._network()
+    Y = est._label_binarizer.transform(y).astype(float)
+    grad = np.empty_like(before)
+    net.loss_and_gradient(before.copy(), grad, X, Y, sample_weight=sample_weight, alpha=0.3)
+    with pytest.warns(UserWarning, match="clipped"):
+        est.fit(X, y, sample_weight=sample_weight)
+    np.testing.assert_allclose(_flat(est), before - 0.05 * grad, rtol=1e-12, atol=1e-14)
+
+
+def _sklearn_twin(est, X, y):
+    """A scikit-learn MLPClassifier carrying ``est``'s fitted weights."""
+    twin = MLPClassifier(hidden_layer_sizes=est.hidden_layer_sizes, activation=est.activation,
+                         max_iter=1, random_state=0)
+    twin.fit(X, y)
+    twin.coefs_ = [W.copy() for W in est.coefs_]
+    twin.intercepts_ = [b.copy() for b in est.intercepts_]
+    return twin
+
+
+@pytest.mark.parametrize("activation", ["identity", "logistic", "tanh", "relu"])
+@pytest.mark.parametrize("target", ["binary", "multiclass", "multilabel"])
+def test_fitted_weights_in_sklearn_give_the_same_probabilities(activation, target):
+    if target == "multilabel":
+        X, y = _multilabel()
+    else:
+        X, y = _data(2 if target == "binary" else 4)
+    est = MLPClassifierFromScratch(hidden_layer_sizes=(8, 6), activation=activation,
+                                   max_iter=30, random_state=1).fit(X, y)
+    twin = _sklearn_twin(est, X, y)
+    np.testing.assert_allclose(est.predict_proba(X), twin.predict_proba(X), rtol=0, atol=1e-10)
+    np.testing.assert_array_equal(est.predict(X), twin.predict(X))
+
+
+@pytest.mark.parametrize("activation", ["logistic", "relu"])
+def test_objective_equals_sklearn_objective(activation):
+    X, y = _data(3)
+    sample_weight = np.random.default_rng(3).uniform(0.1, 4.0, size=len(y))
+    est = MLPClassifierFromScratch(hidden_layer_sizes=(9,), activation=activation, alpha=0.7,
+                                   max_iter=5, random_state=0).fit(X, y)
+    twin = _sklearn_twin(est, X, y)
+    twin.alpha = 0.7
+    Y = twin._label_binarizer.transform(y).astype(float)
+    layer_units = [X.shape[1], 9, 3]
+    activations = [X] + [None] * (len(layer_units) - 1)
+    deltas = [None] * (len(activations) - 1)
+    coef_grads = [np.empty((a, b)) for a, b in zip(layer_units[:-1], layer_units[1:], strict=True)]
+    intercept_grads = [np.empty(b) for b in layer_units[1:]]
+    sk_loss, sk_coef_grads, sk_intercept_grads = twin._backprop(
+        X, Y, sample_weight, activations, deltas, coef_grads, intercept_grads)
+
+    theta = _flat(est)
+    grad = np.empty_like(theta)
+    loss = est._network().loss_and_gradient(theta, grad, X, Y, sample_weight=sample_weight,
+                                            alpha=0.7)
+    assert loss == pytest.approx(sk_loss, rel=1e-10)
+    sk_grad = np.concatenate([g.ravel() for g in sk_coef_grads + sk_intercept_grads])
+    np.testing.assert_allclose(grad, sk_grad, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("loader", [load_digits, load_wine, load_breast_cancer])
+def test_accuracy_at_least_sklearn_within_one_point(loader):
+    X, y = loader(return_X_y=True)
+    ours, theirs = [], []
+    for seed in range(3):
+        X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=seed, stratify=y)
+        scaler = StandardScaler().fit(X_train)
+        X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+        params = dict(hidden_layer_sizes=(64,), max_iter=150, random_state=seed)
+        ours.append(MLPClassifierFromScratch(**params).fit(X_train, y_train).score(X_test, y_test))
+        theirs.append(MLPClassifier(**params).fit(X_train, y_train).score(X_test, y_test))
+    assert np.mean(ours) >= np.mean(theirs) - 0.01
+
+
+def test_xor_is_learned_exactly_by_one_small_hidden_layer():
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+    y = np.array([0, 1, 1, 0])
+    for seed in range(5):
+        est = MLPClassifierFromScratch(hidden_layer_sizes=(4,), activation="logistic",
+                                       solver="lbfgs", random_state=seed).fit(X, y)
+        np.testing.assert_array_equal(est.predict(X), y)
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+def test_sparse_and_dense_input_train_the_same_network(solver):
+    X, y = _data(3)
+    params = dict(hidden_layer_sizes=(6,), solver=solver, max_iter=20, random_state=0)
+    dense = MLPClassifierFromScratch(**params).fit(X, y)
+    for fmt in (sp.csr_matrix, sp.csc_matrix):
+        sparse = MLPClassifierFromScratch(**params).fit(fmt(X), y)
+        np.testing.assert_allclose(sparse.predict_proba(fmt(X)), dense.predict_proba(X),
+                                   rtol=1e-7, atol=1e-10)
+
+
+def test_float32_input_trains_and_predicts_in_float32():
+    X, y = _data(3)
+    est = MLPClassifierFromScratch(hidden_layer_sizes=(8,), activation="prelu", max_iter=10,
+                                   random_state=0).fit(X.astype(np.float32), y)
+    assert {a.dtype for a in est.coefs_ + est.intercepts_ + est.slopes_} == {np.dtype(np.float32)}
+    assert est.predict_proba(X.astype(np.float32)).dtype == np.float32
+    est64 = MLPClassifierFromScratch(hidden_layer_sizes=(8,), max_iter=10, random_state=0)
+    assert est64.fit(X, y).coefs_[0].dtype == np.float64
+
+
+def test_dataframe_feature_names_and_string_labels():
+    pd = pytest.importorskip("pandas")
+    X, y = _data(3)
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    labels = np.array(["cat", "dog", "emu"])[y]
+    est = MLPClassifierFromScratch(hidden_layer_sizes=(8,), max_iter=50, random_state=0)
+    est.fit(frame, labels)
+    np.testing.assert_array_equal(est.feature_names_in_, frame.columns)
+    np.testing.assert_array_equal(est.classes_, ["cat", "dog", "emu"])
+    assert set(est.predict(frame)) <= {"cat", "dog", "emu"}
+
+
+def test_multilabel_uses_one_sigmoid_per_label():
+    X, Y = _multilabel()
+    est = MLPClassifierFromScratch(hidden_layer_sizes=(16,), solver="lbfgs", random_state=0)
+    est.fit(X, Y)
+    assert est.out_activation_ == "logistic" and est.n_outputs_ == 3
+    assert est.predict(X).shape == Y.shape
+    assert (est.predict(X) == Y).mean() > 0.9
+
+
+def test_fitted_attributes_match_sklearn_names_and_shapes():
+    X, y = _data(3)
+    ours = MLPClassifierFromScratch(hidden_layer_sizes=(5, 4), max_iter=5, random_state=0)
+    theirs = MLPClassifier(hidden_layer_sizes=(5, 4), max_iter=5, random_state=0)
+    ours.fit(X, y)
+    theirs.fit(X, y)
+    for name in ["classes_", "loss_", "best_loss_", "loss_curve_", "validation_scores_",
+                 "best_validation_score_", "t_", "n_iter_", "n_layers_", "n_outputs_",
+                 "out_activation_", "n_features_in_"]:
+        assert type(getattr(ours, name)) is type(getattr(theirs, name)) or np.isscalar(
+            getattr(ours, name)), name
+    assert [W.shape for W in ours.coefs_] == [W.shape for W in theirs.coefs_]
+    assert (ours.n_layers_, ours.n_outputs_, ours.out_activation_) == (4, 3, "softmax")
+    assert ours.t_ == theirs.t_ and len(ours.loss_curve_) == ours.n_iter_ == 5
+
+
+def test_constructor_has_every_sklearn_parameter_with_the_same_default():
+    ours = MLPClassifierFromScratch().get_params()
+    theirs = MLPClassifier().get_params()
+    for name, value in theirs.items():
+        assert name in ours, name
+        assert ours[name] == value, name
+    assert (ours["negative_slope"], ours["dropout"], ours["class_weight"]) == (0.01, 0.0, None)
+
+
+def test_prelu_learns_one_slope_per_hidden_unit():
+    X, y = _data(3)
+    est = MLPClassifierFromScratch(hidden_layer_sizes=(6, 4), activation="prelu", max_iter=50,
+                                   random_state=0).fit(X, y)
+    assert [s.shape for s in est.slopes_] == [(6,), (4,)]
+    assert not np.allclose(np.concatenate(est.slopes_), 0.25)
+    assert not hasattr(MLPClassifierFromScratch(max_iter=2).fit(X, y), "slopes_")
+
+
+def test_warm_start_continues_from_weights_assigned_by_hand():
+    X, y = _data(3)
+    est = MLPClassifierFromScratch(hidden_layer_sizes=(5,), solver="sgd", momentum=0.0,
+                                   learning_rate_init=1e-3, max_iter=1, warm_start=True,
+                                   shuffle=False, batch_size=len(y), random_state=0).fit(X, y)
+    rng = np.random.default_rng(7)
+    est.coefs_ = [rng.normal(size=W.shape) for W in est.coefs_]
+    est.intercepts_ = [rng.normal(size=b.shape) for b in est.intercepts_]
+    assigned = _flat(est)
+    est.fit(X, y)
+    moved = _flat(est) - assigned
+    assert 0 < np.abs(moved).max() < 0.01
+
+
+def test_partial_fit_after_pickle_keeps_learning_what_predict_uses():
+    X, y = _data(3)
+    est = MLPClassifierFromScratch(hidden_layer_sizes=(8,), random_state=0)
+    est.partial_fit(X, y, classes=np.unique(y))
+    restored = pickle.loads(pickle.dumps(est))
+    before = restored.predict_proba(X)
+    for _ in range(5):
+        restored.partial_fit(X, y)
+    after = restored.predict_proba(X)
+    assert not np.allclose(before, after)
+    np.testing.assert_allclose(after, _sklearn_twin(restored, X, y).predict_proba(X), atol=1e-12)
+    # The Adam state went on from where it was, not from scratch.
+    assert restored._optimizer_state["t"] == est._optimizer_state["t"] + 5
+
+
+def test_partial_fit_is_unavailable_for_lbfgs():
+    est = MLPClassifierFromScratch(solver="lbfgs")
+    assert not hasattr(est, "partial_fit")
+    with pytest.raises(AttributeError) as info:
+        est.partial_fit  # noqa: B018
+    assert "lbfgs is not stochastic" in str(info.value.__cause__)
+
+
+def test_early_stopping_restores_the_best_weights():
+    X, y = _data(3, n_samples=300)
+    params = dict(hidden_layer_sizes=(10,), early_stopping=True, random_state=0,
+                  learning_rate_init=0.01, n_iter_no_change=5)
+    est = MLPClassifierFromScratch(**params).fit(X, y)
+    assert est.best_validation_score_ == max(est.validation_scores_)
+    assert len(est.validation_loss_curve_) == est.n_iter_ == len(est.loss_curve_)
+    assert est.best_loss_ is None
+    best_epoch = len(est.validation_scores_) - 1 - est.validation_scores_[::-1].index(
+        est.best_validation_score_)
+    # Training again for just as many epochs as it took to reach the best weights, the best
+    # weights are the last ones: they must equal the weights early stopping restored.
+    assert best_epoch < est.n_iter_ - 1
+    again = MLPClassifierFromScratch(**params, max_iter=best_epoch + 1).fit(X, y)
+    np.testing.assert_allclose(_flat(again), _flat(est))
+
+
+def test_dropout_trains_differently_and_predicts_deterministically():
+    X, y = _data(3)
+    plain = MLPClassifierFromScratch(hidden_layer_sizes=(20,), max_iter=20, random_state=0)
+    dropped = MLPClassifierFromScratch(hidden_layer_sizes=(20,), max_iter=20, random_state=0,
+                                       dropout=0.5)
+    plain.fit(X, y)
+    dropped.fit(X, y)
+    assert not np.allclose(_flat(plain), _flat(dropped))
+    np.testing.assert_array_equal(dropped.predict_proba(X), dropped.predict_proba(X))
+    with pytest.raises(ValueError, match="dropout > 0 needs a stochastic solver"):
+        MLPClassifierFromScratch(solver="lbfgs", dropout=0.1).fit(X, y)
+
+
+def test_balanced_class_weight_equals_balanced_sample_weights():
+    X, y = _data(3)
+    keep = np.r_[np.flatnonzero(y == 0)[:10], np.flatnonzero(y != 0)]
+    X, y = X[keep], y[keep]
+    params = dict(hidden_layer_sizes=(6,), max_iter=30, random_state=0)
+    by_class = MLPClassifierFromScratch(class_weight="balanced", **params).fit(X, y)
+    by_sample = MLPClassifierFromScratch(**params).fit(
+        X, y, sample_weight=compute_sample_weight("balanced", y))
+    np.testing.assert_allclose(_flat(by_class), _flat(by_sample), rtol=1e-10)
+    unweighted = MLPClassifierFromScratch(**params).fit(X, y)
+    assert not np.allclose(_flat(by_class), _flat(unweighted))
+
+
+def test_class_weight_dict_scales_the_samples_of_a_class():
+    X, y = _data(3)
+    params = dict(hidden_layer_sizes=(6,), max_iter=30, random_state=0)
+    by_class = MLPClassifierFromScratch(class_weight={0: 3.0}, **params).fit(X, y)
+    by_sample = MLPClassifierFromScratch(**params).fit(X, y, sample_weight=np.where(y == 0, 3, 1))
+    np.testing.assert_allclose(_flat(by_class), _flat(by_sample), rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "mutate, match",
+    [
+        (lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 3, np.nan, X), y), "NaN"),
+        (lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 3, np.inf, X), y),
+         "infinity"),
+        (lambda X, y: (X[:0], y[:0]), "0 sample"),
+        (lambda X, y: (X, np.zeros_like(y)), "at least 2 classes"),
+    ],
+    ids=["nan", "inf", "empty", "one-class"],
+)
+def test_bad_training_input_is_a_clear_value_error(mutate, match):
+    X, y = mutate(*_data(3))
+    with pytest.raises(ValueError, match=match):
+        MLPClassifierFromScratch(max_iter=5).fit(X, y)
+
+
+def test_negative_sample_weights_and_wrong_feature_count_are_clear_errors():
+    X, y = _data(3)
+    with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
+        MLPClassifierFromScratch(max_iter=5).fit(X, y, sample_weight=-np.ones(len(y)))
+    est = MLPClassifierFromScratch(max_iter=5).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        est.predict(X[:, :3])
+
+
+def test_invalid_hidden_layer_sizes_is_a_clear_error():
+    X, y = _data(3)
+    with pytest.raises(ValueError, match="hidden_layer_sizes must be > 0"):
+        MLPClassifierFromScratch(hidden_layer_sizes=(5, 0)).fit(X, y)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_far_too_large_learning_rate_never_leaves_nan_weights(solver):
+    X, y = _data(3)
+    X = X * 1e3
+    est = MLPClassifierFromScratch(hidden_layer_sizes=(20,), solver=solver, activation="identity",
+                                   learning_rate_init=1e8, momentum=0.9, max_iter=30,
+                                   random_state=0)
+    try:
+        est.fit(X, y)
+    except ValueError as exc:
+        assert "learning_rate_init" in str(exc) or "non-finite" in str(exc)
+        with pytest.raises(NotFittedError):
+            est.predict(X)
+    else:
+        assert all(np.isfinite(W).all() for W in est.coefs_ + est.intercepts_)
+        assert np.isfinite(est.predict_proba(X)).all()
+    if solver == "sgd":
+        with pytest.raises(ValueError, match=r"learning_rate_init=100000000.0"):
+            MLPClassifierFromScratch(hidden_layer_sizes=(20,), solver="sgd", activation="identity",
+                                     learning_rate_init=1e8, random_state=0).fit(X, y)
+
+
+def test_predict_log_proba_is_finite_for_a_saturated_network():
+    X, y = _data(3)
+    est = MLPClassifierFromScratch(hidden_layer_sizes=(5,), max_iter=5, random_state=0).fit(X, y)
+    log_proba = est.predict_log_proba(X * 1e4)
+    assert np.isfinite(log_proba).all()
+    np.testing.assert_allclose(np.exp(log_proba).sum(axis=1), 1)
+
+
+@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
+def test_every_activation_learns_the_data(activation):
+    X, y = _data(3, n_samples=200)
+    est = MLPClassifierFromScratch(hidden_layer_sizes=(16,), activation=activation,
+                                   solver="lbfgs", max_iter=300, random_state=0).fit(X, y)
+    # A network of identity units is a linear model, which this data set defeats.
+    assert est.score(X, y) > (0.7 if activation == "identity" else 0.95)
