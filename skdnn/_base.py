@@ -1,4 +1,5 @@
-"""Pieces of the scikit-learn contract shared by skdnn's estimators."""
+"""Pieces of the scikit-learn contract shared by skdnn's estimators: sample and class
+weights, and support for scikit-learn's callbacks."""
 
 from __future__ import annotations
 
@@ -60,3 +61,71 @@ def combined_sample_weight(sample_weight, X, y_index, classes, class_weight, dty
             "The sample weights (times the class weights) must have a positive, finite sum."
         )
     return sample_weight.astype(dtype, copy=False)
+
+
+try:  # scikit-learn >= 1.9 ships the callback framework (ProgressBar, ScoringMonitor, ...)
+    from sklearn.callback import CallbackSupportMixin
+except ImportError:  # older scikit-learn: the estimators work the same, without callbacks
+
+    class _NoCallbackContext:
+        """Stands in for sklearn.callback.CallbackContext: every hook does nothing."""
+
+        def subcontext(self, **kwargs):
+            return self
+
+        def call_on_fit_task_begin(self, **kwargs):
+            return self
+
+        def call_on_fit_task_end(self, **kwargs):
+            return False
+
+    class CallbackSupportMixin:  # type: ignore[no-redef]
+        def _init_callback_context(self, **kwargs):
+            return _NoCallbackContext()
+
+
+class EpochCallbacks:
+    """Calls scikit-learn's callback hooks around one fit and each of its epochs.
+
+    Create it once the input is validated; call :meth:`begin_epoch` and :meth:`end_epoch`
+    around every epoch (or solver iteration), and :meth:`end_fit` once the fitted state is
+    set. ``scikit-learn``'s ``_fit_context`` tears the callbacks down afterwards, also when
+    the fit raises.
+
+    Parameters
+    ----------
+    estimator : estimator with ``CallbackSupportMixin``
+    X, y : the training data, as the callbacks (e.g. ``ScoringMonitor``) should score it
+    sample_weight : array-like or None
+    max_epochs : int
+        The most epochs this fit can run (the length of a progress bar).
+    task_name : str
+        Name of one epoch's task, numbered from 0.
+    """
+
+    def __init__(self, estimator, X, y, sample_weight, max_epochs, task_name="epoch"):
+        metadata = {} if sample_weight is None else {"sample_weight": sample_weight}
+        self._hook_kwargs = dict(estimator=estimator, X=X, y=y, metadata=metadata)
+        self._task_name = task_name
+        self._n_begun = 0
+        self._root = estimator._init_callback_context(max_subtasks=max_epochs)
+        self._root.call_on_fit_task_begin(**self._hook_kwargs)
+        self._epoch = None
+
+    def begin_epoch(self):
+        self._epoch = self._root.subcontext(task_name=f"{self._task_name} {self._n_begun}")
+        self._n_begun += 1
+        self._epoch.call_on_fit_task_begin(**self._hook_kwargs)
+
+    def end_epoch(self, fitted_attributes=None):
+        """End the current epoch; True when a callback asks to stop.
+
+        ``fitted_attributes`` is a callable returning the attributes a model stopped here
+        would have (evaluated only if a callback needs that model), or None for an epoch
+        that did no work.
+        """
+        return bool(self._epoch.call_on_fit_task_end(
+            **self._hook_kwargs, reconstruction_attributes=fitted_attributes))
+
+    def end_fit(self):
+        self._root.call_on_fit_task_end(**self._hook_kwargs, reconstruction_attributes={})

@@ -27,7 +27,7 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_targ
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import combined_sample_weight
+from ._base import CallbackSupportMixin, EpochCallbacks, combined_sample_weight
 from .nn import optimizers
 from .nn.activations import HIDDEN_ACTIVATIONS
 from .nn.init import glorot_uniform
@@ -43,7 +43,7 @@ def _generator(random_state):
     return np.random.default_rng(seed)
 
 
-class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
+class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
     """Multi-layer perceptron classifier, trained by backpropagation, in NumPy.
 
     A drop-in for :class:`sklearn.neural_network.MLPClassifier`: the same parameters,
@@ -111,6 +111,12 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
         Weights per class, multiplied into the sample weights. ``"balanced"`` uses
         ``sum(w) / (n_classes * weighted class count)``; in ``partial_fit`` the counts are
         those of the batch. For multilabel targets only ``"balanced"``, per label.
+    early_stopping_metric : {"score", "loss"}, default="score"
+        What early stopping watches on the validation set: ``"score"``, the accuracy, as
+        scikit-learn does (at an equal accuracy, a validation loss lower by ``tol`` also
+        counts as an improvement, so the flat stretches of accuracy early in training do not
+        stop it); or ``"loss"``, the validation log-loss. The weights of the best epoch by
+        that metric are restored at the end.
 
     Attributes
     ----------
@@ -131,6 +137,11 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
     validation_scores_ : list of float or None
         Validation accuracy per epoch with early stopping.
     best_validation_score_ : float or None
+        Validation accuracy of the restored (best) weights, with early stopping.
+    validation_loss_curve_ : list of float or None
+        Validation log-loss per epoch with early stopping (no L2 term).
+    best_validation_loss_ : float or None
+        Validation log-loss of the restored weights, with early stopping.
     t_ : int
         Training samples seen.
     n_iter_ : int
@@ -189,6 +200,7 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
         "negative_slope": [Interval(Real, 0, 1, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "class_weight": [dict, StrOptions({"balanced"}), None],
+        "early_stopping_metric": [StrOptions({"score", "loss"})],
     }
 
     def __init__(
@@ -220,6 +232,7 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
         negative_slope=0.01,
         dropout=0.0,
         class_weight=None,
+        early_stopping_metric="score",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -247,6 +260,7 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
         self.negative_slope = negative_slope
         self.dropout = dropout
         self.class_weight = class_weight
+        self.early_stopping_metric = early_stopping_metric
 
     # -- public API ------------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
@@ -417,6 +431,11 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
             )
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, y, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        if self.solver == "lbfgs":  # scipy's last iteration begun is never run: one more
+            callbacks = EpochCallbacks(self, X, y, sample_weight, self.max_iter + 1, "iteration")
+        else:
+            callbacks = EpochCallbacks(self, X, y, sample_weight,
+                                       1 if incremental else self.max_iter, "epoch")
         sample_weight = self._sample_weight(sample_weight, X, y, incremental)
         rng = _generator(self.random_state)
 
@@ -440,13 +459,13 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
             optimizer_state = getattr(self, "_optimizer_state", None) if incremental else None
 
         if self.solver == "lbfgs":
-            theta = self._fit_lbfgs(network, theta, X, Y, sample_weight, history)
+            theta = self._fit_lbfgs(network, theta, X, Y, sample_weight, history, callbacks)
         else:
             if sp.issparse(X):
                 X = X.tocsr()  # row slicing for mini-batches
             theta = self._fit_stochastic(
                 network, theta, X, y, Y, sample_weight, rng, history, optimizer_state,
-                incremental, first_pass,
+                incremental, first_pass, callbacks,
             )
         if not np.isfinite(theta).all():
             raise ValueError(
@@ -454,21 +473,25 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
                 "large values and need to be preprocessed."
             )
         # Commit the fitted state only now, so a failed fit leaves the estimator as it was.
-        params = network.unpack(theta)
-        self.coefs_ = params.coefs
-        self.intercepts_ = params.intercepts
-        if network.has_slopes:
-            self.slopes_ = params.slopes
-        elif hasattr(self, "slopes_"):
+        if hasattr(self, "slopes_") and not network.has_slopes:
             del self.slopes_
-        self.n_layers_ = len(layer_units)
-        self.n_outputs_ = Y.shape[1]
-        self.out_activation_ = out_activation
-        for name, value in history.items():
+        for name, value in {**self._fitted_state(network, theta), **history}.items():
             setattr(self, name, value)
+        callbacks.end_fit()
         return self
 
-    def _fit_lbfgs(self, network, theta, X, Y, sample_weight, history):
+    def _fitted_state(self, network, theta, copy=False):
+        """The fitted attributes of a network with parameters ``theta`` (views of it, or of a
+        copy of it when ``copy``)."""
+        params = network.unpack(theta.copy() if copy else theta)
+        state = {"coefs_": params.coefs, "intercepts_": params.intercepts,
+                 "n_layers_": len(network.layer_units), "n_outputs_": network.layer_units[-1],
+                 "out_activation_": network.out_activation}
+        if network.has_slopes:
+            state["slopes_"] = params.slopes
+        return state
+
+    def _fit_lbfgs(self, network, theta, X, Y, sample_weight, history, callbacks):
         dtype = network.dtype
         grad = np.empty(network.size, dtype=dtype)
         curve = history["loss_curve_"]
@@ -482,6 +505,12 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
 
         def record(intermediate_result):
             curve.append(float(intermediate_result.fun))
+            x = intermediate_result.x.astype(dtype)
+            callbacks.end_epoch(partial(self._fitted_state, network, x))
+            callbacks.begin_epoch()
+
+        # As scipy reports only finished iterations, the last iteration begun never runs.
+        callbacks.begin_epoch()
 
         result = scipy.optimize.minimize(
             objective,
@@ -491,6 +520,7 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
             callback=record,
             options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
         )
+        callbacks.end_epoch()
         history["n_iter_"] = _check_optimize_result("lbfgs", result, self.max_iter)
         history["loss_"] = float(result.fun)
         return result.x.astype(dtype)
@@ -523,7 +553,7 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
         return train, val
 
     def _fit_stochastic(self, network, theta, X, y, Y, sample_weight, rng, history,
-                        optimizer_state, incremental, first_pass):
+                        optimizer_state, incremental, first_pass, callbacks):
         # partial_fit sees one batch at a time: like SGDClassifier, it does not early-stop.
         early_stopping = self.early_stopping and not incremental
         if early_stopping:
@@ -540,7 +570,7 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
             else:
                 history.update(best_loss_=self.best_loss_)
             history.update(validation_scores_=None, validation_loss_curve_=None,
-                           best_validation_score_=None)
+                           best_validation_score_=None, best_validation_loss_=None)
 
         n_samples = X_train.shape[0]
         if self.batch_size == "auto":
@@ -568,6 +598,7 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
         history["n_iter_"] = 0  # epochs of this call, as in scikit-learn
 
         for _ in range(self.max_iter):
+            callbacks.begin_epoch()
             if self.shuffle:
                 order = rng.permutation(n_samples)
             accumulated_loss = 0.0
@@ -619,13 +650,18 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
                 history["validation_loss_curve_"].append(val_loss)
                 if self.verbose:
                     print(f"Validation score: {score:f}")
-                best_score = history["best_validation_score_"]
-                # Accuracy moves in steps of 1 / n_val and often stays flat for many epochs
-                # early on; a falling validation loss at an equal score counts as progress.
-                improved = score >= best_score + self.tol or (
-                    score >= best_score and val_loss <= best_validation_loss - self.tol
-                )
-                if score > best_score or (score == best_score and val_loss < best_validation_loss):
+                best_score, best_loss = history["best_validation_score_"], best_validation_loss
+                if self.early_stopping_metric == "loss":
+                    improved = val_loss <= best_loss - self.tol
+                    is_best = val_loss < best_loss
+                else:
+                    # Accuracy moves in steps of 1 / n_val and often stays flat for many
+                    # epochs early on; a falling validation loss at an equal score is progress.
+                    improved = score >= best_score + self.tol or (
+                        score >= best_score and val_loss <= best_loss - self.tol
+                    )
+                    is_best = score > best_score or (score == best_score and val_loss < best_loss)
+                if is_best:
                     history["best_validation_score_"] = score
                     best_validation_loss = val_loss
                     best_theta[...] = theta
@@ -633,6 +669,8 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
                 improved = loss <= history["best_loss_"] - self.tol
                 history["best_loss_"] = min(history["best_loss_"], loss)
             no_improvement = 0 if improved else no_improvement + 1
+            if callbacks.end_epoch(partial(self._fitted_state, network, theta, copy=True)):
+                break  # a callback asked to stop
 
             if self.learning_rate == "invscaling" and self.solver == "sgd":
                 optimizer_state["learning_rate"] = optimizers.invscaling_learning_rate(
@@ -662,6 +700,8 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseEstimator):
                     ConvergenceWarning, stacklevel=3,
                 )
 
+        if early_stopping:
+            history["best_validation_loss_"] = best_validation_loss
         history["_no_improvement_count"] = no_improvement
         history["_optimizer_state"] = optimizer_state
         return best_theta if early_stopping else theta
