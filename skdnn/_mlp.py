@@ -16,11 +16,12 @@ import scipy.optimize
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import _safe_indexing, check_random_state, column_or_1d, gen_batches
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
@@ -29,7 +30,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import CallbackSupportMixin, EpochCallbacks, combined_sample_weight
 from .nn import optimizers
-from .nn.activations import HIDDEN_ACTIVATIONS
+from .nn.activations import HIDDEN_ACTIVATIONS, activation_param
 from .nn.init import glorot_uniform
 from .nn.losses import log_loss, output_activation_for, output_probabilities
 from .nn.network import Network, Params
@@ -41,6 +42,53 @@ def _generator(random_state):
     """One numpy Generator per fit, seeded from ``random_state`` (None, int or RandomState)."""
     seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
     return np.random.default_rng(seed)
+
+
+def _copy_hidden_layers(source, target):
+    """Copy the hidden layers' weights, biases and slopes of ``source`` into ``target``
+    (both :class:`Params`); the output layer of ``target`` is left as it is."""
+    pairs = zip(source.coefs[:-1] + source.intercepts[:-1] + source.slopes,
+                target.coefs[:-1] + target.intercepts[:-1] + target.slopes, strict=True)
+    for src, dst in pairs:
+        dst[...] = src
+
+
+def _split_frozen(network, theta, X, n_frozen):
+    """Split a network whose first ``n_frozen`` weight layers are frozen.
+
+    Returns ``(trained, trained_theta, features, to_full)``: the network of the layers that
+    train, its parameters (a copy), its input (the frozen layers' output on ``X``, or ``X``
+    itself when nothing is frozen), and a function that puts trained parameters back into a
+    copy of the full vector, frozen values untouched bit for bit.
+    """
+    if n_frozen == 0:
+        return network, theta, X, np.copy
+    units, hidden = network.layer_units, network.hidden
+    params = network.unpack(theta)
+    # The frozen front: its last layer's pre-activation, then the hidden activation.
+    front = Network(units[: n_frozen + 1], hidden.name, network.out_activation,
+                    negative_slope=network.negative_slope, dtype=network.dtype)
+    front_params = Params(params.coefs[:n_frozen], params.intercepts[:n_frozen],
+                          params.slopes[: n_frozen - 1])
+    z = front.logits(front_params, X)
+    slopes = params.slopes[n_frozen - 1] if network.has_slopes else None
+    features = hidden.forward(z, activation_param(hidden.name, slopes=slopes,
+                                                  negative_slope=network.negative_slope), z)
+    trained = Network(units[n_frozen:], hidden.name, network.out_activation,
+                      negative_slope=network.negative_slope, dtype=network.dtype)
+    trained_theta = trained.pack(params.coefs[n_frozen:], params.intercepts[n_frozen:],
+                                 params.slopes[n_frozen:])
+
+    def to_full(train_theta):
+        full = theta.copy()
+        top, full_params = trained.unpack(train_theta), network.unpack(full)
+        for dst, src in zip(full_params.coefs[n_frozen:] + full_params.intercepts[n_frozen:]
+                            + full_params.slopes[n_frozen:],
+                            top.coefs + top.intercepts + top.slopes, strict=True):
+            dst[...] = src
+        return full
+
+    return trained, trained_theta, features, to_full
 
 
 class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
@@ -117,6 +165,24 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
         counts as an improvement, so the flat stretches of accuracy early in training do not
         stop it); or ``"loss"``, the validation log-loss. The weights of the best epoch by
         that metric are restored at the end.
+    pretrained : MLPClassifierFromScratch, FrozenEstimator or None, default=None
+        A fitted network to fine-tune (transfer learning). ``fit`` copies its hidden layers
+        (weights, biases, PReLU slopes) and takes its ``hidden_layer_sizes``, ``activation``
+        and ``negative_slope`` (this estimator's own are then ignored); a new output layer
+        is initialised for the classes of ``y``, which may differ from the pretrained
+        task's. ``pretrained`` itself is never modified. ``clone`` (and so ``GridSearchCV``
+        and ``cross_val_score``) turns an estimator-valued parameter into an unfitted copy:
+        to keep the fitted network through cloning, pass
+        ``sklearn.frozen.FrozenEstimator(model)``. A plain fitted model works when this
+        estimator is fitted directly.
+    n_frozen_layers : int, default=0
+        How many of the first weight layers (each with its bias and PReLU slopes) stay
+        fixed, bit for bit, during training; at most the number of hidden layers, as the
+        output layer always trains. The frozen layers act as a fixed feature map: their
+        output is computed once per fit, and dropout and the L2 penalty apply to the layers
+        that train (the penalty of the frozen weights is a constant left out of
+        ``loss_``). Without ``pretrained``, the frozen layers keep their initial (random)
+        or current weights.
 
     Attributes
     ----------
@@ -201,6 +267,8 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "early_stopping_metric": [StrOptions({"score", "loss"})],
+        "pretrained": [HasMethods(["predict_proba"]), None],
+        "n_frozen_layers": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init__(
@@ -233,6 +301,8 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
         dropout=0.0,
         class_weight=None,
         early_stopping_metric="score",
+        pretrained=None,
+        n_frozen_layers=0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -261,6 +331,8 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
         self.dropout = dropout
         self.class_weight = class_weight
         self.early_stopping_metric = early_stopping_metric
+        self.pretrained = pretrained
+        self.n_frozen_layers = n_frozen_layers
 
     # -- public API ------------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
@@ -336,9 +408,9 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
             layer_units = [W.shape[0] for W in self.coefs_] + [self.coefs_[-1].shape[1]]
         return Network(
             layer_units,
-            self.activation,
+            self._hidden_spec["activation"],
             self.out_activation_,
-            negative_slope=self.negative_slope,
+            negative_slope=self._hidden_spec["negative_slope"],
             dtype=self.coefs_[0].dtype if dtype is None else dtype,
         )
 
@@ -357,6 +429,35 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
         return self._label_binarizer.inverse_transform(proba)
 
     # -- training ---------------------------------------------------------------------------
+    def _pretrained_model(self):
+        """The fitted network inside ``pretrained`` (unwrapping a FrozenEstimator), or None."""
+        model = self.pretrained
+        if isinstance(model, FrozenEstimator):
+            model = model.estimator
+        if model is None:
+            return None
+        if not isinstance(model, MLPClassifierFromScratch):
+            raise TypeError(
+                "pretrained must be a fitted MLPClassifierFromScratch (or a FrozenEstimator "
+                f"of one); got {type(model).__name__}."
+            )
+        if not model.__sklearn_is_fitted__():
+            raise ValueError(
+                "pretrained is an unfitted MLPClassifierFromScratch. If this estimator was "
+                "cloned (GridSearchCV, cross_val_score and clone do that), the fitted network "
+                "was dropped: pass pretrained=sklearn.frozen.FrozenEstimator(model) to keep "
+                "it through cloning."
+            )
+        return model
+
+    def _n_frozen(self, n_hidden):
+        if self.n_frozen_layers > n_hidden:
+            raise ValueError(
+                f"n_frozen_layers={self.n_frozen_layers} is more than the {n_hidden} hidden "
+                "layer(s) of the network; the output layer always trains."
+            )
+        return self.n_frozen_layers
+
     def _hidden_sizes(self):
         sizes = self.hidden_layer_sizes
         sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
@@ -440,14 +541,28 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
         rng = _generator(self.random_state)
 
         out_activation = output_activation_for(self._label_binarizer.y_type_)
+        base = self._pretrained_model() if first_pass else None
+        if base is not None:  # fine-tuning: the pretrained network's hidden layers
+            if X.shape[1] != base.n_features_in_:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but the pretrained network takes "
+                    f"{base.n_features_in_}: fine-tuning needs the same input features."
+                )
+            hidden_sizes = [W.shape[1] for W in base.coefs_[:-1]]
+            spec = dict(base._hidden_spec)
+        elif first_pass:
+            spec = {"activation": self.activation, "negative_slope": self.negative_slope}
+        else:  # continue the current network, whatever built it
+            hidden_sizes = [W.shape[1] for W in self.coefs_[:-1]]
+            spec = dict(self._hidden_spec)
         layer_units = [X.shape[1], *hidden_sizes, Y.shape[1]]
-        network = Network(
-            layer_units, self.activation, out_activation,
-            negative_slope=self.negative_slope, dtype=X.dtype,
-        )
+        network = Network(layer_units, spec["activation"], out_activation,
+                          negative_slope=spec["negative_slope"], dtype=X.dtype)
         if first_pass:
-            init = partial(glorot_uniform, activation=self.activation, dtype=X.dtype)
+            init = partial(glorot_uniform, activation=spec["activation"], dtype=X.dtype)
             theta = network.init_params(rng, init)
+            if base is not None:
+                _copy_hidden_layers(base._params(), network.unpack(theta))
             history = {"loss_curve_": [], "t_": 0, "n_iter_": 0}
             optimizer_state = None
         else:
@@ -458,15 +573,26 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
             # Only partial_fit resumes the optimiser; a warm-started fit starts it anew.
             optimizer_state = getattr(self, "_optimizer_state", None) if incremental else None
 
+        # Frozen layers are a fixed feature map: compute their output once, train the layers
+        # above it on that output as a smaller network, and put the two back together.
+        trained, train_theta, X_train, to_full = _split_frozen(
+            network, theta, X, self._n_frozen(len(hidden_sizes))
+        )
+
+        def fitted_state(train_theta):
+            return self._fitted_state(network, to_full(train_theta), spec)
+
         if self.solver == "lbfgs":
-            theta = self._fit_lbfgs(network, theta, X, Y, sample_weight, history, callbacks)
+            train_theta = self._fit_lbfgs(trained, train_theta, X_train, Y, sample_weight,
+                                          history, callbacks, fitted_state)
         else:
-            if sp.issparse(X):
-                X = X.tocsr()  # row slicing for mini-batches
-            theta = self._fit_stochastic(
-                network, theta, X, y, Y, sample_weight, rng, history, optimizer_state,
-                incremental, first_pass, callbacks,
+            if sp.issparse(X_train):
+                X_train = X_train.tocsr()  # row slicing for mini-batches
+            train_theta = self._fit_stochastic(
+                trained, train_theta, X_train, y, Y, sample_weight, rng, history,
+                optimizer_state, incremental, first_pass, callbacks, fitted_state,
             )
+        theta = to_full(train_theta)
         if not np.isfinite(theta).all():
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may contain "
@@ -475,23 +601,22 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
         # Commit the fitted state only now, so a failed fit leaves the estimator as it was.
         if hasattr(self, "slopes_") and not network.has_slopes:
             del self.slopes_
-        for name, value in {**self._fitted_state(network, theta), **history}.items():
+        for name, value in {**self._fitted_state(network, theta, spec), **history}.items():
             setattr(self, name, value)
         callbacks.end_fit()
         return self
 
-    def _fitted_state(self, network, theta, copy=False):
-        """The fitted attributes of a network with parameters ``theta`` (views of it, or of a
-        copy of it when ``copy``)."""
-        params = network.unpack(theta.copy() if copy else theta)
+    def _fitted_state(self, network, theta, spec):
+        """The fitted attributes of ``network`` with parameters ``theta`` (views of it)."""
+        params = network.unpack(theta)
         state = {"coefs_": params.coefs, "intercepts_": params.intercepts,
                  "n_layers_": len(network.layer_units), "n_outputs_": network.layer_units[-1],
-                 "out_activation_": network.out_activation}
+                 "out_activation_": network.out_activation, "_hidden_spec": spec}
         if network.has_slopes:
             state["slopes_"] = params.slopes
         return state
 
-    def _fit_lbfgs(self, network, theta, X, Y, sample_weight, history, callbacks):
+    def _fit_lbfgs(self, network, theta, X, Y, sample_weight, history, callbacks, fitted_state):
         dtype = network.dtype
         grad = np.empty(network.size, dtype=dtype)
         curve = history["loss_curve_"]
@@ -505,8 +630,7 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
 
         def record(intermediate_result):
             curve.append(float(intermediate_result.fun))
-            x = intermediate_result.x.astype(dtype)
-            callbacks.end_epoch(partial(self._fitted_state, network, x))
+            callbacks.end_epoch(partial(fitted_state, intermediate_result.x.astype(dtype)))
             callbacks.begin_epoch()
 
         # As scipy reports only finished iterations, the last iteration begun never runs.
@@ -553,7 +677,7 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
         return train, val
 
     def _fit_stochastic(self, network, theta, X, y, Y, sample_weight, rng, history,
-                        optimizer_state, incremental, first_pass, callbacks):
+                        optimizer_state, incremental, first_pass, callbacks, fitted_state):
         # partial_fit sees one batch at a time: like SGDClassifier, it does not early-stop.
         early_stopping = self.early_stopping and not incremental
         if early_stopping:
@@ -669,7 +793,7 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
                 improved = loss <= history["best_loss_"] - self.tol
                 history["best_loss_"] = min(history["best_loss_"], loss)
             no_improvement = 0 if improved else no_improvement + 1
-            if callbacks.end_epoch(partial(self._fitted_state, network, theta, copy=True)):
+            if callbacks.end_epoch(partial(fitted_state, theta)):
                 break  # a callback asked to stop
 
             if self.learning_rate == "invscaling" and self.solver == "sgd":

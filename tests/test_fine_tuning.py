@@ -1,0 +1,144 @@
+"""Fine-tuning a pretrained network: frozen layers, cloning, and the transfer it buys."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.frozen import FrozenEstimator
+from sklearn.model_selection import GridSearchCV
+from sklearn.preprocessing import StandardScaler
+
+from skdnn import MLPClassifierFromScratch
+
+
+@pytest.fixture(autouse=True)
+def _quiet_convergence():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture(scope="module")
+def pretrained(digits):
+    X, y = digits
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return MLPClassifierFromScratch(hidden_layer_sizes=(48, 24), activation="prelu",
+                                        max_iter=80, random_state=0).fit(X[:1000], y[:1000])
+
+
+def _copy_of(model):
+    return [a.copy() for a in model.coefs_ + model.intercepts_ + model.slopes_]
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+@pytest.mark.parametrize("n_frozen", [0, 1, 2])
+def test_frozen_layers_stay_bit_for_bit_and_the_others_train(digits, pretrained, solver,
+                                                            n_frozen):
+    X, y = digits
+    before = _copy_of(pretrained)
+    model = MLPClassifierFromScratch(pretrained=pretrained, n_frozen_layers=n_frozen,
+                                     solver=solver, max_iter=20, random_state=1)
+    model.fit(X[1000:1100], y[1000:1100] % 2)
+    for layer in range(2):
+        frozen = layer < n_frozen
+        for ours, theirs in [(model.coefs_[layer], pretrained.coefs_[layer]),
+                             (model.intercepts_[layer], pretrained.intercepts_[layer]),
+                             (model.slopes_[layer], pretrained.slopes_[layer])]:
+            assert np.array_equal(ours, theirs) == frozen
+    # A new output layer for the new task: one sigmoid unit for odd versus even.
+    assert model.coefs_[-1].shape == (24, 1)
+    np.testing.assert_array_equal(model.classes_, [0, 1])
+    # The pretrained network itself is never modified.
+    for a, b in zip(before, _copy_of(pretrained), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_architecture_is_taken_from_the_pretrained_network(digits, pretrained):
+    X, y = digits
+    model = MLPClassifierFromScratch(hidden_layer_sizes=(5,), activation="relu",
+                                     pretrained=pretrained, max_iter=5, random_state=0)
+    model.fit(X[1000:1100], y[1000:1100] % 3)
+    assert [W.shape for W in model.coefs_] == [(64, 48), (48, 24), (24, 3)]
+    assert len(model.slopes_) == 2
+    # It predicts with the pretrained PReLU units, not the relu of its own parameter:
+    twin = MLPClassifierFromScratch(hidden_layer_sizes=(48, 24), activation="prelu",
+                                    max_iter=1, random_state=0).fit(X[:50], y[:50] % 3)
+    for name in ("coefs_", "intercepts_", "slopes_"):
+        setattr(twin, name, getattr(model, name))
+    np.testing.assert_allclose(model.predict_proba(X[1100:1200]),
+                               twin.predict_proba(X[1100:1200]))
+    # partial_fit and warm_start go on with the same network.
+    model.partial_fit(X[1100:1200], y[1100:1200] % 3)
+    assert [W.shape for W in model.coefs_] == [(64, 48), (48, 24), (24, 3)]
+
+
+def test_too_many_frozen_layers_is_a_clear_error(digits, pretrained):
+    X, y = digits
+    model = MLPClassifierFromScratch(pretrained=pretrained, n_frozen_layers=3)
+    with pytest.raises(ValueError, match="n_frozen_layers=3 is more than the 2 hidden"):
+        model.fit(X[1000:1100], y[1000:1100] % 2)
+
+
+def test_different_input_features_is_a_clear_error(digits, pretrained):
+    X, y = digits
+    with pytest.raises(ValueError, match="pretrained network takes 64"):
+        MLPClassifierFromScratch(pretrained=pretrained).fit(X[1000:1100, :10], y[1000:1100])
+
+
+def test_a_cloned_plain_model_points_to_frozen_estimator(digits, pretrained):
+    X, y = digits
+    cloned = clone(MLPClassifierFromScratch(pretrained=pretrained))
+    with pytest.raises(ValueError, match="FrozenEstimator"):
+        cloned.fit(X[1000:1100], y[1000:1100] % 2)
+
+
+def test_not_a_network_is_a_type_error(digits):
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = digits
+    with pytest.raises(TypeError, match="pretrained must be a fitted MLPClassifierFromScratch"):
+        MLPClassifierFromScratch(pretrained=LogisticRegression()).fit(X[:100], y[:100])
+
+
+def test_grid_search_over_frozen_layers_with_a_frozen_estimator(digits, pretrained):
+    X, y = digits
+    search = GridSearchCV(
+        MLPClassifierFromScratch(pretrained=FrozenEstimator(pretrained), max_iter=30,
+                                 random_state=0),
+        {"n_frozen_layers": [0, 1, 2]}, cv=3,
+    ).fit(X[1000:1150], y[1000:1150] % 2)
+    assert search.best_params_["n_frozen_layers"] in (0, 1, 2)
+    assert np.all(search.cv_results_["mean_test_score"] > 0.6)
+    best = search.best_estimator_
+    np.testing.assert_array_equal(
+        best.coefs_[0] == pretrained.coefs_[0], best.n_frozen_layers >= 1)
+
+
+def test_fine_tuning_beats_training_from_scratch_on_thirty_samples(digits, pretrained):
+    # Pretrained on 1,000 digits of the 10-class task; the new task, odd versus even, has
+    # 30 labelled samples (never seen in pretraining). Averaged over several draws.
+    X, y = digits
+    X_new, y_new = X[1000:], y[1000:] % 2
+    fine, scratch = [], []
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        train = rng.choice(len(y_new), size=30, replace=False)
+        test = np.setdiff1d(np.arange(len(y_new)), train)
+        params = dict(max_iter=200, random_state=seed)
+        tuned = MLPClassifierFromScratch(pretrained=pretrained, n_frozen_layers=1, **params)
+        fresh = MLPClassifierFromScratch(hidden_layer_sizes=(48, 24), activation="prelu",
+                                         **params)
+        fine.append(tuned.fit(X_new[train], y_new[train]).score(X_new[test], y_new[test]))
+        scratch.append(fresh.fit(X_new[train], y_new[train]).score(X_new[test], y_new[test]))
+    assert np.mean(fine) > np.mean(scratch)
+    assert sum(f > s for f, s in zip(fine, scratch, strict=True)) >= 3

@@ -1,0 +1,153 @@
+"""Training control: scikit-learn callbacks, early stopping on score or loss, loss curves."""
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris, make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score
+from sklearn.preprocessing import StandardScaler
+
+from skdnn import MLPClassifierFromScratch
+
+callback = pytest.importorskip("sklearn.callback")
+
+
+@pytest.fixture(autouse=True)
+def _quiet_convergence():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+def _data():
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def test_scoring_monitor_records_each_epoch_as_if_fit_stopped_there():
+    X, y = _data()
+    monitor = callback.ScoringMonitor(scoring="accuracy")
+    est = MLPClassifierFromScratch(hidden_layer_sizes=(8,), max_iter=6, random_state=0)
+    est.set_callbacks(monitor).fit(X, y)
+    rows = [r for r in monitor.get_logs().data if r["task_name"].startswith("epoch")]
+    assert [r["task_name"] for r in rows] == [f"epoch {i}" for i in range(6)]
+    for i, row in enumerate(rows):
+        shorter = MLPClassifierFromScratch(hidden_layer_sizes=(8,), max_iter=i + 1,
+                                           random_state=0).fit(X, y)
+        assert row["accuracy"] == pytest.approx(accuracy_score(y, shorter.predict(X)))
+
+
+def test_scoring_monitor_follows_lbfgs_iterations():
+    X, y = _data()
+    monitor = callback.ScoringMonitor(scoring="accuracy")
+    est = MLPClassifierFromScratch(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=7,
+                                   random_state=0).set_callbacks(monitor).fit(X, y)
+    rows = [r for r in monitor.get_logs().data
+            if r["task_name"].startswith("iteration") and "accuracy" in r]
+    assert len(rows) == est.n_iter_ == 7
+    assert rows[-1]["accuracy"] == pytest.approx(est.score(X, y))
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_progress_bar_shows_a_completed_bar(method, capsys):
+    pytest.importorskip("rich")
+    X, y = _data()
+    est = MLPClassifierFromScratch(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+    est.set_callbacks(callback.ProgressBar())
+    if method == "fit":
+        est.fit(X, y)
+    else:
+        est.partial_fit(X, y, classes=np.unique(y))
+    out = capsys.readouterr().out
+    assert re.search(r"MLPClassifierFromScratch - fit", out)
+    assert "100%" in out
+
+
+class _StopAfter:
+    """A callback that asks the fit to stop after ``n`` epochs."""
+
+    def __init__(self, n):
+        self.n, self.seen = n, 0
+
+    def setup(self, estimator, context):
+        pass
+
+    def teardown(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context):
+        pass
+
+    def on_fit_task_end(self, estimator, context, **kwargs):
+        if context.task_name.startswith("epoch"):
+            self.seen += 1
+            return self.seen >= self.n
+        return False
+
+
+def test_a_callback_can_stop_training():
+    X, y = _data()
+    est = MLPClassifierFromScratch(hidden_layer_sizes=(8,), max_iter=50, random_state=0)
+    est.set_callbacks(_StopAfter(3)).fit(X, y)
+    assert est.n_iter_ == 3 and len(est.loss_curve_) == 3
+
+
+def _early_stopping_data():
+    X, y = make_classification(n_samples=400, n_features=10, n_informative=4,
+                               flip_y=0.15, random_state=0)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.mark.parametrize("metric", ["score", "loss"])
+def test_early_stopping_restores_the_best_epoch_of_its_metric(metric):
+    X, y = _early_stopping_data()
+    params = dict(hidden_layer_sizes=(64, 64), early_stopping=True, learning_rate_init=0.01,
+                  n_iter_no_change=8, early_stopping_metric=metric, random_state=0)
+    est = MLPClassifierFromScratch(**params).fit(X, y)
+    scores, losses = est.validation_scores_, est.validation_loss_curve_
+    assert len(scores) == len(losses) == est.n_iter_ < 200
+    if metric == "loss":
+        best = int(np.argmin(losses))
+        assert est.best_validation_loss_ == losses[best]
+    else:
+        best = max(range(len(scores)), key=lambda i: (scores[i], -losses[i]))
+        assert est.best_validation_score_ == max(scores)
+    assert est.best_validation_score_ == scores[best]
+    again = MLPClassifierFromScratch(**params, max_iter=best + 1).fit(X, y)
+    for ours, theirs in zip(est.coefs_, again.coefs_, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_loss_metric_stops_when_the_validation_loss_turns_up():
+    X, y = _early_stopping_data()
+    est = MLPClassifierFromScratch(hidden_layer_sizes=(128, 128), early_stopping=True,
+                                   early_stopping_metric="loss", learning_rate_init=0.01,
+                                   n_iter_no_change=5, random_state=0).fit(X, y)
+    losses = est.validation_loss_curve_
+    best = int(np.argmin(losses))
+    # It trained on for n_iter_no_change + 1 epochs without a better validation loss.
+    assert len(losses) - 1 - best == 6
+    assert min(losses[best + 1:]) > losses[best]
+
+
+def test_loss_curve_display_plots_the_recorded_curves():
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from skdnn.plot import LossCurveDisplay
+
+    X, y = _early_stopping_data()
+    est = MLPClassifierFromScratch(hidden_layer_sizes=(16,), early_stopping=True, max_iter=15,
+                                   random_state=0).fit(X, y)
+    display = LossCurveDisplay.from_estimator(est)
+    np.testing.assert_allclose(display.lines_["training loss"].get_ydata(), est.loss_curve_)
+    np.testing.assert_allclose(display.lines_["validation loss"].get_ydata(),
+                               est.validation_loss_curve_)
+    np.testing.assert_allclose(display.lines_["validation score"].get_ydata(),
+                               est.validation_scores_)
+    plain = MLPClassifierFromScratch(hidden_layer_sizes=(16,), max_iter=5, random_state=0)
+    assert sorted(LossCurveDisplay.from_estimator(plain.fit(X, y)).lines_) == ["training loss"]
