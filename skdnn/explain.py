@@ -199,6 +199,8 @@ class _LimeProblem:
         proba = self.predict_proba(self.row[None, :])
         self.n_outputs = proba.shape[1]
         self.predicted = int(np.argmax(proba[0]))
+        # Multilabel classifiers give one independent probability per label.
+        self.independent_outputs = not np.isclose(proba[0].sum(), 1.0)
         self.class_names = self._class_names(class_names)
 
     # -- validation ---------------------------------------------------------------------------
@@ -384,10 +386,13 @@ class _LimeSession:
         explainer = self.problem.explainer(
             self.lime_tabular, _seeded_state(random_state), dict(self.constructor_kwargs)
         )
-        return explainer.explain_instance(
-            self.problem.row, self.problem.predict_proba, num_features=num_features,
-            num_samples=num_samples, **self.instance_kwargs,
-        )
+        with warnings.catch_warnings():
+            if self.problem.independent_outputs:  # LIME explains each label on its own anyway
+                warnings.filterwarnings("ignore", message=r"\s*Prediction probabilties do not")
+            return explainer.explain_instance(
+                self.problem.row, self.problem.predict_proba, num_features=num_features,
+                num_samples=num_samples, **self.instance_kwargs,
+            )
 
 
 def _check_count(value, name, minimum=1):

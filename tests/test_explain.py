@@ -114,8 +114,12 @@ def test_lime_through_scaler_pca_mlp_names_raw_columns_and_repeats_with_the_same
     assert all(any(column in rule for column in X.columns) for rule, _ in rules)
     assert rules == second.as_list(label=label)
     assert first.score == second.score
-    # A NumPy row is the same row; another seed is another sample.
+    # A NumPy row is the same row, and NumPy data get the names the pipeline was fitted with.
     assert explain_lime(pipeline, X, X.iloc[3].to_numpy(), **kwargs).as_list(label=label) == rules
+    from_arrays = explain_lime(pipeline, X.to_numpy(), X.iloc[3].to_numpy(), **kwargs)
+    assert from_arrays.domain_mapper.feature_names == list(X.columns)
+    assert from_arrays.as_list(label=label) == rules
+    # Another seed is another sample.
     other = explain_lime(pipeline, X, X.iloc[[3]], num_features=5, num_samples=400,
                          random_state=1)
     assert other.as_list(label=label) != rules
@@ -241,6 +245,16 @@ def test_lime_works_on_perceptron_classifier_but_not_on_sklearn_perceptron():
     assert len(exp.as_list(label=exp.available_labels()[0])) == 3
     with pytest.raises(ValueError, match="Perceptron has no predict_proba"):
         explain_lime(Perceptron().fit(X, y), X, X[0], num_samples=100)
+
+
+def test_lime_explains_a_multilabel_mlp_label_by_label_quietly():
+    X, Y = make_multilabel_classification(n_samples=80, n_features=4, random_state=0)
+    clf = _mlp().fit(X, Y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # lime: "probabilities do not sum to 1"
+        exp = explain_lime(clf, X, X[0], num_samples=200, random_state=0, top_labels=2)
+    assert len(exp.available_labels()) == 2
+    assert exp.class_names == ["0", "1", "2", "3", "4"]
 
 
 def test_format_explanation_names_the_class_and_the_strongest_features(cancer_pipeline):
