@@ -1,0 +1,68 @@
+"""Safe persistence with skops: only skdnn's own classes need trusting."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import StandardScaler
+
+from skdnn import MLPClassifierFromScratch
+from skdnn.nn import HIDDEN_ACTIVATIONS
+
+sio = pytest.importorskip("skops.io")
+
+
+@pytest.fixture(autouse=True)
+def _quiet_convergence():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+def _data():
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def _round_trip(est):
+    data = sio.dumps(est)
+    untrusted = sio.get_untrusted_types(data=data)
+    assert untrusted == [f"skdnn.{type(est).__module__.split('.')[-1]}.{type(est).__name__}"]
+    return sio.loads(data, trusted=untrusted)
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
+def test_skops_round_trip_trusts_only_skdnn_and_predicts_identically(solver, activation):
+    X, y = _data()
+    est = MLPClassifierFromScratch(hidden_layer_sizes=(6,), activation=activation, solver=solver,
+                                   max_iter=15, random_state=0).fit(X, y)
+    loaded = _round_trip(est)
+    np.testing.assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_loaded_model_keeps_learning_with_partial_fit_as_the_original_would(solver):
+    X, y = _data()
+    est = MLPClassifierFromScratch(hidden_layer_sizes=(6,), solver=solver, random_state=0,
+                                   early_stopping=True)
+    est.partial_fit(X, y, classes=np.unique(y))
+    loaded = _round_trip(est)
+    for _ in range(3):
+        est.partial_fit(X, y)
+        loaded.partial_fit(X, y)
+    # The optimiser state travelled with the model: both continue identically.
+    np.testing.assert_allclose(loaded.predict_proba(X), est.predict_proba(X), rtol=1e-12)
+    assert loaded.t_ == est.t_ == 4 * len(y)
+
+
+def test_sklearn_mlp_needs_an_optimizer_object_trusted():
+    # The contrast that motivates skdnn's plain fitted state.
+    from sklearn.neural_network import MLPClassifier
+
+    X, y = _data()
+    data = sio.dumps(MLPClassifier(max_iter=5, random_state=0).fit(X, y))
+    assert any("Optimizer" in name for name in sio.get_untrusted_types(data=data))
