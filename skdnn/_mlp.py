@@ -524,6 +524,13 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
         return sample_weight
 
     def _fit(self, X, y, sample_weight, incremental):
+        # Overflow is detected by checking the loss and the weights after each epoch (and
+        # raised as a ValueError), not by NumPy's warnings, which hostile input (values
+        # near 1e300) would otherwise set off deep inside the engine.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._fit_checked(X, y, sample_weight, incremental)
+
+    def _fit_checked(self, X, y, sample_weight, incremental):
         hidden_sizes = self._hidden_sizes()
         if self.dropout > 0 and self.solver == "lbfgs":
             raise ValueError(
@@ -593,7 +600,7 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
                 optimizer_state, incremental, first_pass, callbacks, fitted_state,
             )
         theta = to_full(train_theta)
-        if not np.isfinite(theta).all():
+        if not (np.isfinite(theta).all() and np.isfinite(history.get("loss_", 0.0))):
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may contain "
                 "large values and need to be preprocessed."
@@ -755,8 +762,8 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
                 raise ValueError(
                     f"Training diverged in epoch {history['n_iter_'] + 1}: the loss became "
                     f"{loss:.3g}. The learning rate (learning_rate_init="
-                    f"{self.learning_rate_init}) is likely too large; lower it, or scale the "
-                    "input features."
+                    f"{self.learning_rate_init}) is likely too large, or the input features "
+                    "are (scale them, e.g. with StandardScaler)."
                 )
             history["n_iter_"] += 1
             history["t_"] += n_samples

@@ -51,7 +51,10 @@ def output_probabilities(z, out_activation, out=None):
         # sigmoid still reports P(label) and P(not label) as positive numbers.
         eps = np.finfo(out.dtype).eps
         return np.clip(expit(z, out=out), eps, 1 - eps, out=out)
-    np.subtract(z, z.max(axis=1, keepdims=True), out=out)
+    # Clipping to half the largest float keeps z - max(z) finite even for infinite logits.
+    limit = np.finfo(out.dtype).max / 2
+    np.clip(z, -limit, limit, out=out)
+    np.subtract(out, out.max(axis=1, keepdims=True), out=out)
     np.exp(out, out=out)
     out /= out.sum(axis=1, keepdims=True)
     # No probability is exactly 0, so its logarithm (predict_log_proba) stays finite.
@@ -67,7 +70,9 @@ def log_loss(z, y, out_activation, sample_weight=None):
         per_sample = (np.logaddexp(0, z) - y * z).sum(axis=1)
     else:
         per_sample = -np.einsum("ij,ij->i", y, log_softmax(z, axis=1))
-    return float(np.average(per_sample, weights=sample_weight))
+    if sample_weight is None:
+        return float(per_sample.mean())
+    return float(per_sample @ (sample_weight / float(sample_weight.sum())))
 
 
 def log_loss_and_output_delta(z, y, out_activation, sample_weight=None):
@@ -109,7 +114,9 @@ def log_loss_and_output_delta(z, y, out_activation, sample_weight=None):
         loss = float(per_sample.sum()) / n_samples
         delta *= 1.0 / n_samples
     else:
-        sw_sum = float(sample_weight.sum())
-        loss = float(per_sample @ sample_weight) / sw_sum
-        delta *= (sample_weight / sw_sum)[:, None].astype(delta.dtype, copy=False)
+        # Normalise the weights first: sum_i (w_i / sum(w)) ell_i cannot overflow where
+        # sum_i w_i ell_i would (weights near 1e300).
+        share = sample_weight / float(sample_weight.sum())
+        loss = float(per_sample @ share)
+        delta *= share[:, None].astype(delta.dtype, copy=False)
     return loss, delta
