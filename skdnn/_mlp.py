@@ -545,7 +545,13 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
             callbacks = EpochCallbacks(self, X, y, sample_weight,
                                        1 if incremental else self.max_iter, "epoch")
         sample_weight = self._sample_weight(sample_weight, X, y, incremental)
-        rng = _generator(self.random_state)
+        if incremental and not first_pass and hasattr(self, "_rng_state"):
+            # partial_fit goes on with the random stream (shuffles, dropout masks) where the
+            # previous call left it, rather than repeating the same draws every call.
+            rng = np.random.default_rng()
+            rng.bit_generator.state = self._rng_state
+        else:
+            rng = _generator(self.random_state)
 
         out_activation = output_activation_for(self._label_binarizer.y_type_)
         base = self._pretrained_model() if first_pass else None
@@ -605,6 +611,7 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
                 "Solver produced non-finite parameter weights. The input data may contain "
                 "large values and need to be preprocessed."
             )
+        history["_rng_state"] = rng.bit_generator.state  # a plain dict
         # Commit the fitted state only now, so a failed fit leaves the estimator as it was.
         if hasattr(self, "slopes_") and not network.has_slopes:
             del self.slopes_

@@ -370,3 +370,15 @@ def test_every_activation_learns_the_data(activation):
                                    solver="lbfgs", max_iter=300, random_state=0).fit(X, y)
     # A network of identity units is a linear model, which this data set defeats.
     assert est.score(X, y) > (0.7 if activation == "identity" else 0.95)
+
+
+def test_partial_fit_epochs_continue_the_random_stream_like_fit():
+    # Shuffles and dropout masks go on where the previous call left them: three calls of
+    # partial_fit train exactly as one fit of three epochs.
+    X, y = _data(3)
+    params = dict(hidden_layer_sizes=(8,), dropout=0.3, batch_size=32, random_state=0)
+    stepwise = MLPClassifierFromScratch(**params)
+    for _ in range(3):
+        stepwise.partial_fit(X, y, classes=np.unique(y))
+    at_once = MLPClassifierFromScratch(max_iter=3, **params).fit(X, y)
+    np.testing.assert_allclose(_flat(stepwise), _flat(at_once), rtol=1e-12)
