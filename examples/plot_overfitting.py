@@ -52,14 +52,12 @@ common = dict(hidden_layer_sizes=(128, 128), learning_rate_init=0.01, alpha=0.0)
 # epoch evaluate the cross-entropy (log-loss) on both sets. Both curves are computed the same
 # way: without the L2 penalty and without dropout (at prediction time every unit is on).
 #
-# ``random_state`` is a ``RandomState`` instance rather than an integer: each call draws its
-# seed from it, so every epoch gets new dropout masks, yet the run is reproducible. (With an
-# integer, every ``partial_fit`` call would restart from the same seed and repeat the same
-# masks.)
+# ``partial_fit`` keeps its random stream between calls, so every epoch gets a new shuffle and
+# new dropout masks, exactly as the epochs of one ``fit`` would, and the run is reproducible.
 
 
 def loss_per_epoch(**params):
-    clf = MLPClassifierFromScratch(**{**common, **params}, random_state=np.random.RandomState(0))
+    clf = MLPClassifierFromScratch(**{**common, **params}, random_state=0)
     train, val = [], []
     for _ in range(EPOCHS):
         clf.partial_fit(X_train, y_train, classes=np.unique(y))
