@@ -20,7 +20,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import _safe_indexing, check_random_state, column_or_1d, gen_batches
+from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
@@ -34,6 +34,7 @@ from .nn.activations import HIDDEN_ACTIVATIONS, activation_param
 from .nn.init import glorot_uniform
 from .nn.losses import log_loss, output_activation_for, output_probabilities
 from .nn.network import Network, Params
+from .nn.workspace import minibatches
 
 _DIVERGENCE_FACTOR = 1e4
 
@@ -740,23 +741,29 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
             if self.shuffle:
                 order = rng.permutation(n_samples)
             accumulated_loss = 0.0
-            for batch in gen_batches(n_samples, batch_size):
-                idx = order[batch]
-                sw_batch = None if sw_train is None else sw_train[idx]
+            # Shuffled batches are gathered into arrays allocated once; unshuffled ones are
+            # views. The optimiser's scratch array is allocated once too.
+            batches = minibatches((X_train, Y_train, sw_train), batch_size,
+                                  order=order if self.shuffle else None,
+                                  workspace=network.workspace)
+            scratch = network.workspace.array("optimizer", (min(theta.size, optimizers.BLOCK),))
+            for X_batch, Y_batch, sw_batch in batches:
                 batch_loss = network.loss_and_gradient(
-                    theta, grad, _safe_indexing(X_train, idx), Y_train[idx],
+                    theta, grad, X_batch, Y_batch,
                     sample_weight=sw_batch, alpha=self.alpha, dropout=self.dropout, rng=rng,
                 )
-                accumulated_loss += batch_loss * (batch.stop - batch.start)
+                accumulated_loss += batch_loss * X_batch.shape[0]
                 if self.solver == "sgd":
                     optimizers.sgd_step(
                         theta, grad, optimizer_state,
                         momentum=self.momentum, nesterov=self.nesterovs_momentum,
+                        scratch=scratch,
                     )
                 else:
                     optimizers.adam_step(
                         theta, grad, optimizer_state, learning_rate_init=self.learning_rate_init,
                         beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
+                        scratch=scratch,
                     )
             loss = accumulated_loss / n_samples
             # A loss that is not finite, or that rose 10,000-fold over the first epoch's, is a

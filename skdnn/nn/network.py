@@ -33,10 +33,16 @@ All parameters live in one flat vector ``theta`` (weights, then biases, then PRe
 layer by layer) and :meth:`Network.unpack` returns per-layer *views* into it. An optimiser
 then updates every parameter with a single vectorised expression, and L-BFGS works on
 ``theta`` without copies.
+
+Training repeats the same passes on thousands of mini-batches, so every intermediate matrix
+(``z_l``, ``a_l``, ``delta_l``, ``g'(z_l)``, dropout masks) is written into arrays of a
+:class:`~skdnn.nn.workspace.Workspace` that are allocated once, and activations work in place.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -44,6 +50,7 @@ import scipy.sparse as sp
 
 from .activations import PRELU_INIT, activation_param, get_activation
 from .losses import log_loss_and_output_delta, output_probabilities
+from .workspace import Workspace
 
 
 class Params(NamedTuple):
@@ -68,12 +75,9 @@ class Trace(NamedTuple):
     masks: list
 
 
-def _dot(a, W, out=None):
+def _dot(a, W, out):
     if sp.issparse(a):
-        result = a @ W
-        if out is None:
-            return np.asarray(result)
-        out[...] = result
+        out[...] = a @ W
         return out
     return np.matmul(a, W, out=out)
 
@@ -92,6 +96,11 @@ class Network:
         Slope of ``leaky_relu`` for negative inputs.
     dtype : numpy dtype
         float32 or float64; every buffer and parameter has this dtype.
+
+    Attributes
+    ----------
+    workspace : Workspace
+        The arrays that :meth:`loss_and_gradient` reuses from one call to the next.
     """
 
     def __init__(
@@ -108,16 +117,18 @@ class Network:
         self._shapes = pairs + [(fan_out,) for _, fan_out in pairs]
         if self.has_slopes:
             self._shapes += [(units,) for units in self.layer_units[1:-1]]
-        self.size = sum(int(np.prod(shape)) for shape in self._shapes)
+        sizes = [math.prod(shape) for shape in self._shapes]
+        stops = list(itertools.accumulate(sizes))
+        self._slices = [slice(stop - size, stop) for size, stop in zip(sizes, stops, strict=True)]
+        self.size = stops[-1]
+        self.n_weights = sum(sizes[: self.n_weight_layers])  # theta[:n_weights] are the W_l
+        self.workspace = Workspace(self.dtype)
 
     # -- parameters ---------------------------------------------------------------------
     def unpack(self, theta):
         """Split a flat vector into :class:`Params` of views (no copy)."""
-        views, start = [], 0
-        for shape in self._shapes:
-            stop = start + int(np.prod(shape))
-            views.append(theta[start:stop].reshape(shape))
-            start = stop
+        views = [theta[part].reshape(shape) for part, shape in zip(self._slices, self._shapes,
+                                                                   strict=True)]
         n = self.n_weight_layers
         return Params(views[:n], views[n : 2 * n], views[2 * n :])
 
@@ -148,35 +159,42 @@ class Network:
         return activation_param(self.hidden.name, negative_slope=self.negative_slope, slopes=slopes)
 
     # -- forward --------------------------------------------------------------------------
-    def logits(self, params, X, *, trace=None, dropout=0.0, rng=None):
+    def logits(self, params, X, *, trace=None, dropout=0.0, rng=None, workspace=None):
         """Run the network on ``X`` and return the logits, shape (n_samples, n_outputs).
 
         When ``trace`` (a :class:`Trace` of empty lists) is given, it is filled for
         :meth:`backward`. ``dropout`` > 0 (training only) zeroes each hidden unit with that
         probability and scales the survivors by ``1 / (1 - dropout)`` ("inverted dropout"),
         so the expected activation is unchanged and prediction needs no rescaling.
+        ``workspace`` holds the intermediate matrices (and so the returned logits, which the
+        next call overwrites); ``None`` allocates new ones.
         """
+        ws = Workspace(self.dtype) if workspace is None else workspace
+        n = X.shape[0]
         a = X
         last = self.n_weight_layers - 1
         for layer, (W, b) in enumerate(zip(params.coefs, params.intercepts, strict=True)):
             if trace is not None:
                 trace.inputs.append(a)
-            z = _dot(a, W)
+            z = _dot(a, W, out=ws.array(("z", layer), (n, W.shape[1])))
             z += b
             if layer == last:
                 return z
             param = self._param(params, layer)
             if self.hidden.needs_z:
-                a = self.hidden.forward(z, param, None)
+                a = self.hidden.forward(z, param, ws.array(("a", layer), z.shape))
             else:
                 a = self.hidden.forward(z, param, z)  # in place: z is not needed again
             if trace is not None:
                 trace.pre.append(z if self.hidden.needs_z else None)
                 trace.outputs.append(a)
             if dropout > 0:
-                keep = rng.random(a.shape, dtype=self.dtype) >= dropout
-                mask = keep.astype(self.dtype) * self.dtype.type(1.0 / (1.0 - dropout))
-                a = a * mask
+                # mask = 1{u >= dropout} / (1 - dropout) with u ~ U[0, 1), built in place.
+                mask = ws.array(("mask", layer), a.shape)
+                rng.random(out=mask, dtype=self.dtype)
+                np.greater_equal(mask, dropout, out=mask)
+                mask *= 1.0 / (1.0 - dropout)
+                a = np.multiply(a, mask, out=ws.array(("dropped", layer), a.shape))
                 if trace is not None:
                     trace.masks.append(mask)
         raise AssertionError("unreachable")
@@ -187,7 +205,8 @@ class Network:
         return output_probabilities(z, self.out_activation, out=z)
 
     # -- backward -------------------------------------------------------------------------
-    def backward(self, params, trace, delta, *, grads=None, l2_scale=0.0, input_gradient=False):
+    def backward(self, params, trace, delta, *, grads=None, l2_scale=0.0, input_gradient=False,
+                 workspace=None):
         """Backpropagate ``delta = dL/dz_L`` through the network.
 
         Parameters
@@ -203,12 +222,15 @@ class Network:
             ``alpha / sum(w)``: adds ``l2_scale * W_l`` to each weight gradient.
         input_gradient : bool
             Also return ``dL/dX``, shape (n_samples, n_features).
+        workspace : Workspace or None
+            Where the deltas of the hidden layers are kept; ``None`` allocates them.
 
         Returns
         -------
         ndarray or None
             ``dL/dX`` when ``input_gradient`` is true.
         """
+        ws = Workspace(self.dtype) if workspace is None else workspace
         for layer in range(self.n_weight_layers - 1, -1, -1):
             W = params.coefs[layer]
             if grads is not None:
@@ -218,20 +240,27 @@ class Network:
                 else:
                     np.matmul(a_in.T, delta, out=grads.coefs[layer])
                 if l2_scale:
-                    grads.coefs[layer] += l2_scale * W
-                np.sum(delta, axis=0, out=grads.intercepts[layer])
+                    penalty = np.multiply(W, l2_scale, out=ws.array(("l2", layer), W.shape))
+                    grads.coefs[layer] += penalty
+                # The column sums of delta, as a matrix-vector product: faster than np.sum.
+                ones = ws.array("ones", (delta.shape[0],))
+                ones.fill(1)
+                np.matmul(ones, delta, out=grads.intercepts[layer])
             if layer == 0 and not input_gradient:
                 return None
-            delta = delta @ W.T  # dL/da_layer
             if layer == 0:
-                return delta
+                return delta @ W.T  # dL/dX, a new array for the caller
             hidden = layer - 1
+            delta = np.matmul(delta, W.T, out=ws.array(("delta", hidden), (delta.shape[0],
+                                                                            W.shape[0])))
+            # delta is now dL/da for hidden layer `hidden`
             if trace.masks:
                 delta *= trace.masks[hidden]
             z, a = trace.pre[hidden], trace.outputs[hidden]
             if grads is not None and self.hidden.param_gradient is not None:
                 grads.slopes[hidden][...] = self.hidden.param_gradient(z, delta)
-            delta *= self.hidden.derivative(z, a, self._param(params, hidden))
+            delta *= self.hidden.derivative(z, a, self._param(params, hidden),
+                                            out=ws.array(("derivative", hidden), delta.shape))
         return None
 
     # -- objective --------------------------------------------------------------------------
@@ -260,12 +289,14 @@ class Network:
         """
         params = self.unpack(theta)
         trace = Trace([], [], [], [])
-        z = self.logits(params, X, trace=trace, dropout=dropout, rng=rng)
+        ws = self.workspace
+        z = self.logits(params, X, trace=trace, dropout=dropout, rng=rng, workspace=ws)
         loss, delta = log_loss_and_output_delta(z, Y, self.out_activation, sample_weight)
         sw_sum = X.shape[0] if sample_weight is None else float(sample_weight.sum())
         l2_scale = alpha / sw_sum
         if alpha:
-            squares = sum(float(np.dot(W.ravel(), W.ravel())) for W in params.coefs)
-            loss += 0.5 * l2_scale * squares
-        self.backward(params, trace, delta, grads=self.unpack(grad), l2_scale=l2_scale)
+            weights = theta[: self.n_weights]  # all W_l, one after the other
+            loss += 0.5 * l2_scale * float(np.dot(weights, weights))
+        self.backward(params, trace, delta, grads=self.unpack(grad), l2_scale=l2_scale,
+                      workspace=ws)
         return loss

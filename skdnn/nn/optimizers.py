@@ -4,12 +4,33 @@ Each optimiser is a pair of functions: ``init_*_state(theta)`` returns its state
 dict of arrays and numbers (so a fitted estimator that keeps it can still be saved with
 ``skops`` and resumed with ``partial_fit``), and ``*_step(theta, grad, state, ...)`` updates
 ``theta`` in place. Their arithmetic is scikit-learn's (``_stochastic_optimizers.py``), done
-once on the whole vector instead of once per layer.
+on the whole vector instead of once per layer.
+
+A step goes over the vector in blocks of :data:`BLOCK` entries, with one scratch array for the
+intermediate results. Written naively, each of the dozen element-wise operations of an Adam
+step would allocate a temporary as large as the network (NumPy returns large freed blocks to
+the system, so each one costs page faults too) and stream the whole vector through memory
+again; a block stays in the processor's cache from the first operation to the last.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+#: Entries of the parameter vector that a step updates at a time (see the module notes).
+BLOCK = 1 << 16
+
+
+def _blocks(size):
+    return [slice(start, min(start + BLOCK, size)) for start in range(0, size, BLOCK)]
+
+
+def _scratch(theta, scratch):
+    """``scratch`` if given (an array of at least ``min(theta.size, BLOCK)`` entries of
+    ``theta``'s dtype), else a new one."""
+    if scratch is None:
+        scratch = np.empty(min(theta.size, BLOCK), dtype=theta.dtype)
+    return scratch
 
 
 def init_sgd_state(theta, learning_rate):
@@ -17,8 +38,11 @@ def init_sgd_state(theta, learning_rate):
     return {"velocity": np.zeros_like(theta), "learning_rate": float(learning_rate)}
 
 
-def sgd_step(theta, grad, state, *, momentum=0.9, nesterov=True):
+def sgd_step(theta, grad, state, *, momentum=0.9, nesterov=True, scratch=None):
     """One step of SGD with (Nesterov) momentum.
+
+    ``scratch``, an array of ``min(theta.size, BLOCK)`` entries of ``theta``'s dtype, spares
+    an allocation per step.
 
     Notes
     -----
@@ -32,15 +56,19 @@ def sgd_step(theta, grad, state, *, momentum=0.9, nesterov=True):
 
     With ``mu = 0`` both are plain gradient descent, ``theta <- theta - eta g``.
     """
-    lr = state["learning_rate"]
+    lr, momentum = float(state["learning_rate"]), float(momentum)
     velocity = state["velocity"]
-    velocity *= momentum
-    velocity -= lr * grad
-    if nesterov:
-        theta += momentum * velocity
-        theta -= lr * grad
-    else:
-        theta += velocity
+    scratch = _scratch(theta, scratch)
+    for block in _blocks(theta.size):
+        v, step = velocity[block], scratch[: block.stop - block.start]
+        lr_g = np.multiply(grad[block], lr, out=step)
+        v *= momentum
+        v -= lr_g
+        if nesterov:
+            theta[block] -= lr_g
+            theta[block] += np.multiply(v, momentum, out=step)
+        else:
+            theta[block] += v
 
 
 def invscaling_learning_rate(learning_rate_init, t, power_t):
@@ -54,8 +82,11 @@ def init_adam_state(theta):
 
 
 def adam_step(theta, grad, state, *, learning_rate_init=0.001, beta_1=0.9, beta_2=0.999,
-              epsilon=1e-8):
+              epsilon=1e-8, scratch=None):
     """One Adam step (Kingma and Ba, 2014).
+
+    ``scratch``, an array of ``min(theta.size, BLOCK)`` entries of ``theta``'s dtype, spares
+    an allocation per step.
 
     Notes
     -----
@@ -70,14 +101,21 @@ def adam_step(theta, grad, state, *, learning_rate_init=0.001, beta_1=0.9, beta_
     """
     state["t"] += 1
     t = state["t"]
-    m, v = state["m"], state["v"]
-    m *= beta_1
-    m += (1 - beta_1) * grad
-    v *= beta_2
-    v += (1 - beta_2) * (grad * grad)
-    lr = float(learning_rate_init * np.sqrt(1 - beta_2**t) / (1 - beta_1**t))
-    step = np.sqrt(v)
-    step += epsilon
-    np.divide(m, step, out=step)
-    step *= lr
-    theta -= step
+    # Python floats: a NumPy float64 scalar would make float32 arithmetic float64 (NEP 50).
+    beta_1, beta_2, epsilon = float(beta_1), float(beta_2), float(epsilon)
+    lr = float(learning_rate_init) * (1 - beta_2**t) ** 0.5 / (1 - beta_1**t)
+    scratch = _scratch(theta, scratch)
+    for block in _blocks(theta.size):
+        g, m, v = grad[block], state["m"][block], state["v"][block]
+        step = scratch[: block.stop - block.start]
+        m *= beta_1
+        m += np.multiply(g, 1 - beta_1, out=step)
+        v *= beta_2
+        step = np.multiply(g, g, out=step)
+        step *= 1 - beta_2
+        v += step
+        step = np.sqrt(v, out=step)
+        step += epsilon
+        step = np.divide(m, step, out=step)
+        step *= lr
+        theta[block] -= step

@@ -1,0 +1,93 @@
+"""Scratch arrays reused from one mini-batch to the next, and the mini-batches themselves.
+
+Training runs the same computation on thousands of batches of the same shape. Allocating the
+activations, deltas and batch copies afresh each time costs more than the element-wise math on
+them for small networks, so the engine asks a :class:`Workspace` for them instead: it allocates
+each array once and hands out views of it afterwards.
+
+A batch of ``m`` rows uses the first ``m`` rows of an array allocated for the largest batch.
+Rows of a C-contiguous array are contiguous, so the view is as good as a fresh array (BLAS and
+NumPy's vectorised loops see no difference) and the last, smaller batch of an epoch needs no
+allocation either.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+
+class Workspace:
+    """Arrays kept by name and handed out again, allocated on first use.
+
+    Parameters
+    ----------
+    dtype : numpy dtype
+        The dtype of every array.
+
+    Examples
+    --------
+    >>> ws = Workspace(np.float32)
+    >>> a = ws.array(("z", 0), (256, 64))
+    >>> b = ws.array(("z", 0), (100, 64))  # the first 100 rows of the same memory
+    >>> np.shares_memory(a, b), b.shape, b.dtype
+    (True, (100, 64), dtype('float32'))
+    """
+
+    def __init__(self, dtype):
+        self.dtype = np.dtype(dtype)
+        self._arrays = {}
+
+    def array(self, key, shape, dtype=None):
+        """A C-contiguous array of ``shape``, the leading rows of the one kept under ``key``.
+
+        Its content is whatever the previous user left there. A request for more rows than
+        the kept array has, or for other trailing dimensions or another dtype, replaces it.
+        """
+        dtype = self.dtype if dtype is None else np.dtype(dtype)
+        kept = self._arrays.get(key)
+        if (kept is None or kept.shape[0] < shape[0] or kept.shape[1:] != tuple(shape[1:])
+                or kept.dtype != dtype):
+            kept = self._arrays[key] = np.empty(shape, dtype=dtype)
+        return kept[: shape[0]]
+
+
+def minibatches(arrays, batch_size, order=None, workspace=None):
+    """Yield the rows of several arrays in consecutive batches of ``batch_size``.
+
+    Parameters
+    ----------
+    arrays : sequence of {ndarray, sparse matrix, None}
+        Arrays with the same number of rows (``None`` entries are passed through as ``None``).
+    batch_size : int
+    order : ndarray of shape (n_samples,) of int or None
+        A permutation of the rows (shuffling). ``None`` keeps the stored order, and the batches
+        are then views, with no copy at all.
+    workspace : Workspace or None
+        Where the shuffled batches of dense arrays are gathered (``np.take(..., out=)``), so no
+        batch allocates. ``None`` allocates each batch. A sparse matrix is always indexed
+        anew, as its batches differ in their number of non-zeros.
+
+    Yields
+    ------
+    list
+        One batch of each array, in the order of ``arrays``. The batches live in
+        ``workspace``'s memory: each is overwritten by the next.
+    """
+    n_samples = next(a for a in arrays if a is not None).shape[0]
+    for start in range(0, n_samples, batch_size):
+        stop = min(start + batch_size, n_samples)
+        if order is None:
+            yield [None if a is None else a[start:stop] for a in arrays]
+            continue
+        rows = order[start:stop]
+        batch = []
+        for position, a in enumerate(arrays):
+            if a is None or sp.issparse(a) or workspace is None:
+                batch.append(None if a is None else a[rows])
+            else:
+                out = workspace.array(("batch", position), (len(rows), *a.shape[1:]), a.dtype)
+                # mode="clip" skips the bounds check that would make np.take buffer its
+                # output (the rows of a permutation are all in range).
+                batch.append(np.take(a, rows, axis=0, out=out, mode="clip"))
+        yield batch
