@@ -56,11 +56,20 @@ def _scale_rows(X, factors):
     return X * factors[:, None]
 
 
-def _scaled_inputs(X, fit_intercept):
-    """``(X_hat, m)`` with ``[X, 1] = diag(m) X_hat`` and every entry of ``X_hat`` in (-2, 2)."""
+def _input_scale(X, fit_intercept):
+    """A power of two ``s`` with every entry of ``[X, 1] / s`` in (-2, 2).
+
+    The perceptron trains on ``[X, 1] / s`` with weights ``W / s``: every product and sum is
+    then the unscaled one times a power of two, so exactly the same decisions are taken
+    (barring underflow), and no value can overflow even for features near the largest float.
+    """
+    return float(_row_scales(_augmented(X, fit_intercept)).max())
+
+
+def _scaled_inputs(X, fit_intercept, scale):
+    """``[X, 1] / scale`` (CSR when sparse)."""
     augmented = _augmented(X, fit_intercept)
-    scales = _row_scales(augmented)
-    return _scale_rows(augmented, 1 / scales), scales
+    return augmented / scale if not sp.issparse(augmented) else (augmented / scale).tocsr()
 
 
 def _decision(X, coef, intercept):
@@ -206,30 +215,34 @@ class _OnlinePerceptron:
     class_scale : ndarray of shape (n_samples,)
         Class weight of each sample's class: a factor on its step.
     W : ndarray of shape (n_inputs, n_outputs)
-        Weights with the bias as the last row when ``fit_intercept``; updated in place.
+        Initial weights, the bias in the last row when ``fit_intercept``.
     eta0 : float
     fit_intercept : bool
-    summed : ndarray like ``W``, updated in place, and clock : float
+    summed : ndarray like ``W`` and clock : float
         State of the running average (see :meth:`average`).
+    scale : float
+        Power of two from :func:`_input_scale`. Inside, inputs and weights (``self.X``,
+        ``self.W``, ``summed``, the pocket) are divided by it; :meth:`unscaled` undoes it.
     pocket : bool
         Keep Gallant's pocket (see :meth:`_extend_run`).
     """
 
     def __init__(
-        self, X, y_index, repeats, class_scale, W, eta0, fit_intercept, summed, clock,
+        self, X, y_index, repeats, class_scale, W, eta0, fit_intercept, summed, clock, scale,
         pocket=False,
     ):
-        self.X, self.scales = _scaled_inputs(X, fit_intercept)
+        self.X = _scaled_inputs(X, fit_intercept, scale)
+        self.scale = scale
         self.y = y_index
         self.targets = _targets(y_index, W.shape[1], W.dtype)
         self.repeats = repeats
         self.class_scale = class_scale
-        self.steps = eta0 * class_scale * self.scales
+        self.steps = eta0 * class_scale
         # Each sample counts with its sample weight times its class weight in the scores.
         self.weights = repeats * class_scale
         self.total_weight = float(self.weights.sum())
-        self.W = W
-        self.summed = summed
+        self.W = W / scale
+        self.summed = summed / scale
         self.clock = clock
         self.digests = _content_digests(X, y_index)
         self.tracks_pocket = pocket
@@ -242,8 +255,21 @@ class _OnlinePerceptron:
         return _accuracy(self.decisions(W), self.y, self.weights)
 
     def decisions(self, W):
-        """Decisions of the training samples, each row divided by its power-of-two scale."""
+        """Decisions of the training samples, divided by ``scale ** 2``."""
         return np.asarray(self.X @ W)
+
+    def unscaled(self, W):
+        """Weights ``W`` (divided by ``scale`` inside) back in the units of ``X``.
+
+        Where that would overflow, they are brought down by a power of two instead, which
+        changes no prediction of the perceptron.
+        """
+        peak = float(np.abs(W).max())
+        largest = float(np.finfo(W.dtype).max) / 16
+        factor = self.scale
+        if peak * factor > largest:
+            factor = 2.0 ** math.floor(math.log2(largest / peak))
+        return W * factor
 
     def criterion(self):
         """Perceptron criterion of the current weights, per unit of sample weight.
@@ -633,6 +659,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         rng = _generator(self.random_state)
         weights = repeats * class_scale
         calibration = X, y_index, weights
+        scale = _input_scale(X, self.fit_intercept)
         if self.early_stopping:
             held_out = _validation_split(y_index, weights, self.validation_fraction, rng)
             calibration = X[held_out], y_index[held_out], weights[held_out]
@@ -640,13 +667,14 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             repeats, class_scale = repeats[~held_out], class_scale[~held_out]
         run = _OnlinePerceptron(
             X, y_index, repeats, class_scale, W, self.eta0, self.fit_intercept,
-            np.zeros_like(W), 0.0, self.pocket,
+            np.zeros_like(W), 0.0, scale, self.pocket,
         )
         kept, kept_score, stop = self._train(run, rng, calibration)
 
+        kept = run.unscaled(kept)
         self._set_weights(kept)
         # partial_fit continues from the kept weights, with a fresh running average.
-        self._raw, self._summed, self._clock = kept.copy(), np.zeros_like(kept), 0.0
+        self._raw, self._summed, self._clock = kept, np.zeros_like(kept), 0.0
         self.t_ = run.clock
         X_cal, y_cal, w_cal = calibration
         self.temperature_ = _fit_temperature(self._decision_unchecked(X_cal), y_cal, w_cal)
@@ -664,7 +692,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         stop : {"separated", "no_change", "max_iter"}
         """
         if self.early_stopping:
-            X_val_hat, _ = _scaled_inputs(validation[0], self.fit_intercept)
+            X_val_hat = _scaled_inputs(validation[0], self.fit_intercept, run.scale)
 
         def rank(W):
             """``(validation accuracy, training accuracy)``; without early stopping, the
@@ -773,12 +801,13 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             self.n_iter_, self.t_ = 0, 0.0
         run = _OnlinePerceptron(
             X, y_index, repeats, class_scale, self._raw, self.eta0, self.fit_intercept,
-            self._summed, self._clock,
+            self._summed, self._clock, _input_scale(X, self.fit_intercept),
         )
         rng = _generator(self.random_state)
         run.epoch(run.order(int(rng.integers(2**63))))
+        self._raw, self._summed = run.unscaled(run.W), run.unscaled(run.summed)
         self._clock = run.clock
-        self._set_weights(run.average() if self.average else run.W)
+        self._set_weights(run.unscaled(run.average()) if self.average else self._raw)
         self.n_iter_ += 1
         self.t_ += float(repeats.sum())
         self.temperature_ = _fit_temperature(self._decision_unchecked(X), y_index, run.weights)
