@@ -218,18 +218,19 @@ class _OnlinePerceptron:
         Initial weights, the bias in the last row when ``fit_intercept``.
     eta0 : float
     fit_intercept : bool
-    summed : ndarray like ``W`` and clock : float
-        State of the running average (see :meth:`average`).
     scale : float
         Power of two from :func:`_input_scale`. Inside, inputs and weights (``self.X``,
-        ``self.W``, ``summed``, the pocket) are divided by it; :meth:`unscaled` undoes it.
+        ``self.W``, the mean, the pocket) are divided by it; :meth:`unscaled` undoes it.
+    mean : ndarray like ``W`` or None, and clock : float
+        Running mean of the weights over the ``clock`` presentations so far (see
+        :meth:`average`); None to keep no mean.
     pocket : bool
         Keep Gallant's pocket (see :meth:`_extend_run`).
     """
 
     def __init__(
-        self, X, y_index, repeats, class_scale, W, eta0, fit_intercept, summed, clock, scale,
-        pocket=False,
+        self, X, y_index, repeats, class_scale, W, eta0, fit_intercept, scale, mean=None,
+        clock=0.0, pocket=False,
     ):
         self.X = _scaled_inputs(X, fit_intercept, scale)
         self.scale = scale
@@ -238,16 +239,23 @@ class _OnlinePerceptron:
         self.repeats = repeats
         self.class_scale = class_scale
         self.steps = eta0 * class_scale
+        # Growth of a sample's own decision per presentation: eta0 c ||x~||^2.
+        squared_norms = (
+            np.asarray(self.X.multiply(self.X).sum(axis=1)).ravel()
+            if sp.issparse(self.X)
+            else np.einsum("ij,ij->i", self.X, self.X)
+        )
+        self.gains = self.steps * squared_norms
         # Each sample counts with its sample weight times its class weight in the scores.
         self.weights = repeats * class_scale
         self.total_weight = float(self.weights.sum())
         self.W = W / scale
-        self.summed = summed / scale
-        self.clock = clock
+        self.mean = None if mean is None else mean / scale
+        self.clock, self.mean_clock = clock, clock
         self.digests = _content_digests(X, y_index)
         self.tracks_pocket = pocket
         if pocket:
-            self.pocket, self.pocket_score = W.copy(), self.accuracy(W)
+            self.pocket, self.pocket_score = self.W.copy(), self.accuracy(self.W)
             self.pocket_run, self.run, self.evaluated = 0.0, 0.0, True
 
     def accuracy(self, W):
@@ -283,19 +291,31 @@ class _OnlinePerceptron:
         """
         Z = self.decisions(self.W)
         wrong = _step(Z, None, None) != self.targets
-        norm = float(np.linalg.norm(self.W)) or 1.0
+        peak = float(np.abs(self.W).max())
+        norm = peak * float(np.linalg.norm(self.W / peak)) if peak > 0 else 1.0
         per_sample = (wrong * (1 + np.abs(Z) / norm)).sum(axis=1)
         return float(self.weights @ per_sample) / self.total_weight
 
     def average(self):
         """Mean of the weights after each presentation (Freund and Schapire).
 
-        With ``W(t)`` the weights after ``t`` presentations and updates ``Delta_u`` made at
-        clock ``c_u``, ``sum_t W(t) = T W(T) - sum_u c_u Delta_u``; ``summed`` holds the last sum.
+        Kept as a running mean, ``mean <- mean + (W_block - mean) P / (T + P)`` for each block
+        of ``P`` presentations, so that no sum of weights can overflow.
         """
-        if self.clock == 0:
+        if self.mean is None or self.clock == 0:
             return self.W.copy()
-        return self.W - self.summed / self.clock
+        pending = self.clock - self.mean_clock  # presentations since the last update
+        return self.mean + (self.W - self.mean) * (pending / self.clock)
+
+    def _flush_mean(self):
+        """Bring the mean up to the clock, before ``W`` changes."""
+        if self.clock > self.mean_clock:
+            self.mean = self.average()
+            self.mean_clock = self.clock
+
+    def _add_to_mean(self, block_mean, duration):
+        self.mean += (block_mean - self.mean) * (duration / (self.clock + duration))
+        self.mean_clock = self.clock + duration
 
     def order(self, seed):
         """Samples of positive weight, sorted by a key drawn from their content and ``seed``."""
@@ -306,8 +326,11 @@ class _OnlinePerceptron:
         """One pass over ``order``; returns the weight of the presentations that were mistakes.
 
         A sample of weight ``s`` is presented ``floor(s)`` times in a row with step ``eta0``,
-        then once with step ``(s - floor(s)) eta0``: integer weights act exactly as repeated
-        samples, which the order puts side by side.
+        then once with step ``(s - floor(s)) eta0``, but only until it is classified right (the
+        rest change nothing): integer weights act exactly as repeated samples, which the order
+        puts side by side. The presentations are not looped over: each output ``k`` of a
+        sample gains ``g = eta0 c ||x~||^2`` per update in the right direction, so it needs
+        ``ceil(-z_k / g)`` updates (target 1) or ``floor(z_k / g) + 1`` (target 0).
         """
         X, W = self.X, self.W
         sparse = sp.issparse(X)
@@ -318,22 +341,32 @@ class _OnlinePerceptron:
                 cols, row = X.indices[start:stop], X.data[start:stop]
             else:
                 cols, row = slice(None), X[i]
-            weight, presented = float(self.repeats[i]), 0.0
-            while presented < weight:
-                step = min(1.0, weight - presented)
-                error = self.targets[i] - _step(row @ W[cols], None, None)
-                if not error.any():
-                    break  # W is unchanged, so the remaining presentations change nothing
-                delta = np.outer(row * (step * self.steps[i]), error)
-                W[cols] += delta
-                self.summed[cols] += self.clock * delta
-                self.clock += step
-                presented += step
-                mistakes += step * self.class_scale[i]
-                self.run, self.evaluated = 0.0, False
-            self.clock += weight - presented
-            if self.tracks_pocket and presented < weight:
-                self._extend_run(weight - presented)
+            weight = float(self.repeats[i])
+            z = row @ W[cols]
+            error = self.targets[i] - _step(z, None, None)
+            if not error.any():
+                self.clock += weight
+                if self.tracks_pocket:
+                    self._extend_run(weight)
+                continue
+            updates, presented, mean_updates = _repeated_updates(
+                z, error, self.gains[i], weight
+            )
+            direction = np.outer(row, error * self.steps[i])
+            if self.mean is not None:
+                self._flush_mean()
+                block_mean = W.copy()
+                block_mean[cols] += direction * mean_updates
+            W[cols] += direction * updates
+            if self.mean is not None:
+                self._add_to_mean(block_mean, presented)
+            self.clock += presented
+            mistakes += presented * self.class_scale[i]
+            self.run, self.evaluated = 0.0, False
+            if weight > presented:
+                self.clock += weight - presented
+                if self.tracks_pocket:
+                    self._extend_run(weight - presented)
         return mistakes
 
     def _extend_run(self, amount):
@@ -352,6 +385,50 @@ class _OnlinePerceptron:
             if score > self.pocket_score:
                 self.pocket, self.pocket_score, self.pocket_run = self.W.copy(), score, crossing
         self.run += amount
+
+
+def _repeated_updates(z, error, gain, weight):
+    """The effect of presenting one sample ``weight`` times in a row (see ``epoch``).
+
+    Parameters
+    ----------
+    z : ndarray of shape (n_outputs,)
+        The sample's decisions.
+    error : ndarray of shape (n_outputs,)
+        ``t - H(z)``, in {-1, 0, 1}.
+    gain : float
+        Growth of ``|z_k|`` towards the right side per update.
+    weight : float
+        Presentations: ``floor(weight)`` full steps, then one step of the fraction.
+
+    Returns
+    -------
+    updates : ndarray of shape (n_outputs,)
+        Total step of each output (0 for those already right).
+    presented : float
+        Presentations until every output is right (``weight`` if some never is).
+    mean_updates : ndarray of shape (n_outputs,)
+        Mean over those presentations of each output's step so far (for the averaged
+        perceptron), computed without forming any product of two counts.
+    """
+    whole = float(math.floor(weight))
+    fraction = weight - whole
+    needed = np.full(z.shape, np.inf)
+    if gain > 0:
+        with np.errstate(over="ignore"):  # a tiny gain: never right in any number of steps
+            ratio = np.asarray(z, dtype=np.float64) / gain
+        needed = np.where(error > 0, np.ceil(-ratio), np.floor(ratio) + 1)
+    needed = np.where(error != 0, needed, 0.0)
+    last = float(needed.max())
+    presented = last if last <= whole else weight
+    # Outputs right within the whole steps take `needed` steps; the others take them all.
+    updates = np.where(needed <= whole, needed, weight)
+    # Mean over the block of the steps taken so far: u (P - (u - 1) / 2) / P for u unit steps
+    # in a block of P, and R / 2 + (F + f^2) / (2 R) for every step of R = F + f.
+    within = updates * ((presented - (updates - 1) / 2) / presented)
+    throughout = weight / 2 + (whole + fraction**2) / (2 * weight)
+    mean_updates = np.where(needed <= whole, within, throughout)
+    return updates, presented, mean_updates
 
 
 def _validation_split(y_index, weights, fraction, rng):
@@ -482,15 +559,18 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
     every data set, so it is the default that never does much worse than the reference.
 
     **Sample weights are repeated samples.** A sample of weight ``s`` is presented ``floor(s)``
-    times in a row with step ``eta0``, then once with step ``(s - floor(s)) eta0`` (a sample
-    classified right once stays right, so the rest cost nothing); samples of weight 0 are never
-    presented. An epoch's order sorts the samples by a pseudo-random key computed from their
-    content (non-zero features and label) and a seed drawn from ``random_state``: it does not
-    depend on the order of the rows, and it puts the copies of a repeated sample side by side.
-    So fitting with integer weights is exactly fitting on the rows repeated that many times, in
-    any order. (A full-batch rule would give the same guarantee, but it cannot learn the best
-    XOR line: by symmetry each batch update of XOR from zero weights is a multiple of one
-    vector, and the weights flip between two lines that each get 2 of 4 points right.)
+    times in a row with step ``eta0``, then once with step ``(s - floor(s)) eta0``, until it is
+    classified right; samples of weight 0 are never presented. The presentations are not
+    looped over: each update moves the sample's own decision by ``eta0 c ||x~||^2``, so the
+    number of updates it takes is a division, and any weight (even 1e300) costs one step.
+    An epoch's order sorts the samples by a pseudo-random key computed from their content
+    (non-zero features and label) and a seed drawn from ``random_state``: it does not depend
+    on the order of the rows, and it puts the copies of a repeated sample side by side.
+    So fitting with integer weights is fitting on the rows repeated that many times, in any
+    order, up to floating-point rounding. (A full-batch rule would give the same guarantee,
+    but it cannot learn the best XOR line: by symmetry each batch update of XOR from zero
+    weights is a multiple of one vector, and the weights flip between two lines that each get
+    2 of 4 points right.)
 
     **Pocket with ratchet (Gallant).** The current weights' *run* is the number of correct
     presentations since their last update. When the run grows longer than the pocket's, their
@@ -510,9 +590,10 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
     order can stop the perceptron before it separates them: use ``shuffle=False`` or
     ``tol=None`` there.
 
-    **Averaging.** ``W_avg = (1 / T) sum_t W(t)`` over the ``T`` presentations, kept in ``O(1)``
-    per update with ``sum_t W(t) = T W(T) - sum_u c_u Delta_u`` (updates ``Delta_u`` made at
-    clock ``c_u``).
+    **Averaging.** ``W_avg = (1 / T) sum_t W(t)`` over the ``T`` presentations, kept as a
+    running mean that is touched only when the weights change: a block of ``P`` presentations
+    with mean weights ``W_P`` moves it by ``(W_P - W_avg) P / (T + P)``. No sum of weights is
+    formed, so nothing overflows however long the training.
 
     **Probabilities.** ``predict_proba`` is ``sigmoid(d / T)`` for two classes and
     ``softmax(d / T)`` for more, with ``d`` the decision function and one temperature ``T > 0``
@@ -666,15 +747,15 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             X, y_index = X[~held_out], y_index[~held_out]
             repeats, class_scale = repeats[~held_out], class_scale[~held_out]
         run = _OnlinePerceptron(
-            X, y_index, repeats, class_scale, W, self.eta0, self.fit_intercept,
-            np.zeros_like(W), 0.0, scale, self.pocket,
+            X, y_index, repeats, class_scale, W, self.eta0, self.fit_intercept, scale,
+            mean=W.copy() if self.average else None, pocket=self.pocket,
         )
         kept, kept_score, stop = self._train(run, rng, calibration)
 
         kept = run.unscaled(kept)
         self._set_weights(kept)
         # partial_fit continues from the kept weights, with a fresh running average.
-        self._raw, self._summed, self._clock = kept, np.zeros_like(kept), 0.0
+        self._raw, self._mean, self._clock = kept, kept.copy(), 0.0
         self.t_ = run.clock
         X_cal, y_cal, w_cal = calibration
         self.temperature_ = _fit_temperature(self._decision_unchecked(X_cal), y_cal, w_cal)
@@ -797,17 +878,18 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         repeats, class_scale = self._sample_weights(sample_weight, X, y_index)
         if first:
             self._raw = self._initial_weights(None, None, X.shape[1], X.dtype)
-            self._summed, self._clock = np.zeros_like(self._raw), 0.0
+            self._mean, self._clock = self._raw.copy(), 0.0
             self.n_iter_, self.t_ = 0, 0.0
         run = _OnlinePerceptron(
             X, y_index, repeats, class_scale, self._raw, self.eta0, self.fit_intercept,
-            self._summed, self._clock, _input_scale(X, self.fit_intercept),
+            _input_scale(X, self.fit_intercept), mean=self._mean if self.average else None,
+            clock=self._clock,
         )
         rng = _generator(self.random_state)
         run.epoch(run.order(int(rng.integers(2**63))))
-        self._raw, self._summed = run.unscaled(run.W), run.unscaled(run.summed)
+        self._raw, self._mean = run.unscaled(run.W), run.unscaled(run.average())
         self._clock = run.clock
-        self._set_weights(run.unscaled(run.average()) if self.average else self._raw)
+        self._set_weights(self._mean if self.average else self._raw)
         self.n_iter_ += 1
         self.t_ += float(repeats.sum())
         self.temperature_ = _fit_temperature(self._decision_unchecked(X), y_index, run.weights)

@@ -152,16 +152,27 @@ def test_one_sample_partial_fits_follow_the_perceptron_rule_and_its_average(n_cl
 @pytest.mark.parametrize(
     "params", [{}, {"average": True}, {"class_weight": {0: 2.5, 1: 0.3, 2: 1.7}}]
 )
-def test_integer_sample_weights_act_as_repeated_samples(container, params, quiet):
-    rng = np.random.default_rng(0)
+@pytest.mark.parametrize("most", [4, 40])
+def test_integer_sample_weights_act_as_repeated_samples(container, params, most, quiet):
+    # Up to 40 copies: a weighted sample's presentations are counted in closed form, the
+    # copies are presented one by one.
+    rng = np.random.default_rng(most)
     X, y = rng.normal(size=(25, 4)), rng.integers(0, 3, size=25)
-    weights = rng.integers(0, 4, size=25)
+    weights = rng.integers(0, most, size=25)
     weighted = PerceptronClassifier(random_state=0, **params)
     weighted.fit(container(X), y, sample_weight=weights)
     repeated = PerceptronClassifier(random_state=0, **params)
     repeated.fit(container(np.repeat(X, weights, axis=0)), np.repeat(y, weights))
     np.testing.assert_allclose(weighted.decision_function(X), repeated.decision_function(X))
     np.testing.assert_allclose(weighted.predict_proba(X), repeated.predict_proba(X))
+
+
+@pytest.mark.parametrize("weight", [1e-300, 1e300])
+def test_extreme_sample_weights_train_quickly_to_finite_probabilities(weight, quiet):
+    X, y = _blobs()
+    clf = PerceptronClassifier(average=True, random_state=0)
+    clf.fit(X, y, sample_weight=np.full(len(y), weight))
+    assert np.all(np.isfinite(clf.predict_proba(X))) and np.isfinite(clf.t_)
 
 
 def test_the_order_of_the_rows_and_the_sparse_format_do_not_change_the_model(quiet):
