@@ -1,6 +1,7 @@
 """skdnn: scikit-learn compatible neural networks written from scratch in NumPy."""
 
 from ._mlp import MLPClassifierFromScratch
+from ._perceptron import PerceptronClassifier
 
 __version__ = "0.1.0"
-__all__ = ["MLPClassifierFromScratch", "__version__"]
+__all__ = ["MLPClassifierFromScratch", "PerceptronClassifier", "__version__"]

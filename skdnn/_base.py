@@ -4,8 +4,15 @@ weights, and support for scikit-learn's callbacks."""
 from __future__ import annotations
 
 import numpy as np
+from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import _check_sample_weight
+
+
+def generator(random_state):
+    """One numpy Generator per fit, seeded from ``random_state`` (None, int or RandomState)."""
+    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    return np.random.default_rng(seed)
 
 
 def combined_sample_weight(sample_weight, X, y_index, classes, class_weight, dtype):

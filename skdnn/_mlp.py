@@ -20,7 +20,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
@@ -28,7 +28,7 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_targ
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import CallbackSupportMixin, EpochCallbacks, combined_sample_weight
+from ._base import CallbackSupportMixin, EpochCallbacks, combined_sample_weight, generator
 from .nn import optimizers
 from .nn.activations import HIDDEN_ACTIVATIONS, activation_param
 from .nn.init import glorot_uniform
@@ -37,12 +37,6 @@ from .nn.network import Network, Params
 from .nn.workspace import minibatches
 
 _DIVERGENCE_FACTOR = 1e4
-
-
-def _generator(random_state):
-    """One numpy Generator per fit, seeded from ``random_state`` (None, int or RandomState)."""
-    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
-    return np.random.default_rng(seed)
 
 
 def _copy_hidden_layers(source, target):
@@ -552,7 +546,7 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
             rng = np.random.default_rng()
             rng.bit_generator.state = self._rng_state
         else:
-            rng = _generator(self.random_state)
+            rng = generator(self.random_state)
 
         out_activation = output_activation_for(self._label_binarizer.y_type_)
         base = self._pretrained_model() if first_pass else None

@@ -18,8 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import combined_sample_weight
-from ._mlp import _generator
+from ._base import CallbackSupportMixin, EpochCallbacks, combined_sample_weight, generator
 from .nn.activations import get_activation
 
 # Heaviside step with H(0) = 1, from the activation registry: the perceptron fires at w.x + b >= 0.
@@ -448,7 +447,7 @@ def _validation_split(y_index, weights, fraction, rng):
     return held_out
 
 
-class PerceptronClassifier(ClassifierMixin, BaseEstimator):
+class PerceptronClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
     """Rosenblatt's single-layer perceptron, with Gallant's pocket, averaging and probabilities.
 
     A linear combination of the inputs plus a bias, then a step: ``classes_[1]`` when
@@ -736,9 +735,10 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
                     f"got {self.classes_}."
                 )
             coef_init, intercept_init = previous[1:]
+        callbacks = EpochCallbacks(self, X, y, sample_weight, self.max_iter)
         repeats, class_scale = self._sample_weights(sample_weight, X, y_index)
         W = self._initial_weights(coef_init, intercept_init, X.shape[1], X.dtype)
-        rng = _generator(self.random_state)
+        rng = generator(self.random_state)
         weights = repeats * class_scale
         calibration = X, y_index, weights
         scale = _input_scale(X, self.fit_intercept)
@@ -751,7 +751,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             X, y_index, repeats, class_scale, W, self.eta0, self.fit_intercept, scale,
             mean=W.copy() if self.average else None, pocket=self.pocket,
         )
-        kept, kept_score, stop = self._train(run, rng, calibration)
+        kept, kept_score, stop = self._train(run, rng, calibration, callbacks)
 
         kept = run.unscaled(kept)
         self._set_weights(kept)
@@ -761,9 +761,20 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         X_cal, y_cal, w_cal = calibration
         self.temperature_ = _fit_temperature(self._decision_unchecked(X_cal), y_cal, w_cal)
         self._warn_if_not_separated(stop, kept_score)
+        callbacks.end_fit()
         return self
 
-    def _train(self, run, rng, validation):
+    def _fitted_state(self, W, calibration):
+        """The fitted attributes of weights ``W`` (in the scaled inputs of ``run``), the
+        temperature fitted on ``calibration``: what a model stopped here would have."""
+        state = self._weights_as_attributes(W)
+        X_cal, y_cal, w_cal = calibration
+        decision = _decision(X_cal, state["coef_"], state["intercept_"])
+        state["temperature_"] = _fit_temperature(
+            decision[:, 0] if decision.shape[1] == 1 else decision, y_cal, w_cal)
+        return state
+
+    def _train(self, run, rng, validation, callbacks):
         """Epochs of ``run`` until a stopping rule fires; returns the kept weights.
 
         Returns
@@ -801,6 +812,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         best, n_no_change, stop = -np.inf, 0, "max_iter"
         fixed_seed = int(rng.integers(2**63))
         for epoch in range(1, self.max_iter + 1):
+            callbacks.begin_epoch()
             seed = int(rng.integers(2**63)) if self.shuffle else fixed_seed
             mistakes = run.epoch(run.order(seed))
             # The candidates: the weights at the end of the epoch (averaged with ``average``),
@@ -823,6 +835,11 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
                     + (f"validation accuracy {progress:.4f}" if self.early_stopping
                        else f"perceptron criterion {-progress:.4f}")
                 )
+            if callbacks.end_epoch(
+                lambda kept=kept: self._fitted_state(run.unscaled(kept), validation)
+            ):
+                stop = "callback"
+                break
             if mistakes == 0:
                 stop = "separated"
                 break
@@ -886,7 +903,9 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             _input_scale(X, self.fit_intercept), mean=self._mean if self.average else None,
             clock=self._clock,
         )
-        rng = _generator(self.random_state)
+        rng = generator(self.random_state)
+        callbacks = EpochCallbacks(self, X, y, sample_weight, 1)
+        callbacks.begin_epoch()
         run.epoch(run.order(int(rng.integers(2**63))))
         self._raw, self._mean = run.unscaled(run.W), run.unscaled(run.average())
         self._clock = run.clock
@@ -894,6 +913,9 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_ += 1
         self.t_ += float(repeats.sum())
         self.temperature_ = _fit_temperature(self._decision_unchecked(X), y_index, run.weights)
+        callbacks.end_epoch(lambda: {"coef_": self.coef_, "intercept_": self.intercept_,
+                                     "temperature_": self.temperature_})
+        callbacks.end_fit()
         return self
 
     def _sample_weights(self, sample_weight, X, y_index):
@@ -936,12 +958,17 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
                 W[n_features] = value
         return W
 
-    def _set_weights(self, W):
+    def _weights_as_attributes(self, W):
         n_features = W.shape[0] - self.fit_intercept
-        self.coef_ = np.ascontiguousarray(W[:n_features].T)
-        self.intercept_ = (
-            W[n_features].copy() if self.fit_intercept else np.zeros(W.shape[1], dtype=W.dtype)
-        )
+        return {
+            "coef_": np.ascontiguousarray(W[:n_features].T),
+            "intercept_": (W[n_features].copy() if self.fit_intercept
+                           else np.zeros(W.shape[1], dtype=W.dtype)),
+        }
+
+    def _set_weights(self, W):
+        for name, value in self._weights_as_attributes(W).items():
+            setattr(self, name, value)
 
     def _warn_if_not_separated(self, stop, kept_score):
         if stop == "separated" or (stop == "no_change" and self.early_stopping):

@@ -66,3 +66,17 @@ def test_sklearn_mlp_needs_an_optimizer_object_trusted():
     X, y = _data()
     data = sio.dumps(MLPClassifier(max_iter=5, random_state=0).fit(X, y))
     assert any("Optimizer" in name for name in sio.get_untrusted_types(data=data))
+
+
+@pytest.mark.parametrize("params", [{}, {"average": True}, {"early_stopping": True}])
+def test_perceptron_skops_round_trip_and_partial_fit(params):
+    from skdnn import PerceptronClassifier
+
+    X, y = _data()
+    est = PerceptronClassifier(random_state=0, **params).fit(X, y)
+    loaded = _round_trip(est)
+    np.testing.assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
+    est.partial_fit(X, y)
+    loaded.partial_fit(X, y)
+    np.testing.assert_array_equal(loaded.coef_, est.coef_)
+    np.testing.assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))

@@ -9,7 +9,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import StandardScaler
 
-from skdnn import MLPClassifierFromScratch
+from skdnn import MLPClassifierFromScratch, PerceptronClassifier
 
 distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
@@ -34,21 +34,28 @@ def _data():
     return StandardScaler().fit_transform(X[:400]), y[:400]
 
 
-def _search():
-    return GridSearchCV(
+SEARCHES = {
+    "mlp": lambda: GridSearchCV(
         MLPClassifierFromScratch(max_iter=40, learning_rate_init=0.01, random_state=0),
         {"hidden_layer_sizes": [(8,), (16,)], "alpha": [1e-4, 1e-1]},
         cv=3,
-    )
+    ),
+    "perceptron": lambda: GridSearchCV(
+        PerceptronClassifier(random_state=0),
+        {"average": [False, True], "eta0": [0.1, 1.0]},
+        cv=3,
+    ),
+}
 
 
-def test_grid_search_on_a_dask_cluster_equals_the_local_search(client):
+@pytest.mark.parametrize("name", SEARCHES)
+def test_grid_search_on_a_dask_cluster_equals_the_local_search(client, name):
     X, y = _data()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        local = _search().fit(X, y)
+        local = SEARCHES[name]().fit(X, y)
         with joblib.parallel_backend("dask"):
-            remote = _search().fit(X, y)
+            remote = SEARCHES[name]().fit(X, y)
     np.testing.assert_array_equal(remote.cv_results_["mean_test_score"],
                                   local.cv_results_["mean_test_score"])
     assert remote.best_params_ == local.best_params_

@@ -151,3 +151,27 @@ def test_loss_curve_display_plots_the_recorded_curves():
                                est.validation_scores_)
     plain = MLPClassifierFromScratch(hidden_layer_sizes=(16,), max_iter=5, random_state=0)
     assert sorted(LossCurveDisplay.from_estimator(plain.fit(X, y)).lines_) == ["training loss"]
+
+
+def test_perceptron_reports_each_epoch_to_the_scoring_monitor(capsys):
+    pytest.importorskip("rich")
+    from skdnn import PerceptronClassifier
+
+    X, y = _data()
+    monitor = callback.ScoringMonitor(scoring="accuracy")
+    est = PerceptronClassifier(max_iter=5, tol=None, random_state=0)
+    est.set_callbacks(monitor, callback.ProgressBar()).fit(X, y)
+    rows = [r for r in monitor.get_logs().data if r["task_name"].startswith("epoch")]
+    assert len(rows) == est.n_iter_ == 5
+    # The last epoch's model is the fitted one (the pocket keeps the best weights seen).
+    assert rows[-1]["accuracy"] == pytest.approx(est.score(X, y))
+    assert "PerceptronClassifier - fit" in capsys.readouterr().out
+
+
+def test_a_callback_can_stop_the_perceptron():
+    from skdnn import PerceptronClassifier
+
+    X, y = _data()
+    est = PerceptronClassifier(max_iter=50, tol=None, random_state=0)
+    est.set_callbacks(_StopAfter(2)).fit(X, y)
+    assert est.n_iter_ == 2
