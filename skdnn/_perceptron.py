@@ -694,6 +694,10 @@ class PerceptronClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator)
         self.pocket = pocket
         self.average = average
 
+    def __sklearn_is_fitted__(self):
+        # A fit that failed after validating its input has set classes_, not the weights.
+        return hasattr(self, "coef_")
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
@@ -747,11 +751,13 @@ class PerceptronClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator)
             calibration = X[held_out], y_index[held_out], weights[held_out]
             X, y_index = X[~held_out], y_index[~held_out]
             repeats, class_scale = repeats[~held_out], class_scale[~held_out]
-        run = _OnlinePerceptron(
-            X, y_index, repeats, class_scale, W, self.eta0, self.fit_intercept, scale,
-            mean=W.copy() if self.average else None, pocket=self.pocket,
-        )
-        kept, kept_score, stop = self._train(run, rng, calibration, callbacks)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            run = _OnlinePerceptron(
+                X, y_index, repeats, class_scale, W, self.eta0, self.fit_intercept, scale,
+                mean=W.copy() if self.average else None, pocket=self.pocket,
+            )
+            kept, kept_score, stop = self._train(run, rng, calibration, callbacks)
+        self._check_finite(kept)
 
         kept = run.unscaled(kept)
         self._set_weights(kept)
@@ -898,15 +904,17 @@ class PerceptronClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator)
             self._raw = self._initial_weights(None, None, X.shape[1], X.dtype)
             self._mean, self._clock = self._raw.copy(), 0.0
             self.n_iter_, self.t_ = 0, 0.0
-        run = _OnlinePerceptron(
-            X, y_index, repeats, class_scale, self._raw, self.eta0, self.fit_intercept,
-            _input_scale(X, self.fit_intercept), mean=self._mean if self.average else None,
-            clock=self._clock,
-        )
-        rng = generator(self.random_state)
-        callbacks = EpochCallbacks(self, X, y, sample_weight, 1)
-        callbacks.begin_epoch()
-        run.epoch(run.order(int(rng.integers(2**63))))
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            run = _OnlinePerceptron(
+                X, y_index, repeats, class_scale, self._raw, self.eta0, self.fit_intercept,
+                _input_scale(X, self.fit_intercept), mean=self._mean if self.average else None,
+                clock=self._clock,
+            )
+            rng = generator(self.random_state)
+            callbacks = EpochCallbacks(self, X, y, sample_weight, 1)
+            callbacks.begin_epoch()
+            run.epoch(run.order(int(rng.integers(2**63))))
+        self._check_finite(run.W)
         self._raw, self._mean = run.unscaled(run.W), run.unscaled(run.average())
         self._clock = run.clock
         self._set_weights(self._mean if self.average else self._raw)
@@ -957,6 +965,16 @@ class PerceptronClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator)
             else:
                 W[n_features] = value
         return W
+
+    def _check_finite(self, W):
+        # Overflow shows here, after training, rather than as NumPy warnings within it; the
+        # fitted state is only set after this check, so no NaN weight is ever kept.
+        if not np.isfinite(W).all():
+            raise ValueError(
+                f"The perceptron's weights overflowed: the learning rate eta0={self.eta0} is "
+                "too large for these inputs (or the initial weights are); lower it, or scale "
+                "the input features."
+            )
 
     def _weights_as_attributes(self, W):
         n_features = W.shape[0] - self.fit_intercept

@@ -81,3 +81,27 @@ def test_fit_gives_finite_probabilities_or_a_clear_value_error(estimator, proble
     assert proba.shape == (len(y), len(est.classes_))
     assert np.isfinite(proba).all()
     np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-6)
+
+
+@pytest.mark.parametrize("average", [False, True])
+@pytest.mark.parametrize("eta0", [1e200, 1e308])
+def test_perceptron_with_a_huge_learning_rate_errs_clearly_or_stays_finite(eta0, average):
+    from sklearn.datasets import load_iris
+    from sklearn.exceptions import NotFittedError
+
+    from skdnn import PerceptronClassifier
+
+    X, y = load_iris(return_X_y=True)
+    est = PerceptronClassifier(eta0=eta0, average=average, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        try:
+            est.fit(X * 1e5, y)
+        except ValueError as exc:
+            assert "eta0" in str(exc)
+            with pytest.raises(NotFittedError):
+                est.predict(X)
+            return
+        assert np.isfinite(est.coef_).all() and np.isfinite(est.intercept_).all()
+        assert np.isfinite(est.predict_proba(X * 1e5)).all()
