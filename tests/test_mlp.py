@@ -1,13 +1,12 @@
 """MLPClassifierFromScratch: behaviour, parity with scikit-learn, and bad input."""
 
 import pickle
-import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine, make_classification
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
@@ -16,12 +15,8 @@ from sklearn.utils.class_weight import compute_sample_weight
 from skdnn import MLPClassifierFromScratch
 from skdnn.nn import HIDDEN_ACTIVATIONS
 
-
-@pytest.fixture(autouse=True)
-def _quiet_convergence():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+# Short fits that stop before converging are the point of these tests, not a fault.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 def _data(n_classes=3, n_samples=120, seed=0):
