@@ -740,7 +740,7 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
             batches = minibatches((X_train, Y_train, sw_train), batch_size,
                                   order=order if self.shuffle else None,
                                   workspace=network.workspace)
-            scratch = network.workspace.array("optimizer", (min(theta.size, optimizers.BLOCK),))
+            scratch = network.workspace.array("scratch", (min(theta.size, optimizers.BLOCK),))
             for X_batch, Y_batch, sw_batch in batches:
                 batch_loss = network.loss_and_gradient(
                     theta, grad, X_batch, Y_batch,

@@ -6,23 +6,18 @@ dict of arrays and numbers (so a fitted estimator that keeps it can still be sav
 ``theta`` in place. Their arithmetic is scikit-learn's (``_stochastic_optimizers.py``), done
 on the whole vector instead of once per layer.
 
-A step goes over the vector in blocks of :data:`BLOCK` entries, with one scratch array for the
-intermediate results. Written naively, each of the dozen element-wise operations of an Adam
-step would allocate a temporary as large as the network (NumPy returns large freed blocks to
-the system, so each one costs page faults too) and stream the whole vector through memory
-again; a block stays in the processor's cache from the first operation to the last.
+A step goes over the vector in blocks (:func:`skdnn.nn.workspace.blocks`), with one scratch
+array for the intermediate results. Written naively, each of the dozen element-wise operations
+of an Adam step would allocate a temporary as large as the network (NumPy returns large freed
+blocks to the system, so each one costs page faults too) and stream the whole vector through
+memory again; a block stays in the processor's cache from the first operation to the last.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-#: Entries of the parameter vector that a step updates at a time (see the module notes).
-BLOCK = 1 << 16
-
-
-def _blocks(size):
-    return [slice(start, min(start + BLOCK, size)) for start in range(0, size, BLOCK)]
+from .workspace import BLOCK, blocks
 
 
 def _scratch(theta, scratch):
@@ -59,7 +54,7 @@ def sgd_step(theta, grad, state, *, momentum=0.9, nesterov=True, scratch=None):
     lr, momentum = float(state["learning_rate"]), float(momentum)
     velocity = state["velocity"]
     scratch = _scratch(theta, scratch)
-    for block in _blocks(theta.size):
+    for block in blocks(theta.size):
         v, step = velocity[block], scratch[: block.stop - block.start]
         lr_g = np.multiply(grad[block], lr, out=step)
         v *= momentum
@@ -105,7 +100,7 @@ def adam_step(theta, grad, state, *, learning_rate_init=0.001, beta_1=0.9, beta_
     beta_1, beta_2, epsilon = float(beta_1), float(beta_2), float(epsilon)
     lr = float(learning_rate_init) * (1 - beta_2**t) ** 0.5 / (1 - beta_1**t)
     scratch = _scratch(theta, scratch)
-    for block in _blocks(theta.size):
+    for block in blocks(theta.size):
         g, m, v = grad[block], state["m"][block], state["v"][block]
         step = scratch[: block.stop - block.start]
         m *= beta_1

@@ -16,6 +16,15 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+#: Entries of a long vector processed at a time by :func:`blocks`: a block and its scratch
+#: stay in the processor's cache through a whole sequence of element-wise operations.
+BLOCK = 1 << 16
+
+
+def blocks(size):
+    """Consecutive slices of at most :data:`BLOCK` entries that cover ``range(size)``."""
+    return [slice(start, min(start + BLOCK, size)) for start in range(0, size, BLOCK)]
+
 
 class Workspace:
     """Arrays kept by name and handed out again, allocated on first use.
