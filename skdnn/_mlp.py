@@ -560,9 +560,10 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
             spec = dict(base._hidden_spec)
         elif first_pass:
             spec = {"activation": self.activation, "negative_slope": self.negative_slope}
-        else:  # continue the current network, whatever built it
-            hidden_sizes = [W.shape[1] for W in self.coefs_[:-1]]
-            spec = dict(self._hidden_spec)
+        else:  # continue the current network, whatever built it (a fit, or a user's hands)
+            hidden_sizes = [np.shape(W)[1] for W in self.coefs_[:-1]]
+            spec = dict(getattr(self, "_hidden_spec", None) or {
+                "activation": self.activation, "negative_slope": self.negative_slope})
         layer_units = [X.shape[1], *hidden_sizes, Y.shape[1]]
         network = Network(layer_units, spec["activation"], out_activation,
                           negative_slope=spec["negative_slope"], dtype=X.dtype)
@@ -576,8 +577,8 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
         else:
             # Pack the current parameters, including ones a user assigned by hand.
             theta = network.pack(self.coefs_, self.intercepts_, getattr(self, "slopes_", ()))
-            history = {"loss_curve_": list(getattr(self, "loss_curve_", [])), "t_": self.t_,
-                       "n_iter_": self.n_iter_}
+            history = {"loss_curve_": list(getattr(self, "loss_curve_", [])),
+                       "t_": getattr(self, "t_", 0), "n_iter_": getattr(self, "n_iter_", 0)}
             # Only partial_fit resumes the optimiser; a warm-started fit starts it anew.
             optimizer_state = getattr(self, "_optimizer_state", None) if incremental else None
 

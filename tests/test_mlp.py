@@ -377,3 +377,20 @@ def test_partial_fit_epochs_continue_the_random_stream_like_fit():
         stepwise.partial_fit(X, y, classes=np.unique(y))
     at_once = MLPClassifierFromScratch(max_iter=3, **params).fit(X, y)
     np.testing.assert_allclose(_flat(stepwise), _flat(at_once), rtol=1e-12)
+
+
+def test_warm_start_trains_weights_set_on_a_new_estimator():
+    # Weights trained elsewhere, assigned to an estimator that was never fitted.
+    X, y = _data(2)
+    rng = np.random.default_rng(0)
+    est = MLPClassifierFromScratch(hidden_layer_sizes=(5,), warm_start=True, solver="lbfgs",
+                                   random_state=0)
+    est.coefs_ = [rng.normal(size=(X.shape[1], 5)), rng.normal(size=(5, 1))]
+    est.intercepts_ = [np.zeros(5), np.zeros(1)]
+    start = est.coefs_[0].copy()
+    est.fit(X, y)
+    assert est.coefs_[0].shape == start.shape and not np.array_equal(est.coefs_[0], start)
+    assert est.score(X, y) > 0.8
+    est.coefs_ = [rng.normal(size=(3, 5)), rng.normal(size=(5, 1))]  # the wrong input size
+    with pytest.raises(ValueError, match=r"has shape \(3, 5\); this network expects \(6, 5\)"):
+        est.fit(X, y)
