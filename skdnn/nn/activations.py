@@ -42,8 +42,8 @@ class Activation:
         Computes ``g(z)``; writes into ``out`` when given (``out`` may be ``z`` itself).
     derivative : callable ``(z, a, param, out=None) -> ndarray or float``
         ``g'(z)`` element-wise, from the pre-activation ``z`` and/or the output ``a``.
-        ``z`` is ``None`` when ``needs_z`` is false. Writes into ``out`` when given (a
-        constant derivative may return a number instead).
+        ``z`` is ``None`` when ``needs_z`` is false. Writes into ``out`` when given, which
+        may be ``a`` or ``z`` itself (a constant derivative may return a number instead).
     needs_z : bool
         Whether ``derivative`` (or ``param_gradient``) reads ``z``.
     param_gradient : callable ``(z, delta_a) -> ndarray`` or None
@@ -96,9 +96,7 @@ def _logistic(z, param, out):
 def _logistic_derivative(z, a, param, out=None):
     # s'(z) = s(z) (1 - s(z)) <= 1/4, with the maximum at z = 0: stacked sigmoid layers
     # multiply gradients by at most 0.25 each, the root of vanishing gradients.
-    out = np.subtract(1, a, out=out)
-    out *= a
-    return out
+    return np.multiply(a, 1 - a, out=out)
 
 
 # -- tanh -------------------------------------------------------------------------------------
