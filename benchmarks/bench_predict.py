@@ -30,7 +30,7 @@ def _seconds(f, calls):
     return (time.perf_counter() - start) / calls
 
 
-def run(config, quick, repeats, rows=5_000, latency_calls=200):
+def run(config, quick, repeats, wait_idle=False, rows=5_000, latency_calls=200):
     X, y, X_test, _ = config.load(quick)
     models = {kind: config.estimator(kind, 1).fit(X, y) for kind in KINDS}
     batch = X_test if X_test.shape[0] >= rows else X
@@ -42,6 +42,7 @@ def run(config, quick, repeats, rows=5_000, latency_calls=200):
     times = {f"{kind}_{what}": [] for kind in KINDS for what in ("batch", "row")}
     for round_ in range(repeats):
         for kind in KINDS if round_ % 2 == 0 else KINDS[::-1]:
+            _configs.wait_for_idle(wait_idle)
             proba = models[kind].predict_proba
             times[f"{kind}_batch"].append(_seconds(lambda p=proba: p(batch), 3))
             times[f"{kind}_row"].append(_seconds(lambda p=proba: p(one), latency_calls))
@@ -59,6 +60,9 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=None, help="rounds (default 15, quick 5)")
     parser.add_argument("--configs", nargs="*", default=DEFAULT_CONFIGS,
                         help=f"among {sorted(_configs.CONFIGS)}")
+    parser.add_argument("--wait-idle", action="store_true",
+                        help="before each timed round, wait until other processes leave the "
+                             "CPUs idle (for a shared machine)")
     args = parser.parse_args(argv)
     _configs.quiet()
     repeats = args.repeats or (5 if args.quick else 15)
@@ -67,7 +71,7 @@ def main(argv=None):
              "| skdnn / sklearn | 1 row skdnn (us) | 1 row sklearn (us) | skdnn / sklearn |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for config in _configs.select(args.configs):
-        r = run(config, args.quick, repeats)
+        r = run(config, args.quick, repeats, args.wait_idle)
         sb, kb, sr, kr = r["skdnn_batch"], r["sklearn_batch"], r["skdnn_row"], r["sklearn_row"]
         lines.append(f"| {config.name} | {sb * 1e3:.2f} | {kb * 1e3:.2f} | **{sb / kb:.2f}** "
                      f"| {sr * 1e6:.0f} | {kr * 1e6:.0f} | **{sr / kr:.2f}** |")

@@ -82,9 +82,12 @@ def sparse_dot(A, B, out):
     and updates a whole row of the result, in random order. For a wide input (20,000 tf-idf
     columns) ``B`` or the result is tens of megabytes, and those rows come from main memory.
     On a block of a few columns, both fit in the processor's cache, which is several times
-    faster, and no temporary as large as ``out`` is needed.
+    faster, and no temporary as large as ``out`` is needed. Each block copies its columns of
+    ``B``, which pays only when ``A`` has more non-zeros than ``B`` has rows (not for one row).
     """
     step = max(1, (1 << 19) // max(B.shape[0], out.shape[0]))  # <= 2**19 entries per block
+    if A.nnz <= B.shape[0]:
+        step = B.shape[1]
     for start in range(0, B.shape[1], step):
         out[:, start : start + step] = A @ B[:, start : start + step]
     return out
