@@ -43,14 +43,14 @@ class Config:
         X, y, X_test, y_test = _DATA[self.data](quick)
         return _as(X, self.dtype), y, _as(X_test, self.dtype), y_test
 
-    def estimator(self, kind, epochs):
+    def estimator(self, kind, epochs, seed=0):
         """A fresh estimator of ``kind`` ("skdnn" or "sklearn") that trains ``epochs`` epochs.
 
         ``tol=0`` and ``n_iter_no_change > epochs`` make both run every epoch they are given,
         so an epoch's time is the fit's time divided by ``epochs``.
         """
         return ESTIMATORS[kind](**self.params, max_iter=epochs, tol=0.0,
-                                n_iter_no_change=epochs + 1, random_state=0)
+                                n_iter_no_change=epochs + 1, random_state=seed)
 
 
 def _as(X, dtype):

@@ -6,7 +6,9 @@ then ``--repeats`` rounds that each fit both estimators (alternating which goes 
 time one floor epoch (``bench_floor.py``). Every fit trains a fixed number of epochs; an
 epoch's time is the fit's wall time divided by the epochs. The table gives the medians, the
 ratios skdnn / scikit-learn and skdnn / floor, the final training loss (``loss_``, the
-objective with its L2 term) and the accuracy on held-out rows of each estimator, and with
+objective with its L2 term) and the accuracy on held-out rows of each estimator (medians over
+the timed fits, which use the seeds ``random_state=0, 1, ...`` in turn: the two estimators draw
+their initial weights differently, so one seed alone compares two draws), and with
 ``--memory`` the peak memory of a fit (``tracemalloc``, in a fresh process per fit: what the
 fit allocates on top of the data it is given).
 
@@ -33,8 +35,8 @@ from bench_floor import Floor
 KINDS = ("skdnn", "sklearn")
 
 
-def _fit_seconds(config, kind, X, y, epochs):
-    estimator = config.estimator(kind, epochs)
+def _fit_seconds(config, kind, X, y, epochs, seed=0):
+    estimator = config.estimator(kind, epochs, seed)
     start = time.perf_counter()
     estimator.fit(X, y)
     seconds = time.perf_counter() - start
@@ -52,21 +54,25 @@ def run(config, quick, repeats, wait_idle=False):
         _fit_seconds(config, kind, X, y, 1)
     floor.epoch()
     times = {kind: [] for kind in (*KINDS, "floor")}
-    fitted = {}
+    losses = {kind: [] for kind in KINDS}
+    accuracies = {kind: [] for kind in KINDS}
     for round_ in range(repeats):
         for kind in KINDS if round_ % 2 == 0 else KINDS[::-1]:
             _configs.wait_for_idle(wait_idle)
-            seconds, fitted[kind] = _fit_seconds(config, kind, X, y, epochs)
+            seconds, fitted = _fit_seconds(config, kind, X, y, epochs, seed=round_)
             times[kind].append(seconds)
+            losses[kind].append(float(fitted.loss_))
+            accuracies[kind].append(float(fitted.score(X_test, y_test)))
         _configs.wait_for_idle(wait_idle)
         times["floor"].append(floor.seconds())
     result = {"config": config.name, "rows": X.shape[0], "features": X.shape[1],
-              "epochs": epochs, "repeats": repeats, "times": times}
+              "epochs": epochs, "repeats": repeats, "times": times, "losses": losses,
+              "accuracies": accuracies}
     for kind in (*KINDS, "floor"):
         result[f"{kind}_epoch_s"] = _configs.median(times[kind])
     for kind in KINDS:
-        result[f"{kind}_loss"] = float(fitted[kind].loss_)
-        result[f"{kind}_accuracy"] = float(fitted[kind].score(X_test, y_test))
+        result[f"{kind}_loss"] = _configs.median(losses[kind])
+        result[f"{kind}_accuracy"] = _configs.median(accuracies[kind])
     return result
 
 
@@ -94,7 +100,7 @@ def _measure_peak(name, kind, quick):
 def _table(results):
     head = ("| configuration | rows x features | epochs | skdnn s/epoch | sklearn s/epoch "
             "| floor s/epoch | skdnn / sklearn | skdnn / floor | sklearn / floor "
-            "| loss skdnn | loss sklearn | accuracy skdnn | accuracy sklearn |")
+            "| loss skdnn | loss sklearn | loss ratio | accuracy skdnn | accuracy sklearn |")
     lines = [head, "|" + " --- |" * (head.count("|") - 1)]
     for r in results:
         s, k, f = r["skdnn_epoch_s"], r["sklearn_epoch_s"], r["floor_epoch_s"]
@@ -102,6 +108,7 @@ def _table(results):
             f"| {r['config']} | {r['rows']:,} x {r['features']:,} | {r['epochs']} | {s:.4f} "
             f"| {k:.4f} | {f:.4f} | **{s / k:.2f}** | **{s / f:.2f}** | {k / f:.2f} "
             f"| {r['skdnn_loss']:.4f} | {r['sklearn_loss']:.4f} "
+            f"| {r['skdnn_loss'] / r['sklearn_loss']:.3f} "
             f"| {r['skdnn_accuracy']:.4f} | {r['sklearn_accuracy']:.4f} |")
     if any("skdnn_peak_mb" in r for r in results):
         lines += ["", "| configuration | peak MiB skdnn | peak MiB sklearn | skdnn / sklearn |",
