@@ -46,6 +46,7 @@ class Workspace:
     def __init__(self, dtype):
         self.dtype = np.dtype(dtype)
         self._arrays = {}
+        self._views = {}  # (key, shape, dtype) -> the view last handed out for it
 
     def array(self, key, shape, dtype=None):
         """A C-contiguous array of ``shape``, the leading rows of the one kept under ``key``.
@@ -53,12 +54,18 @@ class Workspace:
         Its content is whatever the previous user left there. A request for more rows than
         the kept array has, or for other trailing dimensions or another dtype, replaces it.
         """
+        request = (key, tuple(shape), dtype)
+        view = self._views.get(request)  # training asks for the same views batch after batch
+        if view is not None:
+            return view
         dtype = self.dtype if dtype is None else np.dtype(dtype)
         kept = self._arrays.get(key)
         if (kept is None or kept.shape[0] < shape[0] or kept.shape[1:] != tuple(shape[1:])
                 or kept.dtype != dtype):
             kept = self._arrays[key] = np.empty(shape, dtype=dtype)
-        return kept[: shape[0]]
+            self._views.clear()  # views of a replaced array must not be handed out again
+        view = self._views[request] = kept[: shape[0]]
+        return view
 
 
 def minibatches(arrays, batch_size, order=None, workspace=None):
