@@ -115,7 +115,7 @@ CONFIGS = {
                dict(hidden_layer_sizes=(1024, 1024), batch_size=256, solver="adam"),
                epochs=2, quick_epochs=1, repeats=3),
         Config("sparse-f64", "sparse", np.float64, dict(_MAIN, solver="adam"),
-               epochs=3, quick_epochs=1),
+               epochs=3, quick_epochs=1, repeats=5),
     ]
 }
 

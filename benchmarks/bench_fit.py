@@ -98,15 +98,16 @@ def _measure_peak(name, kind, quick):
 
 
 def _table(results):
-    head = ("| configuration | rows x features | epochs | skdnn s/epoch | sklearn s/epoch "
-            "| floor s/epoch | skdnn / sklearn | skdnn / floor | sklearn / floor "
+    head = ("| configuration | rows x features | epochs | skdnn ms/epoch | sklearn ms/epoch "
+            "| floor ms/epoch | skdnn / sklearn | skdnn / floor | sklearn / floor "
             "| loss skdnn | loss sklearn | loss ratio | accuracy skdnn | accuracy sklearn |")
     lines = [head, "|" + " --- |" * (head.count("|") - 1)]
     for r in results:
         s, k, f = r["skdnn_epoch_s"], r["sklearn_epoch_s"], r["floor_epoch_s"]
         lines.append(
-            f"| {r['config']} | {r['rows']:,} x {r['features']:,} | {r['epochs']} | {s:.4f} "
-            f"| {k:.4f} | {f:.4f} | **{s / k:.2f}** | **{s / f:.2f}** | {k / f:.2f} "
+            f"| {r['config']} | {r['rows']:,} x {r['features']:,} | {r['epochs']} "
+            f"| {s * 1e3:.4g} | {k * 1e3:.4g} | {f * 1e3:.4g} "
+            f"| **{s / k:.2f}** | **{s / f:.2f}** | {k / f:.2f} "
             f"| {r['skdnn_loss']:.4f} | {r['sklearn_loss']:.4f} "
             f"| {r['skdnn_loss'] / r['sklearn_loss']:.3f} "
             f"| {r['skdnn_accuracy']:.4f} | {r['sklearn_accuracy']:.4f} |")
@@ -124,7 +125,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="smaller data and fewer epochs: a few minutes in all")
     parser.add_argument("--repeats", type=int, default=None,
-                        help="timed rounds per configuration (default 5, quick 3)")
+                        help="timed rounds per configuration (default 7, quick 3)")
     parser.add_argument("--configs", nargs="*", help=f"among {sorted(_configs.CONFIGS)}")
     parser.add_argument("--memory", action="store_true",
                         help="also measure the peak memory of a fit (a process per fit)")
@@ -137,7 +138,7 @@ def main(argv=None):
     if args.peak_of:
         return _measure_peak(*args.peak_of, args.quick)
     _configs.quiet()
-    repeats = args.repeats or (3 if args.quick else 5)
+    repeats = args.repeats or (3 if args.quick else 7)
     print(_configs.machine(), flush=True)
     results = []
     for config in _configs.select(args.configs):
