@@ -487,7 +487,9 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
                     f"`y` has classes not in `self.classes_`. `self.classes_` has "
                     f"{self.classes_}. 'y' has {classes}."
                 )
-        Y = self._label_binarizer.transform(y).astype(X.dtype)
+        # Boolean one-hot targets (as scikit-learn keeps them): an eighth of float64's memory;
+        # the loss reads them as 0 and 1 batch by batch.
+        Y = self._label_binarizer.transform(y).astype(bool)
         return X, y, Y
 
     def _sample_weight(self, sample_weight, X, y, incremental):
@@ -727,7 +729,7 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
             optimizer_state["solver"] = self.solver
         no_improvement = 0 if first_pass else getattr(self, "_no_improvement_count", 0)
         grad = np.empty_like(theta)
-        best_theta = theta.copy()
+        best_theta = theta.copy() if early_stopping else None
         order = np.arange(n_samples)
         history["n_iter_"] = 0  # epochs of this call, as in scikit-learn
 
