@@ -398,9 +398,9 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
         return self._labels(self._forward(X))
 
     # -- forward helpers ------------------------------------------------------------------------
-    def _network(self, layer_units=None, dtype=None):
-        if layer_units is None:
-            layer_units = [W.shape[0] for W in self.coefs_] + [self.coefs_[-1].shape[1]]
+    def _network(self, dtype=None):
+        """The fitted network's structure (in ``dtype``, the weights' by default)."""
+        layer_units = [W.shape[0] for W in self.coefs_] + [self.coefs_[-1].shape[1]]
         return Network(
             layer_units,
             self._hidden_spec["activation"],

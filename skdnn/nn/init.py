@@ -8,7 +8,8 @@ draw both from ``U(-r, r)`` with ``r = sqrt(6 / (fan_in + fan_out))``, which kee
 of activations and gradients roughly constant from layer to layer for tanh units.
 scikit-learn's MLP uses ``r = sqrt(2 / (fan_in + fan_out))`` for the logistic activation,
 whose slope at 0 is 1/4 rather than 1; skdnn does the same, so fitted networks start alike.
-He et al. (2015) scale by ``fan_in`` alone, ``r = sqrt(6 / fan_in)``, for ReLU-like units.
+(He et al. (2015) scale by ``fan_in`` alone, ``r = sqrt(6 / fan_in)``, for ReLU-like units;
+skdnn keeps scikit-learn's choice so that the two start alike.)
 """
 
 from __future__ import annotations
@@ -39,9 +40,3 @@ def glorot_uniform(fan_in, fan_out, rng, *, activation="relu", dtype=np.float64)
     b = rng.uniform(-bound, bound, fan_out).astype(dtype, copy=False)
     return W, b
 
-
-def he_uniform(fan_in, fan_out, rng, *, dtype=np.float64):
-    """Draw ``W`` from ``U(-sqrt(6/fan_in), sqrt(6/fan_in))`` and set ``b = 0`` (He et al. 2015)."""
-    bound = np.sqrt(6.0 / fan_in)
-    W = rng.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype, copy=False)
-    return W, np.zeros(fan_out, dtype=dtype)
