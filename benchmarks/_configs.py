@@ -3,6 +3,11 @@
 Every configuration trains skdnn's ``MLPClassifierFromScratch`` and scikit-learn's
 ``MLPClassifier`` with the same hyper-parameters on the same data. ``quick=True`` shrinks the
 data so that a whole run takes a few minutes.
+
+Both estimators also start from the same initial weights (:func:`initial_weights`): the two
+libraries draw them from different random generators, and the final losses of two draws
+differ by several percent after a few epochs, which would hide whether the two reach the
+same loss from the same start. They still shuffle their batches with their own generators.
 """
 
 from __future__ import annotations
@@ -22,8 +27,38 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 
 from skdnn import MLPClassifierFromScratch
+from skdnn.nn.init import glorot_uniform
 
-ESTIMATORS = {"skdnn": MLPClassifierFromScratch, "sklearn": MLPClassifier}
+
+class _SameStartMLPClassifier(MLPClassifier):
+    """scikit-learn's ``MLPClassifier``, starting from the weights in ``self.start_weights``
+    (``(coefs, intercepts)``) rather than from its own random draw, when they are set.
+
+    ``_initialize`` is where scikit-learn draws the initial weights (a private method, so
+    this is for the benchmark only); everything after it, the epochs that are timed, is
+    scikit-learn's own code.
+    """
+
+    start_weights = None
+
+    def _initialize(self, y, layer_units, dtype):
+        super()._initialize(y, layer_units, dtype)
+        if self.start_weights is not None:
+            coefs, intercepts = self.start_weights
+            self.coefs_ = [W.astype(dtype) for W in coefs]
+            self.intercepts_ = [b.astype(dtype) for b in intercepts]
+
+
+ESTIMATORS = {"skdnn": MLPClassifierFromScratch, "sklearn": _SameStartMLPClassifier}
+
+
+def initial_weights(layer_units, seed, activation="relu"):
+    """``(coefs, intercepts)`` for ``layer_units``, drawn as both libraries draw them (Glorot
+    uniform, the bound scikit-learn uses for ``activation``) with the seed ``seed``."""
+    rng = np.random.default_rng(seed)
+    layers = [glorot_uniform(fan_in, fan_out, rng, activation=activation)
+              for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:], strict=True)]
+    return [W for W, _ in layers], [b for _, b in layers]
 
 
 @dataclass
@@ -43,14 +78,33 @@ class Config:
         X, y, X_test, y_test = _DATA[self.data](quick)
         return _as(X, self.dtype), y, _as(X_test, self.dtype), y_test
 
-    def estimator(self, kind, epochs, seed=0):
+    def estimator(self, kind, epochs, seed=0, start=None):
         """A fresh estimator of ``kind`` ("skdnn" or "sklearn") that trains ``epochs`` epochs.
 
         ``tol=0`` and ``n_iter_no_change > epochs`` make both run every epoch they are given,
-        so an epoch's time is the fit's time divided by ``epochs``.
+        so an epoch's time is the fit's time divided by ``epochs``. ``start``, weights from
+        :func:`initial_weights`, replaces the estimator's own random initial weights: skdnn's
+        takes them through its public ``warm_start`` (weights assigned to a new estimator),
+        scikit-learn's through :class:`_SameStartMLPClassifier`.
         """
-        return ESTIMATORS[kind](**self.params, max_iter=epochs, tol=0.0,
-                                n_iter_no_change=epochs + 1, random_state=seed)
+        params = dict(self.params, max_iter=epochs, tol=0.0, n_iter_no_change=epochs + 1,
+                      random_state=seed)
+        if start is None:
+            return ESTIMATORS[kind](**params)
+        if kind == "skdnn":
+            estimator = MLPClassifierFromScratch(**params, warm_start=True)
+            estimator.coefs_, estimator.intercepts_ = (list(w) for w in start)
+            return estimator
+        estimator = _SameStartMLPClassifier(**params)
+        estimator.start_weights = start
+        return estimator
+
+    def start(self, X, y, seed):
+        """The initial weights both estimators get in the round with ``seed``."""
+        units = [X.shape[1], *self.params["hidden_layer_sizes"], len(np.unique(y))]
+        if units[-1] == 2:
+            units[-1] = 1  # one logistic output unit for two classes
+        return initial_weights(units, seed, self.params.get("activation", "relu"))
 
 
 def _as(X, dtype):

@@ -6,11 +6,14 @@ then ``--repeats`` rounds that each fit both estimators (alternating which goes 
 time one floor epoch (``bench_floor.py``). Every fit trains a fixed number of epochs; an
 epoch's time is the fit's wall time divided by the epochs. The table gives the medians, the
 ratios skdnn / scikit-learn and skdnn / floor, the final training loss (``loss_``, the
-objective with its L2 term) and the accuracy on held-out rows of each estimator (medians over
-the timed fits, which use the seeds ``random_state=0, 1, ...`` in turn: the two estimators draw
-their initial weights differently, so one seed alone compares two draws), and with
+objective with its L2 term) and the accuracy on held-out rows of each estimator, and with
 ``--memory`` the peak memory of a fit (``tracemalloc``, in a fresh process per fit: what the
 fit allocates on top of the data it is given).
+
+Round ``r`` fits both estimators from the same initial weights, drawn with the seed ``r``
+(``_configs.initial_weights``), and with ``random_state=r`` for their batch orders. The losses
+and accuracies are medians over the rounds, and the loss ratio is the median of the rounds'
+ratios: two fits from one start differ only in the order of their batches.
 
 Usage::
 
@@ -35,8 +38,8 @@ from bench_floor import Floor
 KINDS = ("skdnn", "sklearn")
 
 
-def _fit_seconds(config, kind, X, y, epochs, seed=0):
-    estimator = config.estimator(kind, epochs, seed)
+def _fit_seconds(config, kind, X, y, epochs, seed=0, start=None):
+    estimator = config.estimator(kind, epochs, seed, start)
     start = time.perf_counter()
     estimator.fit(X, y)
     seconds = time.perf_counter() - start
@@ -57,9 +60,11 @@ def run(config, quick, repeats, wait_idle=False):
     losses = {kind: [] for kind in KINDS}
     accuracies = {kind: [] for kind in KINDS}
     for round_ in range(repeats):
+        start = config.start(X, y, seed=round_)
         for kind in KINDS if round_ % 2 == 0 else KINDS[::-1]:
             _configs.wait_for_idle(wait_idle)
-            seconds, fitted = _fit_seconds(config, kind, X, y, epochs, seed=round_)
+            seconds, fitted = _fit_seconds(config, kind, X, y, epochs, seed=round_,
+                                           start=start)
             times[kind].append(seconds)
             losses[kind].append(float(fitted.loss_))
             accuracies[kind].append(float(fitted.score(X_test, y_test)))
@@ -73,6 +78,8 @@ def run(config, quick, repeats, wait_idle=False):
     for kind in KINDS:
         result[f"{kind}_loss"] = _configs.median(losses[kind])
         result[f"{kind}_accuracy"] = _configs.median(accuracies[kind])
+    result["loss_ratio"] = _configs.median(
+        [ours / theirs for ours, theirs in zip(losses["skdnn"], losses["sklearn"], strict=True)])
     return result
 
 
@@ -109,7 +116,7 @@ def _table(results):
             f"| {s * 1e3:.4g} | {k * 1e3:.4g} | {f * 1e3:.4g} "
             f"| **{s / k:.2f}** | **{s / f:.2f}** | {k / f:.2f} "
             f"| {r['skdnn_loss']:.4f} | {r['sklearn_loss']:.4f} "
-            f"| {r['skdnn_loss'] / r['sklearn_loss']:.3f} "
+            f"| {r['loss_ratio']:.3f} "
             f"| {r['skdnn_accuracy']:.4f} | {r['sklearn_accuracy']:.4f} |")
     if any("skdnn_peak_mb" in r for r in results):
         lines += ["", "| configuration | peak MiB skdnn | peak MiB sklearn | skdnn / sklearn |",

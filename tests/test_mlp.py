@@ -109,6 +109,45 @@ def test_objective_equals_sklearn_objective(activation):
     np.testing.assert_allclose(grad, sk_grad, rtol=1e-9, atol=1e-12)
 
 
+class _StartsFrom(MLPClassifier):
+    """scikit-learn's MLP with its initial weights replaced by ``self.start`` (its private
+    ``_initialize`` is where it draws them)."""
+
+    def _initialize(self, y, layer_units, dtype):
+        super()._initialize(y, layer_units, dtype)
+        self.coefs_, self.intercepts_ = ([a.copy() for a in w] for w in self.start)
+
+
+@pytest.mark.parametrize("params", [
+    dict(solver="adam", alpha=0.01),
+    dict(solver="sgd", momentum=0.9, nesterovs_momentum=True, learning_rate_init=0.05),
+    dict(solver="sgd", momentum=0.5, nesterovs_momentum=False, learning_rate="invscaling",
+         learning_rate_init=0.2),
+])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_training_from_the_same_start_follows_sklearn_epoch_by_epoch(params, n_classes):
+    # The same initial weights and batches (no shuffling): the objective, its gradient and the
+    # optimiser's arithmetic are scikit-learn's, so every epoch's loss and the final weights
+    # agree to rounding. Any difference in the maths would show here within a few steps.
+    X, y = _data(n_classes, n_samples=300)
+    common = dict(hidden_layer_sizes=(16, 8), batch_size=64, max_iter=8, tol=0.0,
+                  n_iter_no_change=100, shuffle=False, random_state=0, **params)
+    ours = MLPClassifierFromScratch(max_iter=1, **{k: v for k, v in common.items()
+                                                   if k != "max_iter"}).fit(X, y)
+    start = ([W.copy() for W in ours.coefs_], [b.copy() for b in ours.intercepts_])
+    theirs = _StartsFrom(**common)
+    theirs.start = start
+    theirs.fit(X, y)
+    ours = MLPClassifierFromScratch(warm_start=True, **common)
+    ours.coefs_, ours.intercepts_ = start
+    ours.fit(X, y)
+
+    assert ours.n_iter_ == theirs.n_iter_ == 8
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-10)
+    np.testing.assert_allclose(_flat(ours), _flat(theirs), rtol=1e-8, atol=1e-10)
+    assert ours.t_ == theirs.t_
+
+
 @pytest.mark.parametrize("loader", [load_digits, load_wine, load_breast_cancer])
 def test_accuracy_at_least_sklearn_within_one_point(loader):
     X, y = loader(return_X_y=True)
