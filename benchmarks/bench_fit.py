@@ -3,9 +3,10 @@ MLPClassifier, and both against the matrix-multiply floor.
 
 For each configuration (see ``_configs.py``), in one process: a warm-up fit of each estimator,
 then ``--repeats`` rounds that each fit both estimators (alternating which goes first) and
-time one floor epoch (``bench_floor.py``). Every fit trains a fixed number of epochs; an
-epoch's time is the fit's wall time divided by the epochs. The table gives the medians, the
-ratios skdnn / scikit-learn and skdnn / floor, the final training loss (``loss_``, the
+time one epoch of the floor and one of the lean NumPy yardstick (``bench_floor.py``). Every
+fit trains a fixed number of epochs; an epoch's time is the fit's wall time divided by the
+epochs. The table gives the medians, the ratios skdnn / scikit-learn, skdnn / floor and
+skdnn / lean NumPy, the final training loss (``loss_``, the
 objective with its L2 term) and the accuracy on held-out rows of each estimator, and with
 ``--memory`` the peak memory of a fit (``tracemalloc``, in a fresh process per fit: what the
 fit allocates on top of the data it is given).
@@ -33,7 +34,7 @@ import tracemalloc
 
 import _configs
 import numpy as np
-from bench_floor import Floor
+from bench_floor import Floor, lean_numpy
 
 KINDS = ("skdnn", "sklearn")
 
@@ -52,11 +53,13 @@ def run(config, quick, repeats, wait_idle=False):
     X, y, X_test, y_test = config.load(quick)
     epochs = config.quick_epochs if quick else config.epochs
     repeats = min(repeats, config.repeats or repeats)
-    floor = Floor(config, X, len(np.unique(y)))
+    yardsticks = {"floor": Floor(config, X, len(np.unique(y))), "lean": lean_numpy(config, X, y)}
+    yardsticks = {name: epoch for name, epoch in yardsticks.items() if epoch is not None}
     for kind in KINDS:  # warm-up: imports, BLAS threads, caches
         _fit_seconds(config, kind, X, y, 1)
-    floor.epoch()
-    times = {kind: [] for kind in (*KINDS, "floor")}
+    for epoch in yardsticks.values():
+        epoch.epoch()
+    times = {kind: [] for kind in (*KINDS, *yardsticks)}
     losses = {kind: [] for kind in KINDS}
     accuracies = {kind: [] for kind in KINDS}
     for round_ in range(repeats):
@@ -68,13 +71,14 @@ def run(config, quick, repeats, wait_idle=False):
             times[kind].append(seconds)
             losses[kind].append(float(fitted.loss_))
             accuracies[kind].append(float(fitted.score(X_test, y_test)))
-        _configs.wait_for_idle(wait_idle)
-        times["floor"].append(floor.seconds())
+        for name, epoch in yardsticks.items():
+            _configs.wait_for_idle(wait_idle)
+            times[name].append(epoch.seconds())
     result = {"config": config.name, "rows": X.shape[0], "features": X.shape[1],
               "epochs": epochs, "repeats": repeats, "times": times, "losses": losses,
               "accuracies": accuracies}
-    for kind in (*KINDS, "floor"):
-        result[f"{kind}_epoch_s"] = _configs.median(times[kind])
+    for kind in (*KINDS, "floor", "lean"):
+        result[f"{kind}_epoch_s"] = _configs.median(times[kind]) if times.get(kind) else None
     for kind in KINDS:
         result[f"{kind}_loss"] = _configs.median(losses[kind])
         result[f"{kind}_accuracy"] = _configs.median(accuracies[kind])
@@ -106,15 +110,19 @@ def _measure_peak(name, kind, quick):
 
 def _table(results):
     head = ("| configuration | rows x features | epochs | skdnn ms/epoch | sklearn ms/epoch "
-            "| floor ms/epoch | skdnn / sklearn | skdnn / floor | sklearn / floor "
+            "| floor ms/epoch | lean NumPy ms/epoch | skdnn / sklearn | skdnn / floor "
+            "| sklearn / floor | lean / floor | skdnn / lean "
             "| loss skdnn | loss sklearn | loss ratio | accuracy skdnn | accuracy sklearn |")
     lines = [head, "|" + " --- |" * (head.count("|") - 1)]
     for r in results:
-        s, k, f = r["skdnn_epoch_s"], r["sklearn_epoch_s"], r["floor_epoch_s"]
+        s, k, f, lean = (r[f"{kind}_epoch_s"] for kind in ("skdnn", "sklearn", "floor", "lean"))
+        lean_cells = ((f"{lean * 1e3:.4g}", f"{lean / f:.2f}", f"{s / lean:.2f}") if lean
+                      else ("n/a",) * 3)
         lines.append(
             f"| {r['config']} | {r['rows']:,} x {r['features']:,} | {r['epochs']} "
-            f"| {s * 1e3:.4g} | {k * 1e3:.4g} | {f * 1e3:.4g} "
-            f"| **{s / k:.2f}** | **{s / f:.2f}** | {k / f:.2f} "
+            f"| {s * 1e3:.4g} | {k * 1e3:.4g} | {f * 1e3:.4g} | {lean_cells[0]} "
+            f"| **{s / k:.2f}** | **{s / f:.2f}** | {k / f:.2f} | {lean_cells[1]} "
+            f"| {lean_cells[2]} "
             f"| {r['skdnn_loss']:.4f} | {r['sklearn_loss']:.4f} "
             f"| {r['loss_ratio']:.3f} "
             f"| {r['skdnn_accuracy']:.4f} | {r['sklearn_accuracy']:.4f} |")

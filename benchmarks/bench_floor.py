@@ -12,6 +12,10 @@ columns, :func:`skdnn.nn.network.sparse_dot`, several times faster than one SciP
 wide input), with the same BLAS and threads as the fits. No activation, loss, bias, shuffling
 or optimiser step: an implementation at this floor would spend no time on anything else.
 
+It also times :class:`LeanNumPy`, a whole epoch written as the leanest straight-line NumPy
+code (dense ReLU networks only): the floor plus the element-wise passes and NumPy calls that
+the maths needs. It is the yardstick for how close the engine comes to what NumPy allows.
+
 Usage::
 
     python benchmarks/bench_floor.py [--quick] [--repeats N] [--configs NAME ...]
@@ -76,6 +80,115 @@ class Floor:
         return time.perf_counter() - start
 
 
+def lean_numpy(config, X, y):
+    """A :class:`LeanNumPy` epoch for the configuration, or ``None`` where it does not apply
+    (sparse input, another activation)."""
+    if sp.issparse(X) or config.params.get("activation", "relu") != "relu":
+        return None
+    return LeanNumPy(config, X, y)
+
+
+class LeanNumPy(Floor):
+    """A whole training epoch as the leanest NumPy code: a yardstick for the engine.
+
+    Everything a training epoch of the configuration must compute, as straight-line NumPy
+    calls into buffers allocated beforehand: the shuffled batch gathered with ``take``; per
+    layer the product, the bias and ReLU; the softmax cross-entropy and its gradient
+    ``(p - y) / m``; per layer the weight and bias gradients and ``delta W^T * (a > 0)``; the
+    L2 term; the optimiser's step on one flat vector (Adam with its moments kept scaled by
+    ``1 / (1 - beta)``, which saves two passes; or Nesterov SGD). No validation, callbacks,
+    sample weights, dropout, other activations or output layers, no checks: what is left is
+    the cost of the element-wise passes and of the NumPy calls themselves, which no NumPy
+    implementation of the same maths avoids. Dense input, ReLU, softmax only.
+    """
+
+    def __init__(self, config, X, y):
+        classes, codes = np.unique(y, return_inverse=True)
+        super().__init__(config, X, len(classes))
+        p = config.params
+        self.solver, self.alpha = p.get("solver", "adam"), p.get("alpha", 1e-4)
+        self.lr = p.get("learning_rate_init", 1e-3)
+        dtype = X.dtype
+        self.Y = np.eye(len(classes), dtype=bool)[codes]
+        self.Xb = np.empty((self.batch_size, X.shape[1]), dtype)
+        self.Yb = np.empty((self.batch_size, len(classes)), bool)
+        self.ones = np.ones(self.batch_size, dtype)
+        self.zero_rows = [np.zeros(W.shape[1], dtype) for W in self.W[:-1]]
+        sizes = [W.size for W in self.W] + [W.shape[1] for W in self.W]
+        self.theta = np.concatenate([W.ravel() for W in self.W]
+                                    + [np.zeros(n, dtype) for n in sizes[len(self.W):]])
+        self.grad, self.tmp = np.zeros_like(self.theta), np.empty_like(self.theta)
+        self.m, self.v = np.zeros_like(self.theta), np.zeros_like(self.theta)
+        self.n_weights, self.t = sum(sizes[: len(self.W)]), 0
+        self.W, self.b = self._views(self.theta)
+        self.dW, self.db = self._views(self.grad)
+        self.rng = np.random.default_rng(0)
+
+    def _views(self, flat):
+        views, start = [], 0
+        for shape in [W.shape for W in self.W] + [(W.shape[1],) for W in self.W]:
+            views.append(flat[start:start + int(np.prod(shape))].reshape(shape))
+            start += views[-1].size
+        return views[: len(self.W)], views[len(self.W):]
+
+    def epoch(self):
+        X, W, b, A, D = self.X, self.W, self.b, self.A, self.D
+        last, loss = len(W) - 1, 0.0
+        order = self.rng.permutation(X.shape[0])
+        for start in range(0, X.shape[0], self.batch_size):
+            rows = order[start:start + self.batch_size]
+            m = rows.size
+            inputs = [X.take(rows, 0, self.Xb[:m], "clip")]
+            Y = self.Y.take(rows, 0, self.Yb[:m], "clip")
+            for layer in range(last + 1):
+                z = np.matmul(inputs[layer], W[layer], out=A[layer][:m])
+                z += b[layer]
+                if layer < last:
+                    inputs.append(np.maximum(z, self.zero_rows[layer], out=z))
+            z -= z.max(axis=1, keepdims=True)
+            y_dot_z = np.einsum("ij,ij->i", Y, z)
+            np.exp(z, out=z)
+            row_sums = z.sum(axis=1, keepdims=True)
+            loss += float(np.log(row_sums).sum() - y_dot_z.sum())
+            z /= row_sums
+            z -= Y
+            delta = np.multiply(z, 1.0 / m, out=z)
+            for layer in range(last, -1, -1):
+                np.matmul(inputs[layer].T, delta, out=self.dW[layer])
+                np.matmul(self.ones[:m], delta, out=self.db[layer])
+                if layer:
+                    delta_below = np.matmul(delta, W[layer].T, out=D[layer - 1][:m])
+                    mask = np.greater(inputs[layer], 0, out=inputs[layer])
+                    delta = np.multiply(delta_below, mask, out=delta_below)
+            weights, tmp = self.theta[: self.n_weights], self.tmp[: self.n_weights]
+            loss += 0.5 * self.alpha * float(np.dot(weights, weights))  # m * (alpha / 2m) |W|^2
+            self.grad[: self.n_weights] += np.multiply(weights, self.alpha / m, out=tmp)
+            self._step()
+        return loss / X.shape[0]
+
+    def _step(self):
+        theta, grad, m, v, tmp = self.theta, self.grad, self.m, self.v, self.tmp
+        if self.solver == "sgd":  # v <- 0.9 v - lr g; theta <- theta + 0.9 v - lr g
+            np.multiply(grad, self.lr, out=tmp)
+            m *= 0.9
+            m -= tmp
+            theta -= tmp
+            theta += np.multiply(m, 0.9, out=tmp)
+            return
+        self.t += 1
+        beta_1, beta_2 = 0.9, 0.999
+        m *= beta_1
+        m += grad  # m / (1 - beta_1)
+        v *= beta_2
+        v += np.multiply(grad, grad, out=tmp)  # v / (1 - beta_2)
+        lr = self.lr * (1 - beta_2**self.t) ** 0.5 / (1 - beta_1**self.t)
+        np.sqrt(v, out=tmp)
+        tmp += 1e-8 / (1 - beta_2) ** 0.5
+        np.divide(m, tmp, out=tmp)
+        tmp *= lr * (1 - beta_1) / (1 - beta_2) ** 0.5
+        theta -= tmp
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller data")
@@ -83,13 +196,17 @@ def main(argv=None):
     parser.add_argument("--configs", nargs="*", help=f"among {sorted(_configs.CONFIGS)}")
     args = parser.parse_args(argv)
     print(_configs.machine())
-    print(f"\n{'configuration':<14}{'rows':>8}{'floor epoch (s)':>17}")
+    print(f"\n{'configuration':<14}{'rows':>8}{'floor epoch (s)':>17}{'lean NumPy (s)':>16}")
     for config in _configs.select(args.configs):
         X, y, _, _ = config.load(args.quick)
-        floor = Floor(config, X, len(np.unique(y)))
-        floor.epoch()  # warm-up
-        seconds = _configs.median([floor.seconds() for _ in range(args.repeats)])
-        print(f"{config.name:<14}{X.shape[0]:>8}{seconds:>17.4f}")
+        seconds = []
+        for kind in (Floor(config, X, len(np.unique(y))), lean_numpy(config, X, y)):
+            if kind is None:
+                seconds.append(float("nan"))
+                continue
+            kind.epoch()  # warm-up
+            seconds.append(_configs.median([kind.seconds() for _ in range(args.repeats)]))
+        print(f"{config.name:<14}{X.shape[0]:>8}{seconds[0]:>17.4f}{seconds[1]:>16.4f}")
 
 
 if __name__ == "__main__":
