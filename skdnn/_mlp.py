@@ -720,7 +720,7 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
 
         if optimizer_state is None or optimizer_state.get("solver") != self.solver or len(
-            optimizer_state["velocity" if self.solver == "sgd" else "m"]
+            optimizer_state["velocity" if self.solver == "sgd" else "grad_sum"]
         ) != network.size:
             if self.solver == "sgd":
                 optimizer_state = optimizers.init_sgd_state(theta, self.learning_rate_init)

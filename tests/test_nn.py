@@ -218,6 +218,9 @@ def test_adam_steps_match_closed_form():
         lr_t = lr * np.sqrt(1 - b2**t) / (1 - b1**t)
         expected = expected - lr_t * m / (np.sqrt(v) + eps)
         np.testing.assert_allclose(theta, expected, rtol=1e-13)
+        # The state holds the moments as decaying sums, m / (1 - beta_1) and v / (1 - beta_2).
+        np.testing.assert_allclose(state["grad_sum"], m / (1 - b1), rtol=1e-13)
+        np.testing.assert_allclose(state["grad_sq_sum"], v / (1 - b2), rtol=1e-13)
     assert state["t"] == 2
 
 
@@ -232,6 +235,7 @@ def test_float32_stays_float32_through_loss_gradient_and_adam():
                           sample_weight=np.ones(X.shape[0], dtype=np.float32))
     state = init_adam_state(theta)
     adam_step(theta, grad, state)
-    assert theta.dtype == grad.dtype == state["m"].dtype == np.float32
+    moments = state["grad_sum"], state["grad_sq_sum"]
+    assert {a.dtype for a in (theta, grad, *moments)} == {np.dtype(np.float32)}
     params = net.unpack(theta)
     assert net.predict_proba(params, X.astype(np.float32)).dtype == np.float32

@@ -72,8 +72,9 @@ def invscaling_learning_rate(learning_rate_init, t, power_t):
 
 
 def init_adam_state(theta):
-    """State of Adam: step count and the first and second moment estimates."""
-    return {"t": 0, "m": np.zeros_like(theta), "v": np.zeros_like(theta)}
+    """State of Adam: the step count and the decaying sums of the gradients and of their
+    squares (see :func:`adam_step`)."""
+    return {"t": 0, "grad_sum": np.zeros_like(theta), "grad_sq_sum": np.zeros_like(theta)}
 
 
 def adam_step(theta, grad, state, *, learning_rate_init=0.001, beta_1=0.9, beta_2=0.999,
@@ -85,32 +86,41 @@ def adam_step(theta, grad, state, *, learning_rate_init=0.001, beta_1=0.9, beta_
 
     Notes
     -----
+    Adam keeps moving averages of the gradient and of its square,
+
     .. math::
 
         m \\leftarrow \\beta_1 m + (1 - \\beta_1) g, \\qquad
         v \\leftarrow \\beta_2 v + (1 - \\beta_2) g^2, \\qquad
         \\eta_t = \\eta_0 \\frac{\\sqrt{1 - \\beta_2^t}}{1 - \\beta_1^t}, \\qquad
-        \\theta \\leftarrow \\theta - \\eta_t \\frac{m}{\\sqrt{v} + \\epsilon}.
+        \\theta \\leftarrow \\theta - \\eta_t \\frac{m}{\\sqrt{v} + \\epsilon},
 
-    The bias corrections are folded into ``eta_t``, as in scikit-learn.
+    with the bias corrections folded into ``eta_t``, as in scikit-learn. The state keeps
+    ``M = m / (1 - beta_1)`` and ``V = v / (1 - beta_2)`` instead: decaying *sums*
+    ``M <- beta_1 M + g`` and ``V <- beta_2 V + g^2``, which take one pass over the vector
+    fewer each than the averages. The step is the same,
+
+    .. math::
+
+        \\theta \\leftarrow \\theta - \\eta_t \\frac{1 - \\beta_1}{\\sqrt{1 - \\beta_2}}
+        \\frac{M}{\\sqrt{V} + \\epsilon / \\sqrt{1 - \\beta_2}}.
     """
     state["t"] += 1
     t = state["t"]
     # Python floats: a NumPy float64 scalar would make float32 arithmetic float64 (NEP 50).
     beta_1, beta_2, epsilon = float(beta_1), float(beta_2), float(epsilon)
     lr = float(learning_rate_init) * (1 - beta_2**t) ** 0.5 / (1 - beta_1**t)
+    scale, shift = (1 - beta_1) / (1 - beta_2) ** 0.5, epsilon / (1 - beta_2) ** 0.5
     scratch = _scratch(theta, scratch)
     for block in blocks(theta.size):
-        g, m, v = grad[block], state["m"][block], state["v"][block]
+        g, M, V = grad[block], state["grad_sum"][block], state["grad_sq_sum"][block]
         step = scratch[: block.stop - block.start]
-        m *= beta_1
-        m += np.multiply(g, 1 - beta_1, out=step)
-        v *= beta_2
-        step = np.multiply(g, g, out=step)
-        step *= 1 - beta_2
-        v += step
-        step = np.sqrt(v, out=step)
-        step += epsilon
-        step = np.divide(m, step, out=step)
-        step *= lr
+        M *= beta_1
+        M += g
+        V *= beta_2
+        V += np.multiply(g, g, out=step)
+        step = np.sqrt(V, out=step)
+        step += shift
+        step = np.divide(M, step, out=step)
+        step *= lr * scale
         theta[block] -= step
