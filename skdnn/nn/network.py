@@ -41,6 +41,7 @@ Training repeats the same passes on thousands of mini-batches, so every intermed
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from typing import NamedTuple
@@ -124,17 +125,46 @@ class Network:
         self.negative_slope = negative_slope
         self.dtype = np.dtype(dtype)
         self.has_slopes = activation == "prelu"
-        pairs = list(zip(self.layer_units[:-1], self.layer_units[1:], strict=True))
-        self._shapes = pairs + [(fan_out,) for _, fan_out in pairs]
-        if self.has_slopes:
-            self._shapes += [(units,) for units in self.layer_units[1:-1]]
-        sizes = [math.prod(shape) for shape in self._shapes]
-        stops = list(itertools.accumulate(sizes))
-        self._slices = [slice(stop - size, stop) for size, stop in zip(sizes, stops, strict=True)]
-        self.size = stops[-1]
-        self.n_weights = sum(sizes[: self.n_weight_layers])  # theta[:n_weights] are the W_l
-        self.workspace = Workspace(self.dtype)
         self._kept_views = {}
+
+    # The layout of the flat parameter vector and the training workspace are made on first
+    # use: a network built only to predict (a new one for each predict call) needs neither.
+    @functools.cached_property
+    def _shapes(self):
+        """Shapes of the parameter arrays, in their order in the flat vector."""
+        pairs = list(zip(self.layer_units[:-1], self.layer_units[1:], strict=True))
+        shapes = pairs + [(fan_out,) for _, fan_out in pairs]
+        if self.has_slopes:
+            shapes += [(units,) for units in self.layer_units[1:-1]]
+        return shapes
+
+    @functools.cached_property
+    def _slices(self):
+        """Where each parameter array sits in the flat vector."""
+        stops = list(itertools.accumulate(math.prod(shape) for shape in self._shapes))
+        return [slice(start, stop) for start, stop in zip([0, *stops[:-1]], stops, strict=True)]
+
+    @property
+    def size(self):
+        """Number of parameters: the length of the flat vector."""
+        return self._slices[-1].stop
+
+    @property
+    def n_weights(self):
+        """Number of weights (not biases or slopes): ``theta[:n_weights]`` are the ``W_l``."""
+        return self._slices[self.n_weight_layers - 1].stop
+
+    @functools.cached_property
+    def workspace(self):
+        """The :class:`Workspace` of :meth:`loss_and_gradient`, made on first use (a network
+        built only to predict never needs it)."""
+        return Workspace(self.dtype)
+
+    def _array(self, workspace, key, shape):
+        """``workspace.array(key, shape)``, or a new array without a workspace."""
+        if workspace is None:
+            return np.empty(shape, dtype=self.dtype)
+        return workspace.array(key, shape)
 
     # -- parameters ---------------------------------------------------------------------
     def unpack(self, theta):
@@ -189,14 +219,13 @@ class Network:
         ``workspace`` holds the intermediate matrices (and so the returned logits, which the
         next call overwrites); ``None`` allocates new ones.
         """
-        ws = Workspace(self.dtype) if workspace is None else workspace
         n = X.shape[0]
         a = X
         last = self.n_weight_layers - 1
         for layer, (W, b) in enumerate(zip(params.coefs, params.intercepts, strict=True)):
             if trace is not None:
                 trace.inputs.append(a)
-            z = ws.array(("z", layer), (n, W.shape[1]))
+            z = self._array(workspace, ("z", layer), (n, W.shape[1]))
             if layer == 0 and sp.issparse(X):
                 sparse_dot(X, W, out=z)
             else:
@@ -206,7 +235,7 @@ class Network:
                 return z
             param = self._param(params, layer)
             if self.hidden.needs_z:
-                a = self.hidden.forward(z, param, ws.array(("a", layer), z.shape))
+                a = self.hidden.forward(z, param, self._array(workspace, ("a", layer), z.shape))
             else:
                 a = self.hidden.forward(z, param, z)  # in place: z is not needed again
             if trace is not None:
@@ -214,11 +243,11 @@ class Network:
                 trace.outputs.append(a)
             if dropout > 0:
                 # mask = 1{u >= dropout} / (1 - dropout) with u ~ U[0, 1), built in place.
-                mask = ws.array(("mask", layer), a.shape)
+                mask = self._array(workspace, ("mask", layer), a.shape)
                 rng.random(out=mask, dtype=self.dtype)
                 np.greater_equal(mask, dropout, out=mask)
                 mask *= 1.0 / (1.0 - dropout)
-                a = np.multiply(a, mask, out=ws.array(("dropped", layer), a.shape))
+                a = np.multiply(a, mask, out=self._array(workspace, ("dropped", layer), a.shape))
                 if trace is not None:
                     trace.masks.append(mask)
         raise AssertionError("unreachable")
