@@ -132,39 +132,48 @@ class LeanNumPy(Floor):
         return views[: len(self.W)], views[len(self.W):]
 
     def epoch(self):
-        X, W, b, A, D = self.X, self.W, self.b, self.A, self.D
-        last, loss = len(W) - 1, 0.0
-        order = self.rng.permutation(X.shape[0])
-        for start in range(0, X.shape[0], self.batch_size):
+        """Train one epoch; returns its mean training loss (with the L2 term)."""
+        order = self.rng.permutation(self.X.shape[0])
+        loss = 0.0
+        for start in range(0, self.X.shape[0], self.batch_size):
             rows = order[start:start + self.batch_size]
-            m = rows.size
-            inputs = [X.take(rows, 0, self.Xb[:m], "clip")]
-            Y = self.Y.take(rows, 0, self.Yb[:m], "clip")
-            for layer in range(last + 1):
-                z = np.matmul(inputs[layer], W[layer], out=A[layer][:m])
-                z += b[layer]
-                if layer < last:
-                    inputs.append(np.maximum(z, self.zero_rows[layer], out=z))
-            z -= z.max(axis=1, keepdims=True)
-            y_dot_z = np.einsum("ij,ij->i", Y, z)
-            np.exp(z, out=z)
-            row_sums = z.sum(axis=1, keepdims=True)
-            loss += float(np.log(row_sums).sum() - y_dot_z.sum())
-            z /= row_sums
-            z -= Y
-            delta = np.multiply(z, 1.0 / m, out=z)
-            for layer in range(last, -1, -1):
-                np.matmul(inputs[layer].T, delta, out=self.dW[layer])
-                np.matmul(self.ones[:m], delta, out=self.db[layer])
-                if layer:
-                    delta_below = np.matmul(delta, W[layer].T, out=D[layer - 1][:m])
-                    mask = np.greater(inputs[layer], 0, out=inputs[layer])
-                    delta = np.multiply(delta_below, mask, out=delta_below)
-            weights, tmp = self.theta[: self.n_weights], self.tmp[: self.n_weights]
-            loss += 0.5 * self.alpha * float(np.dot(weights, weights))  # m * (alpha / 2m) |W|^2
-            self.grad[: self.n_weights] += np.multiply(weights, self.alpha / m, out=tmp)
+            loss += self.gradient(rows) * rows.size
             self._step()
-        return loss / X.shape[0]
+        return loss / self.X.shape[0]
+
+    def gradient(self, rows):
+        """The objective on the batch ``rows`` (its mean loss plus the L2 term); its gradient
+        is left in ``self.grad``."""
+        W, b, A, D = self.W, self.b, self.A, self.D
+        last, m = len(W) - 1, rows.size
+        inputs = [self.X.take(rows, 0, self.Xb[:m], "clip")]
+        Y = self.Y.take(rows, 0, self.Yb[:m], "clip")
+        for layer in range(last + 1):
+            z = np.matmul(inputs[layer], W[layer], out=A[layer][:m])
+            z += b[layer]
+            if layer < last:
+                inputs.append(np.maximum(z, self.zero_rows[layer], out=z))
+        # Row reductions down the columns of a transposed copy: NumPy reduces a few long rows
+        # faster than many short ones (the engine does the same).
+        z -= z.T.copy().max(axis=0)[:, None]
+        y_dot_z = np.einsum("ij,ij->i", Y, z)
+        np.exp(z, out=z)
+        row_sums = z.T.copy().sum(axis=0)[:, None]
+        loss = float(np.log(row_sums).sum() - y_dot_z.sum()) / m
+        z /= row_sums
+        z -= Y
+        delta = np.multiply(z, 1.0 / m, out=z)
+        for layer in range(last, -1, -1):
+            np.matmul(inputs[layer].T, delta, out=self.dW[layer])
+            np.matmul(self.ones[:m], delta, out=self.db[layer])
+            if layer:
+                delta_below = np.matmul(delta, W[layer].T, out=D[layer - 1][:m])
+                mask = np.greater(inputs[layer], 0, out=inputs[layer])
+                delta = np.multiply(delta_below, mask, out=delta_below)
+        weights, tmp = self.theta[: self.n_weights], self.tmp[: self.n_weights]
+        loss += 0.5 * self.alpha / m * float(np.dot(weights, weights))
+        self.grad[: self.n_weights] += np.multiply(weights, self.alpha / m, out=tmp)
+        return loss
 
     def _step(self):
         theta, grad, m, v, tmp = self.theta, self.grad, self.m, self.v, self.tmp
