@@ -5,8 +5,8 @@ For each configuration (see ``_configs.py``), in one process: a warm-up fit of e
 then ``--repeats`` rounds that each fit both estimators (alternating which goes first) and
 time one epoch of the floor and one of the lean NumPy yardstick (``bench_floor.py``). Every
 fit trains a fixed number of epochs; an epoch's time is the fit's wall time divided by the
-epochs. The table gives the medians, the ratios skdnn / scikit-learn, skdnn / floor and
-skdnn / lean NumPy, the final training loss (``loss_``, the
+epochs. The table gives the median times, the ratios skdnn / scikit-learn, skdnn / floor and
+skdnn / lean NumPy (each the median of the rounds' ratios), the final training loss (``loss_``, the
 objective with its L2 term) and the accuracy on held-out rows of each estimator, and with
 ``--memory`` the peak memory of a fit (``tracemalloc``, in a fresh process per fit: what the
 fit allocates on top of the data it is given).
@@ -82,9 +82,19 @@ def run(config, quick, repeats, wait_idle=False):
     for kind in KINDS:
         result[f"{kind}_loss"] = _configs.median(losses[kind])
         result[f"{kind}_accuracy"] = _configs.median(accuracies[kind])
-    result["loss_ratio"] = _configs.median(
-        [ours / theirs for ours, theirs in zip(losses["skdnn"], losses["sklearn"], strict=True)])
+    result["loss_ratio"] = _paired_ratio(losses["skdnn"], losses["sklearn"])
+    # Time ratios round by round too: a round's fits and yardsticks run back to back, so a slow
+    # stretch of the shared machine slows all of them, and their ratio stays put.
+    for a, b in [("skdnn", "sklearn"), ("skdnn", "floor"), ("sklearn", "floor"),
+                 ("lean", "floor"), ("skdnn", "lean")]:
+        if times.get(a) and times.get(b):  # no lean yardstick for sparse input
+            result[f"{a}/{b}"] = _paired_ratio(times[a], times[b])
     return result
+
+
+def _paired_ratio(numerators, denominators):
+    """The median over rounds of each round's ratio."""
+    return _configs.median([a / b for a, b in zip(numerators, denominators, strict=True)])
 
 
 def peak_memory_mb(config, kind, quick):
@@ -116,12 +126,13 @@ def _table(results):
     lines = [head, "|" + " --- |" * (head.count("|") - 1)]
     for r in results:
         s, k, f, lean = (r[f"{kind}_epoch_s"] for kind in ("skdnn", "sklearn", "floor", "lean"))
-        lean_cells = ((f"{lean * 1e3:.4g}", f"{lean / f:.2f}", f"{s / lean:.2f}") if lean
-                      else ("n/a",) * 3)
+        lean_cells = ((f"{lean * 1e3:.4g}", f"{r['lean/floor']:.2f}", f"{r['skdnn/lean']:.2f}")
+                      if lean else ("n/a",) * 3)
         lines.append(
             f"| {r['config']} | {r['rows']:,} x {r['features']:,} | {r['epochs']} "
             f"| {s * 1e3:.4g} | {k * 1e3:.4g} | {f * 1e3:.4g} | {lean_cells[0]} "
-            f"| **{s / k:.2f}** | **{s / f:.2f}** | {k / f:.2f} | {lean_cells[1]} "
+            f"| **{r['skdnn/sklearn']:.2f}** | **{r['skdnn/floor']:.2f}** "
+            f"| {r['sklearn/floor']:.2f} | {lean_cells[1]} "
             f"| {lean_cells[2]} "
             f"| {r['skdnn_loss']:.4f} | {r['sklearn_loss']:.4f} "
             f"| {r['loss_ratio']:.3f} "

@@ -64,6 +64,10 @@ def test_bench_fit_reports_ratios_and_same_start_losses():
     result = bench_fit.run(DIGITS, quick=True, repeats=1)
     for kind in ("skdnn", "sklearn", "floor", "lean"):
         assert result[f"{kind}_epoch_s"] > 0
+    # One round: the paired ratios are the ratios of its times.
+    times = result["times"]
+    for a, b in [("skdnn", "sklearn"), ("skdnn", "floor"), ("skdnn", "lean")]:
+        assert result[f"{a}/{b}"] == pytest.approx(times[a][0] / times[b][0])
     # One start, two batch orders: the final losses differ by the order only.
     assert result["loss_ratio"] == pytest.approx(1.0, abs=0.1)
     table = bench_fit._table([result])
