@@ -3,11 +3,12 @@ MLPClassifier, and both against the matrix-multiply floor.
 
 For each configuration (see ``_configs.py``), in one process: a warm-up fit of each estimator,
 then ``--repeats`` rounds that each fit both estimators (alternating which goes first) and
-time one epoch of the floor and one of the lean NumPy yardstick (``bench_floor.py``). Every
-fit trains a fixed number of epochs; an epoch's time is the fit's wall time divided by the
-epochs. The table gives the median times, the ratios skdnn / scikit-learn, skdnn / floor and
-skdnn / lean NumPy (each the median of the rounds' ratios), the final training loss (``loss_``, the
-objective with its L2 term) and the accuracy on held-out rows of each estimator, and with
+time the floor and the lean NumPy yardstick (``bench_floor.py``) over as many epochs as a fit
+trains. Every fit trains a fixed number of epochs; an epoch's time is the fit's wall time
+divided by the epochs. The table gives the median times, the ratios skdnn / scikit-learn,
+skdnn / floor and skdnn / lean NumPy (each the median of the rounds' ratios), the final
+training loss (``loss_``, the objective with its L2 term) and the accuracy on held-out rows of
+each estimator, and with
 ``--memory`` the peak memory of a fit (``tracemalloc``, in a fresh process per fit: what the
 fit allocates on top of the data it is given).
 
@@ -73,7 +74,7 @@ def run(config, quick, repeats, wait_idle=False):
             accuracies[kind].append(float(fitted.score(X_test, y_test)))
         for name, epoch in yardsticks.items():
             _configs.wait_for_idle(wait_idle)
-            times[name].append(epoch.seconds())
+            times[name].append(epoch.seconds(epochs))
     result = {"config": config.name, "rows": X.shape[0], "features": X.shape[1],
               "epochs": epochs, "repeats": repeats, "times": times, "losses": losses,
               "accuracies": accuracies}

@@ -73,11 +73,14 @@ class Floor:
                 if layer > 0:
                     np.matmul(delta, W[layer].T, out=D[layer - 1][:m])
 
-    def seconds(self):
-        """Wall time of one epoch."""
+    def seconds(self, epochs=1):
+        """Wall time of an epoch, averaged over ``epochs`` in a row (as a fit runs them: the
+        first epoch after other work pays for cold caches and sleeping BLAS threads, which
+        matters for small networks)."""
         start = time.perf_counter()
-        self.epoch()
-        return time.perf_counter() - start
+        for _ in range(epochs):
+            self.epoch()
+        return (time.perf_counter() - start) / epochs
 
 
 def lean_numpy(config, X, y):

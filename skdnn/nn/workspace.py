@@ -13,6 +13,8 @@ allocation either.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -21,9 +23,10 @@ import scipy.sparse as sp
 BLOCK = 1 << 16
 
 
+@functools.lru_cache(maxsize=64)  # asked for the same sizes on every training step
 def blocks(size):
     """Consecutive slices of at most :data:`BLOCK` entries that cover ``range(size)``."""
-    return [slice(start, min(start + BLOCK, size)) for start in range(0, size, BLOCK)]
+    return tuple(slice(start, min(start + BLOCK, size)) for start in range(0, size, BLOCK))
 
 
 class Workspace:
@@ -105,5 +108,5 @@ def minibatches(arrays, batch_size, order=None, workspace=None):
                 out = workspace.array(("batch", position), (len(rows), *a.shape[1:]), a.dtype)
                 # mode="clip" skips the bounds check that would make np.take buffer its
                 # output (the rows of a permutation are all in range).
-                batch.append(np.take(a, rows, axis=0, out=out, mode="clip"))
+                batch.append(a.take(rows, axis=0, out=out, mode="clip"))
         yield batch
