@@ -7,7 +7,7 @@ dict of arrays and numbers (so a fitted estimator that keeps it can still be sav
 on the whole vector instead of once per layer.
 
 A step goes over the vector in blocks (:func:`skdnn.nn.workspace.blocks`), with one scratch
-array for the intermediate results. Written naively, each of the dozen element-wise operations
+array for the intermediate results. Written naively, each of the ten element-wise operations
 of an Adam step would allocate a temporary as large as the network (NumPy returns large freed
 blocks to the system, so each one costs page faults too) and stream the whole vector through
 memory again; a block stays in the processor's cache from the first operation to the last.
