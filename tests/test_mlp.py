@@ -276,6 +276,24 @@ def test_partial_fit_after_pickle_keeps_learning_what_predict_uses():
     assert restored._optimizer_state["t"] == est._optimizer_state["t"] + 5
 
 
+def test_adam_state_saved_as_moving_averages_resumes_exactly():
+    # Models saved before Adam's state held decaying sums keep m and v, the moving averages
+    # (scikit-learn's AdamOptimizer keeps the same): partial_fit goes on from the same point.
+    X, y = _data(3)
+    est = MLPClassifierFromScratch(hidden_layer_sizes=(8,), beta_1=0.8, beta_2=0.99,
+                                   random_state=0)
+    est.partial_fit(X, y, classes=np.unique(y))
+    old = pickle.loads(pickle.dumps(est))
+    state = old._optimizer_state
+    old._optimizer_state = {"t": state["t"], "solver": "adam",
+                            "m": state["grad_sum"] * (1 - 0.8), "v": state["grad_sq_sum"] * 0.01}
+    for model in (est, old):
+        model.partial_fit(X, y)
+    np.testing.assert_allclose(_flat(old), _flat(est), rtol=1e-12, atol=1e-15)
+    assert old._optimizer_state["t"] == est._optimizer_state["t"] == 2
+    assert "m" not in old._optimizer_state
+
+
 def test_partial_fit_is_unavailable_for_lbfgs():
     est = MLPClassifierFromScratch(solver="lbfgs")
     assert not hasattr(est, "partial_fit")

@@ -284,7 +284,6 @@ class Network:
         ndarray or None
             ``dL/dX`` when ``input_gradient`` is true.
         """
-        ws = Workspace(self.dtype) if workspace is None else workspace
         for layer in range(self.n_weight_layers - 1, -1, -1):
             W = params.coefs[layer]
             if grads is not None:
@@ -294,7 +293,7 @@ class Network:
                 else:
                     np.matmul(a_in.T, delta, out=grads.coefs[layer])
                 # The column sums of delta, as a matrix-vector product: faster than np.sum.
-                ones = ws.array("ones", (delta.shape[0],))
+                ones = self._array(workspace, "ones", (delta.shape[0],))
                 ones.fill(1)
                 np.matmul(ones, delta, out=grads.intercepts[layer])
             if layer == 0 and not input_gradient:
@@ -302,8 +301,8 @@ class Network:
             if layer == 0:
                 return delta @ W.T  # dL/dX, a new array for the caller
             hidden = layer - 1
-            delta = np.matmul(delta, W.T, out=ws.array(("delta", hidden), (delta.shape[0],
-                                                                            W.shape[0])))
+            delta = np.matmul(delta, W.T, out=self._array(workspace, ("delta", hidden),
+                                                          (delta.shape[0], W.shape[0])))
             # delta is now dL/da for hidden layer `hidden`
             if trace.masks:
                 delta *= trace.masks[hidden]

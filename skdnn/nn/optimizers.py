@@ -77,6 +77,14 @@ def init_adam_state(theta):
     return {"t": 0, "grad_sum": np.zeros_like(theta), "grad_sq_sum": np.zeros_like(theta)}
 
 
+def adam_state_from_moments(state, *, beta_1=0.9, beta_2=0.999):
+    """The Adam state equivalent to one that keeps the moving averages ``m`` and ``v`` (as
+    scikit-learn's ``AdamOptimizer`` does, and skdnn's own state did before it kept sums):
+    ``grad_sum = m / (1 - beta_1)``, ``grad_sq_sum = v / (1 - beta_2)``, the same step count."""
+    return {"t": state["t"], "grad_sum": state["m"] / (1 - float(beta_1)),
+            "grad_sq_sum": state["v"] / (1 - float(beta_2))}
+
+
 def adam_step(theta, grad, state, *, learning_rate_init=0.001, beta_1=0.9, beta_2=0.999,
               epsilon=1e-8, scratch=None):
     """One Adam step (Kingma and Ba, 2014).
@@ -110,7 +118,8 @@ def adam_step(theta, grad, state, *, learning_rate_init=0.001, beta_1=0.9, beta_
     # Python floats: a NumPy float64 scalar would make float32 arithmetic float64 (NEP 50).
     beta_1, beta_2, epsilon = float(beta_1), float(beta_2), float(epsilon)
     lr = float(learning_rate_init) * (1 - beta_2**t) ** 0.5 / (1 - beta_1**t)
-    scale, shift = (1 - beta_1) / (1 - beta_2) ** 0.5, epsilon / (1 - beta_2) ** 0.5
+    # The step in the sums M, V (see Notes): eta_t * scale * M / (sqrt(V) + eps_V).
+    scale, eps_V = (1 - beta_1) / (1 - beta_2) ** 0.5, epsilon / (1 - beta_2) ** 0.5
     scratch = _scratch(theta, scratch)
     for block in blocks(theta.size):
         g, M, V = grad[block], state["grad_sum"][block], state["grad_sq_sum"][block]
@@ -120,7 +129,7 @@ def adam_step(theta, grad, state, *, learning_rate_init=0.001, beta_1=0.9, beta_
         V *= beta_2
         V += np.multiply(g, g, out=step)
         step = np.sqrt(V, out=step)
-        step += shift
+        step += eps_V
         step = np.divide(M, step, out=step)
         step *= lr * scale
         theta[block] -= step
