@@ -35,8 +35,9 @@ class _SameStartMLPClassifier(MLPClassifier):
     (``(coefs, intercepts)``) rather than from its own random draw, when they are set.
 
     ``_initialize`` is where scikit-learn draws the initial weights (a private method, so
-    this is for the benchmark only); everything after it, the epochs that are timed, is
-    scikit-learn's own code.
+    this is for the benchmark only); everything after it is scikit-learn's own code. It still
+    makes its own draw first, which the timed fit includes (0.3 ms for the 60,000 weights
+    of the main configurations, against fits of about a second).
     """
 
     start_weights = None

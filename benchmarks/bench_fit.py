@@ -42,9 +42,9 @@ KINDS = ("skdnn", "sklearn")
 
 def _fit_seconds(config, kind, X, y, epochs, seed=0, start=None):
     estimator = config.estimator(kind, epochs, seed, start)
-    start = time.perf_counter()
+    began = time.perf_counter()
     estimator.fit(X, y)
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - began
     assert estimator.n_iter_ == epochs, (kind, estimator.n_iter_)
     return seconds / epochs, estimator
 
@@ -176,7 +176,8 @@ def main(argv=None):
                 result[f"{kind}_peak_mb"] = peak_memory_mb(config, kind, args.quick)
         results.append(result)
         print(f"{config.name}: skdnn {result['skdnn_epoch_s']:.4f} s/epoch, sklearn "
-              f"{result['sklearn_epoch_s']:.4f}, floor {result['floor_epoch_s']:.4f} "
+              f"{result['sklearn_epoch_s']:.4f}, floor {result['floor_epoch_s']:.4f}, lean "
+              f"{result['lean_epoch_s'] or float('nan'):.4f} "
               f"({time.perf_counter() - started:.0f} s)", flush=True)
     print()
     print(_table(results))

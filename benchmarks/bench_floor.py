@@ -83,10 +83,17 @@ class Floor:
         return (time.perf_counter() - start) / epochs
 
 
+#: Hyper-parameters that LeanNumPy fixes at scikit-learn's defaults.
+_LEAN_DEFAULTS = {"activation": "relu", "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8,
+                  "momentum": 0.9, "nesterovs_momentum": True, "learning_rate": "constant"}
+
+
 def lean_numpy(config, X, y):
-    """A :class:`LeanNumPy` epoch for the configuration, or ``None`` where it does not apply
-    (sparse input, another activation)."""
-    if sp.issparse(X) or config.params.get("activation", "relu") != "relu":
+    """A :class:`LeanNumPy` epoch for the configuration, or ``None`` where it does not apply:
+    sparse input, two classes (the estimators then have one logistic output), or a setting
+    other than the defaults it fixes (``_LEAN_DEFAULTS``)."""
+    fixed = all(config.params.get(k, v) == v for k, v in _LEAN_DEFAULTS.items())
+    if sp.issparse(X) or len(np.unique(y)) < 3 or not fixed:
         return None
     return LeanNumPy(config, X, y)
 
@@ -180,6 +187,7 @@ class LeanNumPy(Floor):
 
     def _step(self):
         theta, grad, m, v, tmp = self.theta, self.grad, self.m, self.v, self.tmp
+        # scikit-learn's defaults (lean_numpy checks that the configuration keeps them).
         if self.solver == "sgd":  # v <- 0.9 v - lr g; theta <- theta + 0.9 v - lr g
             np.multiply(grad, self.lr, out=tmp)
             m *= 0.9
