@@ -12,6 +12,7 @@ same loss from the same start. They still shuffle their batches with their own g
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import statistics
@@ -28,6 +29,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skdnn import MLPClassifierFromScratch
 from skdnn.nn.init import glorot_uniform
+from skdnn.nn.network import Network
 
 
 class _SameStartMLPClassifier(MLPClassifier):
@@ -55,11 +57,13 @@ ESTIMATORS = {"skdnn": MLPClassifierFromScratch, "sklearn": _SameStartMLPClassif
 
 def initial_weights(layer_units, seed, activation="relu"):
     """``(coefs, intercepts)`` for ``layer_units``, drawn as both libraries draw them (Glorot
-    uniform, the bound scikit-learn uses for ``activation``) with the seed ``seed``."""
-    rng = np.random.default_rng(seed)
-    layers = [glorot_uniform(fan_in, fan_out, rng, activation=activation)
-              for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:], strict=True)]
-    return [W for W, _ in layers], [b for _, b in layers]
+    uniform, the bound scikit-learn uses for ``activation``) with the seed ``seed``: the
+    engine's own initialisation, as the estimator calls it."""
+    network = Network(layer_units, activation, "softmax")
+    theta = network.init_params(np.random.default_rng(seed),
+                                functools.partial(glorot_uniform, activation=activation))
+    params = network.unpack(theta)
+    return params.coefs, params.intercepts
 
 
 @dataclass

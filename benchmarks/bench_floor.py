@@ -30,7 +30,7 @@ import _configs
 import numpy as np
 import scipy.sparse as sp
 
-from skdnn.nn.network import sparse_dot
+from skdnn.nn.network import Network, sparse_dot
 
 
 def _layer_units(config, X, n_classes):
@@ -124,22 +124,17 @@ class LeanNumPy(Floor):
         self.Yb = np.empty((self.batch_size, len(classes)), bool)
         self.ones = np.ones(self.batch_size, dtype)
         self.zero_rows = [np.zeros(W.shape[1], dtype) for W in self.W[:-1]]
-        sizes = [W.size for W in self.W] + [W.shape[1] for W in self.W]
-        self.theta = np.concatenate([W.ravel() for W in self.W]
-                                    + [np.zeros(n, dtype) for n in sizes[len(self.W):]])
+        # The engine's flat layout (weights, then biases), so that one vectorised step updates
+        # everything and the test can compare the gradient with the engine's.
+        layout = Network([W.shape[0] for W in self.W] + [self.W[-1].shape[1]], "relu",
+                         "softmax", dtype=dtype)
+        self.theta = layout.pack(self.W, [np.zeros(W.shape[1], dtype) for W in self.W])
         self.grad, self.tmp = np.zeros_like(self.theta), np.empty_like(self.theta)
         self.m, self.v = np.zeros_like(self.theta), np.zeros_like(self.theta)
-        self.n_weights, self.t = sum(sizes[: len(self.W)]), 0
-        self.W, self.b = self._views(self.theta)
-        self.dW, self.db = self._views(self.grad)
+        self.n_weights, self.t = layout.n_weights, 0
+        self.W, self.b, _ = layout.unpack(self.theta)
+        self.dW, self.db, _ = layout.unpack(self.grad)
         self.rng = np.random.default_rng(0)
-
-    def _views(self, flat):
-        views, start = [], 0
-        for shape in [W.shape for W in self.W] + [(W.shape[1],) for W in self.W]:
-            views.append(flat[start:start + int(np.prod(shape))].reshape(shape))
-            start += views[-1].size
-        return views[: len(self.W)], views[len(self.W):]
 
     def epoch(self):
         """Train one epoch; returns its mean training loss (with the L2 term)."""
