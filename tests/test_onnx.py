@@ -201,3 +201,16 @@ def test_regressor_pipeline_gives_predict(activation):
     model.fit(X, y / 100)
     ours, theirs = _regressor_answers(model, X.astype(np.float32))
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
+
+
+def test_fine_tuned_network_exports_its_pretrained_activation():
+    # The hidden layers, and their activation, come from the pretrained model; the fine-tuned
+    # estimator's own activation parameter (relu by default) is not what it computes.
+    X, y = DATA[3]
+    base = MLPClassifierFromScratch(hidden_layer_sizes=(6,), activation="leaky_relu",
+                                    negative_slope=0.3, max_iter=30, random_state=0).fit(X, y)
+    tuned = MLPClassifierFromScratch(pretrained=base, n_frozen_layers=1, max_iter=30,
+                                     random_state=0).fit(X, y)
+    X = X.astype(np.float32)
+    _assert_same_answers(tuned, skl2onnx.to_onnx(tuned, X[:1], options={"zipmap": False}), X,
+                         atol=1e-5)
