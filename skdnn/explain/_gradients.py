@@ -2,7 +2,7 @@
 
 Notes
 -----
-**Gradient of a probability.** The network maps an input ``u`` to logits ``z`` and the output
+**Gradient of the output.** The network maps an input ``u`` to logits ``z`` and the output
 layer maps ``z`` to probabilities. The backward pass of :class:`skdnn.nn.Network` turns any
 ``delta = dP/dz`` into ``dP/du``; this module only supplies ``delta`` for ``P = P(t | u)``:
 
@@ -15,20 +15,11 @@ A binary classifier has a single sigmoid unit for ``P(classes_[1])``, so
 ``P(classes_[0]) = 1 - sigma(z)`` has the negated derivative; a multilabel classifier has one
 sigmoid per label. The derivatives are taken of the exact softmax / sigmoid (``predict_proba``
 clips probabilities to ``[eps, 1 - eps]``, which changes them by at most machine epsilon).
+A regressor's output layer is the identity, so ``P`` is its prediction ``z_t`` and
+``delta = e_t``.
 
-**Chain rule through a pipeline.** Every step before the network must be an affine map
-``T(x) = x A + c`` (``StandardScaler``, ``MinMaxScaler``, ``MaxAbsScaler``, ``RobustScaler``,
-``PCA`` with or without whitening, ``TruncatedSVD``, random projections, ...). Its Jacobian is
-the constant matrix ``A`` of shape ``(n_in, n_out)``, so for ``u = T_k(... T_1(x))``
-
-.. math::
-
-    \\frac{\\partial P}{\\partial x} = A_1 A_2 \\cdots A_k \\, \\frac{\\partial P}{\\partial u}.
-
-``A`` is read off the fitted step by finite differences, which are exact for an affine map:
-row ``j`` is ``(T(x_0 + h_j e_j) - T(x_0)) / h_j``. The step is then checked on further points
-(the rows being explained and a few random ones); a step that fails the check, for example
-``PolynomialFeatures``, ``Normalizer`` or ``QuantileTransformer``, is named in a ``ValueError``.
+**Through the pipeline.** ``_pipeline.py`` carries ``dP/du`` back to the raw columns through
+the steps before the network (one-hot encoded categories and affine steps, see its notes).
 
 **Integrated gradients** (Sundararajan, Taly and Yan, 2017) attribute ``P(t | x) - P(t | b)``
 to the features along the straight path from a baseline ``b`` to ``x``:
@@ -50,148 +41,122 @@ a short stretch of the path, and 64 nodes step over such a spike wherever they a
 Smooth networks (tanh, GELU, ...) usually finish with the first panel; the kinks of ReLU-like
 activations are refined locally, at a cost of a few thousand gradient evaluations per row for a
 two-layer ReLU network on the digits. The per-feature attributions of ReLU networks come out
-about ten times less accurate than their sum. An affine pipeline maps the straight path in
-``x`` onto a straight path in the network's input, so the path is evaluated there directly.
+about ten times less accurate than their sum. The pipeline maps the straight path in the
+encoded raw columns onto a straight path in the network's input, so the path is evaluated
+there directly.
 """
 
 from __future__ import annotations
 
 import warnings
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.special import expit, softmax
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._mlp import MLPClassifierFromScratch
 from ..nn.network import Params, Trace
-from ._lime import _check_count, _is_frame
+from ._lime import _is_frame
+from ._pipeline import Preprocessing, _flatten_steps
 
 __all__ = ["input_gradients", "integrated_gradients"]
 
-
-def _flatten_steps(estimator, prefix=""):
-    """``[(name, step), ...]`` of a possibly nested Pipeline, in order."""
-    if not isinstance(estimator, Pipeline):
-        return [(prefix.rstrip("_") or type(estimator).__name__, estimator)]
-    steps = []
-    for name, step in estimator.steps:
-        steps.extend(_flatten_steps(step, f"{prefix}{name}__"))
-    return steps
-
-
-def _transform(step, Z):
-    """``step.transform(Z)`` as a dense float64 array (feature names restored if it has them)."""
-    names = getattr(step, "feature_names_in_", None)
-    if names is not None and len(names) == Z.shape[1]:
-        import pandas as pd
-
-        Z = pd.DataFrame(Z, columns=names)
-    out = step.transform(Z)
-    if sp.issparse(out):
-        out = out.toarray()
-    return np.asarray(out, dtype=np.float64)
-
-
-def _affine_jacobian(name, step, Z):
-    """The matrix ``A`` of an affine step ``T(z) = z A + c``, checked on points around ``Z``.
-
-    Returns ``A`` of shape (n_in, n_out) and ``T(Z)``. ``A`` comes from one forward difference
-    per input feature, centred on the mean of ``Z`` and as long as the feature's largest
-    magnitude, so rounding stays at machine precision. Raises ``ValueError`` naming the step
-    if it is not affine on the rows of ``Z`` and a few random points near them.
-    """
-    n_in = Z.shape[1]
-    center = Z.mean(axis=0)
-    h = np.abs(Z).max(axis=0)
-    h[h == 0] = 1.0
-    rng = np.random.default_rng(0)  # fixed probe points: the check must be deterministic
-    probes = np.vstack([
-        center,
-        center + np.diag(h),
-        Z,
-        center + h * rng.uniform(-1.0, 1.0, size=(4, n_in)),
-    ])
-    what = f"Step {name!r} ({type(step).__name__})"
-    try:
-        with np.errstate(all="ignore"):
-            out = _transform(step, probes)
-    except Exception as exc:  # whatever the failure, the step is no usable affine map
-        raise ValueError(
-            f"{what} could not be evaluated near the data to find its Jacobian ({exc}). Only "
-            "affine steps can be differentiated through."
-        ) from exc
-    A = (out[1:n_in + 1] - out[0]) / h[:, None]
-    check = out[n_in + 1:]
-    predicted = out[0] + (probes[n_in + 1:] - center) @ A
-    scale = np.abs(check).max(initial=0.0) + np.abs(predicted).max(initial=0.0)
-    error = np.abs(check - predicted).max(initial=0.0)
-    if not (np.isfinite(error) and error <= 1e-7 * scale + 1e-300):
-        raise ValueError(
-            f"{what} is not an affine map x A + c, so gradients cannot be carried through it "
-            "to the raw input features. Gradient attributions work through affine steps "
-            "(StandardScaler, MinMaxScaler, MaxAbsScaler, PCA, TruncatedSVD, ...). To explain "
-            "the network in its own inputs, call the function on pipeline[-1] with "
-            "pipeline[:-1].transform(X)."
-        )
-    return A, out[n_in + 1:n_in + 1 + Z.shape[0]]
+#: The estimators whose network can be differentiated.
+_MLPS = (MLPClassifierFromScratch,)
 
 
 class _Differentiable:
-    """An MLPClassifierFromScratch, possibly behind affine steps, ready to differentiate."""
+    """A skdnn MLP, possibly at the end of a pipeline, ready to differentiate.
+
+    ``P`` is a class probability (``predict_proba``'s column) for a classifier and the
+    prediction (one output column) for a regressor.
+    """
 
     def __init__(self, estimator, caller):
         steps = _flatten_steps(estimator)
-        mlp = steps[-1][1]
-        if not isinstance(mlp, MLPClassifierFromScratch):
+        mlp = steps[-1][1] if steps else estimator
+        if not isinstance(mlp, _MLPS):
             raise ValueError(
-                f"{caller} needs an MLPClassifierFromScratch, or a Pipeline ending in one whose "
-                f"earlier steps are affine; got {type(mlp).__name__}. For other classifiers, "
-                "use explain_lime."
+                f"{caller} needs an MLPClassifierFromScratch, or a Pipeline ending in one "
+                f"whose earlier steps it can differentiate; got {type(mlp).__name__}. For "
+                "other models, use explain_lime."
             )
-        steps = [(name, step) for name, step in steps if step not in (None, "passthrough")]
         for _, step in steps:
             check_is_fitted(step)
-        self.estimator = estimator
-        self.steps = steps[:-1]
-        self.mlp = mlp
+        self.estimator, self.mlp, self.steps = estimator, mlp, steps[:-1]
         # float64 throughout: gradients of a float32 model are still computed exactly.
         self.network = mlp._network(dtype=np.float64)
-        params = mlp._params()
         self.params = Params(*([np.asarray(a, dtype=np.float64) for a in group]
-                               for group in params))
-        n_outputs = mlp.n_outputs_
-        if mlp.out_activation_ == "softmax":
-            self.kind = "softmax"
+                               for group in mlp._params()))
+        if mlp.out_activation_ in ("softmax", "identity"):
+            self.kind = mlp.out_activation_
         else:
-            self.kind = "binary" if n_outputs == 1 else "multilabel"
+            self.kind = "binary" if mlp.n_outputs_ == 1 else "multilabel"
 
-    def validate(self, X):
-        """Validate ``X`` against the estimator (features, names) as a finite float64 array."""
-        return validate_data(
-            self.estimator, X, reset=False, dtype=np.float64, ensure_all_finite=True
-        )
+    def validate(self, X, what="X"):
+        """``X`` checked against the estimator (columns, names); strings are kept.
 
-    def to_network_input(self, X):
-        """``(U, A)``: the network's input for raw rows ``X``, and the pipeline's Jacobian."""
-        A = None
-        for name, step in self.steps:
-            A_step, X = _affine_jacobian(name, step, X)
-            A = A_step if A is None else A @ A_step
-        return X, A
+        A DataFrame stays a DataFrame, so that a ColumnTransformer finds its columns by name.
+        Builds :attr:`preprocessing` on the first call.
+        """
+        if not _is_frame(X):
+            X = check_array(X, dtype=None, ensure_all_finite=False, input_name=what)
+        validate_data(self.estimator, X, reset=False, skip_check_array=True)
+        if not hasattr(self, "preprocessing"):
+            names = getattr(self.estimator, "feature_names_in_", None)
+            names = [f"x{j}" for j in range(X.shape[1])] if names is None else list(names)
+            self.preprocessing = Preprocessing(self.steps, names)
+        return X
+
+    def baseline(self, baseline, X, X_train):
+        """Raw baseline rows, one per row of ``X``: given, typical of ``X_train``, or zero."""
+        pre, n_samples = self.preprocessing, X.shape[0]
+        if baseline is None and X_train is not None:
+            B = pre.typical_row(self.validate(X_train, "X_train"))
+        elif baseline is None:
+            if pre.indicators:
+                raise ValueError(
+                    "The pipeline one-hot encodes categories, which have no zero: give "
+                    "integrated_gradients a baseline (a raw row) or X_train (for its typical "
+                    "row)."
+                )
+            B = np.zeros((1, X.shape[1]))
+        else:
+            B = baseline
+            if hasattr(B, "to_frame") and not _is_frame(B):  # a pandas Series: one row
+                B = B.to_frame().T
+            if not _is_frame(B):
+                B = np.atleast_2d(np.asarray(B, dtype=object if _is_frame(X) else None))
+            if B.ndim != 2 or B.shape[1] != X.shape[1]:
+                raise ValueError(f"baseline has {B.shape[-1]} features, but X has {X.shape[1]}.")
+            if _is_frame(X) and not _is_frame(B):
+                import pandas as pd
+
+                B = pd.DataFrame(B, columns=X.columns)
+            B = self.validate(B, "baseline")
+        if B.shape[0] not in (1, n_samples):
+            raise ValueError(
+                f"baseline must be one row or one per row of X ({n_samples}); got {B.shape[0]}."
+            )
+        rows = np.zeros(n_samples, dtype=np.intp) if B.shape[0] == 1 else np.arange(n_samples)
+        return B.iloc[rows] if _is_frame(B) else B[rows]
 
     def targets(self, target, U):
-        """Output column of every row: the given class label(s), or the most probable class."""
+        """Output column of every row: the given class label(s), else the most probable class
+        (for a regressor: the given output index, else output 0)."""
         n_samples = U.shape[0]
+        regression = self.kind == "identity"
         if target is None:
+            if regression:
+                return np.zeros(n_samples, dtype=np.intp)
             z = self.network.logits(self.params, U)
             if self.kind == "binary":
                 return (z[:, 0] > 0).astype(np.intp)
             return np.argmax(z, axis=1)
-        classes = self.mlp.classes_
+        classes = np.arange(self.mlp.n_outputs_) if regression else self.mlp.classes_
         index = {label: k for k, label in enumerate(classes.tolist())}
         labels = np.asarray(target)
         if labels.ndim == 0:
@@ -205,18 +170,19 @@ class _Differentiable:
             return np.array([index[label] for label in labels.tolist()], dtype=np.intp)
         except (KeyError, TypeError):
             unknown = [label for label in labels.tolist() if label not in index]
-            raise ValueError(
-                f"target {unknown[0]!r} is not a class of the estimator; classes_ = {classes}."
-            ) from None
+            what = "an output index of the regressor" if regression else "a class of the estimator"
+            raise ValueError(f"target {unknown[0]!r} is not {what}; they are {classes}.") from None
 
     def probability(self, U, t):
-        """``P(t_i | u_i)`` for every row (exact softmax / sigmoid, unclipped)."""
+        """``P(t_i | u_i)`` for every row (exact softmax / sigmoid, unclipped; or prediction)."""
         z = self.network.logits(self.params, U)
         rows = np.arange(z.shape[0])
         if self.kind == "softmax":
             return softmax(z, axis=1)[rows, t]
         if self.kind == "binary":
             return expit(np.where(t == 1, z[:, 0], -z[:, 0]))
+        if self.kind == "identity":
+            return z[rows, t]
         return expit(z[rows, t])
 
     def gradient(self, U, t):
@@ -236,10 +202,19 @@ class _Differentiable:
             slope = expit(z[:, 0]) * expit(-z[:, 0])
             delta = np.where(t == 1, slope, -slope)[:, None]
         else:
-            z_t = z[rows, t]
             delta = np.zeros_like(z)
-            delta[rows, t] = expit(z_t) * expit(-z_t)
+            z_t = z[rows, t]
+            delta[rows, t] = 1.0 if self.kind == "identity" else expit(z_t) * expit(-z_t)
         return self.network.backward(self.params, trace, delta, input_gradient=True)
+
+    @staticmethod
+    def named(values, X):
+        """``values`` as a DataFrame with ``X``'s columns and index when ``X`` is one."""
+        if not _is_frame(X):
+            return values
+        import pandas as pd
+
+        return pd.DataFrame(values, columns=X.columns, index=X.index)
 
 
 #: Deepest panel halving of the adaptive quadrature: panels no shorter than 2**-30 of the path.
@@ -309,10 +284,37 @@ def _integrate_gradients(model, U_b, step, t, n_steps, tol):
     return total
 
 
-def _to_raw(grad_u, A):
-    return grad_u if A is None else grad_u @ A.T
+def _baseline_rows(estimator, X, baseline=None, X_train=None):
+    """The raw baseline rows that :func:`integrated_gradients` uses for these arguments."""
+    model = _Differentiable(estimator, "integrated_gradients")
+    return model.baseline(baseline, model.validate(X), X_train)
 
 
+def _through_pipeline(model, X, baseline=None, X_train=None):
+    """Raw rows (and baselines) to network inputs: what both public functions share.
+
+    Returns ``numbers`` (the numeric raw columns, stacked with the baselines' if any), ``V``
+    (the first step's outputs), ``J = dv/dx`` of the numeric columns, ``U`` (network inputs)
+    and ``A = du/dv`` (None for the identity).
+    """
+    pre = model.preprocessing
+    rows = [X] if baseline is None else [X, baseline]
+    numbers = [pre.numbers(R, what) for R, what in zip(rows, ["X", "baseline"], strict=False)]
+    V = np.vstack([pre.encode(R, n) for R, n in zip(rows, numbers, strict=True)])
+    numbers = np.vstack(numbers)
+    J = pre.jacobian(numbers)
+    U, A = pre.to_network_input(V)
+    return numbers, V, J, U, A
+
+
+_GRADIENT_CONSTRAINTS = {
+    "estimator": [HasMethods("predict")],
+    "X": ["array-like"],
+    "target": "no_validation",
+}
+
+
+@validate_params(_GRADIENT_CONSTRAINTS, prefer_skip_nested_validation=True)
 def input_gradients(estimator, X, *, target=None):
     """Exact gradients ``d P(target | x) / d x`` of a fitted MLP, in the raw input features.
 
@@ -320,9 +322,10 @@ def input_gradients(estimator, X, *, target=None):
     ----------
     estimator : MLPClassifierFromScratch or Pipeline
         Fitted; a Pipeline must end in the MLP and have only affine steps before it
-        (``StandardScaler``, ``MinMaxScaler``, ``MaxAbsScaler``, ``PCA``, ``TruncatedSVD``,
-        ...). The chain rule through them gives gradients in the pipeline's raw inputs.
-    X : array-like of shape (n_samples, n_features)
+        (``StandardScaler``, ``MinMaxScaler``, ``MaxAbsScaler``, ``RobustScaler``, ``PCA``,
+        ``TruncatedSVD``, ``ColumnTransformer`` of those, ``"passthrough"``, ``"drop"``).
+        The chain rule through them gives gradients in the pipeline's raw inputs.
+    X : {array-like, DataFrame} of shape (n_samples, n_features)
         Rows at which to differentiate.
     target : class label, array-like of shape (n_samples,) of labels, or None, default=None
         Whose probability to differentiate; ``None`` takes each row's most probable class
@@ -330,14 +333,17 @@ def input_gradients(estimator, X, *, target=None):
 
     Returns
     -------
-    ndarray of shape (n_samples, n_features)
-        ``gradients[i, j] = d P(target_i | x_i) / d x_ij``.
+    gradients : ndarray or DataFrame of shape (n_samples, n_features)
+        ``gradients[i, j] = d P(target_i | x_i) / d x_ij``; a DataFrame with ``X``'s columns
+        and index when ``X`` is one. A column that a step drops has gradient 0.
 
     Raises
     ------
     ValueError
         For an estimator that is not (a pipeline ending in) ``MLPClassifierFromScratch``, a
-        step that is not affine (named in the message), mismatched data or unknown targets.
+        step that is not affine (named in the message), one-hot encoded categories (they
+        have no derivative: :func:`integrated_gradients` attributes them), mismatched data
+        or unknown targets.
     sklearn.exceptions.NotFittedError
         If the estimator or a step is not fitted.
 
@@ -346,34 +352,66 @@ def input_gradients(estimator, X, *, target=None):
     >>> from sklearn.datasets import load_iris
     >>> from skdnn import MLPClassifierFromScratch
     >>> from skdnn.explain import input_gradients
-    >>> X, y = load_iris(return_X_y=True)
+    >>> X, y = load_iris(return_X_y=True, as_frame=True)
     >>> clf = MLPClassifierFromScratch((8,), solver="lbfgs", random_state=0).fit(X, y)
-    >>> input_gradients(clf, X[:2], target=0).shape
+    >>> input_gradients(clf, X.iloc[:2], target=0).shape
     (2, 4)
     """
     model = _Differentiable(estimator, "input_gradients")
     X = model.validate(X)
-    U, A = model.to_network_input(X)
-    return _to_raw(model.gradient(U, model.targets(target, U)), A)
+    categories = [model.preprocessing.columns[j] for j in model.preprocessing.indicators]
+    if categories:
+        raise ValueError(
+            f"The columns {categories} are one-hot encoded categories, which have no "
+            "derivative. integrated_gradients attributes a change of category to them."
+        )
+    _, _, J, U, A = _through_pipeline(model, X)
+    gradient_u = model.gradient(U, model.targets(target, U))
+    gradient_v = gradient_u if A is None else gradient_u @ A.T
+    return model.named(gradient_v @ J.T, X)
 
 
-def integrated_gradients(estimator, X, *, baseline=None, target=None, n_steps=64, tol=1e-4):
+@validate_params(
+    {
+        **_GRADIENT_CONSTRAINTS,
+        "baseline": ["array-like", None],
+        "X_train": ["array-like", None],
+        "n_steps": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+    },
+    prefer_skip_nested_validation=True,
+)
+def integrated_gradients(estimator, X, *, baseline=None, target=None, X_train=None, n_steps=64,
+                         tol=1e-4):
     """Integrated gradients of ``P(target | x)`` for a fitted MLP, in the raw input features.
 
     ``attributions[i, j] = (x_ij - b_ij) * mean over the path of dP/dx_j``, integrated along the
     straight line from the baseline ``b`` to ``x_i`` by adaptive Gauss-Legendre quadrature (see
-    the module notes). They satisfy completeness: ``attributions.sum(axis=1)`` equals
-    ``P(target | x) - P(target | baseline)`` to within ``tol`` per row.
+    the module notes). A one-hot encoded column's attribution is the sum of its indicators'
+    (the path runs through the encoded space). They satisfy completeness:
+    ``attributions.sum(axis=1)`` equals ``P(target | x) - P(target | baseline)`` to within
+    ``tol`` per row.
 
     Parameters
     ----------
     estimator : MLPClassifierFromScratch or Pipeline
-        As in :func:`input_gradients`.
-    X : array-like of shape (n_samples, n_features)
-    baseline : array-like of shape (n_features,) or (n_samples, n_features), default=None
-        The reference input(s), in the raw features; ``None`` is the zero vector.
+        Fitted; a Pipeline ends in the MLP. Before it: a ``OneHotEncoder``, or a
+        ``ColumnTransformer`` of ``OneHotEncoder`` (string or integer categories), affine
+        steps, ``"passthrough"`` and ``"drop"``; then affine steps (``StandardScaler``,
+        ``MinMaxScaler``, ``MaxAbsScaler``, ``RobustScaler``, ``PCA``, ...). Any other step
+        is named in a ``ValueError``.
+    X : {array-like, DataFrame} of shape (n_samples, n_features)
+        Raw rows, strings included for one-hot encoded columns.
+    baseline : {array-like, DataFrame, Series} of shape (n_features,) or (n_rows, n_features), \
+default=None
+        The reference input, as raw row(s): one row for all of ``X``, or one per row. ``None``
+        is the typical row of ``X_train`` when that is given (the mean of each numeric column,
+        the most frequent category of each categorical one), else the zero vector (not
+        available when the pipeline one-hot encodes categories).
     target : class label, array-like of shape (n_samples,) of labels, or None, default=None
         ``None`` takes each row's most probable class at ``x``.
+    X_train : {array-like, DataFrame} of shape (n_train, n_features), default=None
+        Training data, used only for the default baseline.
     n_steps : int, default=64
         Nodes of the Gauss-Legendre rule on each panel of the path (each one gradient
         evaluation). Panels are halved until ``tol`` is met, so ``n_steps`` sets the cost of a
@@ -384,7 +422,9 @@ def integrated_gradients(estimator, X, *, baseline=None, target=None, n_steps=64
 
     Returns
     -------
-    ndarray of shape (n_samples, n_features)
+    attributions : ndarray or DataFrame of shape (n_samples, n_features)
+        A DataFrame with ``X``'s columns, in order, and its index when ``X`` is one. Dropped
+        columns get 0.
 
     Warns
     -----
@@ -401,37 +441,23 @@ def integrated_gradients(estimator, X, *, baseline=None, target=None, n_steps=64
     >>> X, y = load_iris(return_X_y=True)
     >>> clf = MLPClassifierFromScratch((8,), activation="tanh", solver="lbfgs",
     ...                                random_state=0).fit(X, y)
-    >>> baseline = X.mean(axis=0)
-    >>> attributions = integrated_gradients(clf, X[:1], baseline=baseline, target=0)
-    >>> gap = clf.predict_proba(X[:1])[0, 0] - clf.predict_proba(baseline[None])[0, 0]
+    >>> attributions = integrated_gradients(clf, X[:1], X_train=X, target=0)
+    >>> baseline = X.mean(axis=0, keepdims=True)  # the typical row of numeric data
+    >>> gap = clf.predict_proba(X[:1])[0, 0] - clf.predict_proba(baseline)[0, 0]
     >>> bool(abs(attributions.sum() - gap) <= 1e-4)  # completeness, to within tol
     True
     """
     model = _Differentiable(estimator, "integrated_gradients")
-    n_steps = _check_count(n_steps, "n_steps")
-    if not (isinstance(tol, Real) and tol > 0):
-        raise ValueError(f"tol must be a positive number; got {tol!r}.")
     X = model.validate(X)
-    n_samples, n_features = X.shape
-    if baseline is None:
-        B = np.zeros_like(X)
-    else:
-        if _is_frame(baseline):
-            B = model.validate(baseline)
-        else:  # no feature names to check: a plain row of values
-            B = check_array(np.atleast_2d(baseline), dtype=np.float64, input_name="baseline")
-            if B.shape[1] != n_features:
-                raise ValueError(
-                    f"baseline has {B.shape[1]} features, but X has {n_features}."
-                )
-        if B.shape[0] == 1:
-            B = np.repeat(B, n_samples, axis=0)
-        elif B.shape[0] != n_samples:
-            raise ValueError(
-                f"baseline must be one row or one per row of X ({n_samples}); got {B.shape[0]}."
-            )
-    U, A = model.to_network_input(np.vstack([X, B]))
+    n_samples = X.shape[0]
+    B = model.baseline(baseline, X, X_train)
+    numbers, V, J, U, A = _through_pipeline(model, X, B)
     U_x, U_b = U[:n_samples], U[n_samples:]
     t = model.targets(target, U_x)
     mean_gradient = _integrate_gradients(model, U_b, U_x - U_b, t, n_steps, float(tol))
-    return (X - B) * _to_raw(mean_gradient, A)
+    gradient_v = mean_gradient if A is None else mean_gradient @ A.T
+    attributions = (numbers[:n_samples] - numbers[n_samples:]) * (gradient_v @ J.T)
+    encoded = (V[:n_samples] - V[n_samples:]) * gradient_v
+    for j, positions in model.preprocessing.indicators.items():
+        attributions[:, j] += encoded[:, positions].sum(axis=1)
+    return model.named(attributions, X)

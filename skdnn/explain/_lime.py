@@ -16,7 +16,10 @@ from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import is_regressor
+from sklearn.preprocessing import OrdinalEncoder
 from sklearn.utils import Bunch, check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 from sklearn.utils.validation import check_array, check_is_fitted
 
 __all__ = ["explain_lime", "explanation_stability", "format_explanation"]
@@ -40,19 +43,12 @@ def _is_frame(X):
     return hasattr(X, "columns") and hasattr(X, "iloc")
 
 
-def _categories(column):
-    """Sorted distinct values of a column and each value's code (insertion order if unorderable)."""
-    numbers = np.asarray(column.tolist())
-    if numbers.dtype.kind in "biuf":  # an object column holding only numbers
-        column = numbers
+def _holds_numbers(column):
     try:
-        categories, codes = np.unique(column, return_inverse=True)
-    except TypeError:  # an object column mixing types that cannot be compared
-        index = {}
-        codes = np.array([index.setdefault(value, len(index)) for value in column])
-        categories = np.empty(len(index), dtype=object)
-        categories[:] = list(index)
-    return categories, codes
+        np.asarray(column, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _category_names(categories, user_names):
@@ -83,7 +79,8 @@ class _LimeProblem:
 
     def __init__(self, estimator, X_train, x, *, class_names, feature_names, categorical_features):
         check_is_fitted(estimator)
-        if not hasattr(estimator, "predict_proba"):
+        self.mode = "regression" if is_regressor(estimator) else "classification"
+        if self.mode == "classification" and not hasattr(estimator, "predict_proba"):
             raise ValueError(
                 f"LIME explains class probabilities, and {type(estimator).__name__} has no "
                 "predict_proba. Use a probabilistic classifier (for a perceptron: "
@@ -93,7 +90,7 @@ class _LimeProblem:
         if sp.issparse(X_train) or sp.issparse(x):
             raise ValueError("explain_lime needs dense data; convert sparse input with .toarray().")
         self.estimator = estimator
-        train_columns, self.frame_columns, dtypes = self._train_columns(X_train)
+        train_columns, self.frame_columns, self.dtypes = self._train_columns(X_train)
         n_features = len(train_columns)
         if n_features == 0 or len(train_columns[0]) == 0:
             raise ValueError("X_train must have at least one sample and one feature.")
@@ -109,25 +106,42 @@ class _LimeProblem:
         self.to_frame = fitted_names is not None
         self.feature_names = self._feature_names(feature_names, n_features)
         row = self._row(x, n_features)
-        self.categorical = self._categorical_indices(categorical_features, n_features)
-        self.categories, self.dtypes = {}, dtypes
-        train = np.empty((len(train_columns[0]), n_features))
-        self.row = np.empty(n_features)
-        for j, column in enumerate(train_columns):
-            if j in self.categorical:
-                categories, codes = _categories(np.append(column, row[j:j + 1]))
-                self.categories[j] = categories
-                train[:, j], self.row[j] = codes[:-1], codes[-1]
-            else:
-                train[:, j] = self._numeric(column, j, "X_train")
-                self.row[j] = self._numeric(row[j:j + 1], j, "x")[0]
-        self.train = train
-        proba = self.predict_proba(self.row[None, :])
-        self.n_outputs = proba.shape[1]
-        self.predicted = int(np.argmax(proba[0]))
+        if categorical_features is None:  # the columns that do not hold numbers
+            self.categorical = [j for j, column in enumerate(train_columns)
+                                if not _holds_numbers(column)]
+        else:
+            self.categorical = self._categorical_indices(categorical_features, n_features)
+        self.train, self.row = self._encode(train_columns, row)
+        outputs = self.predict(self.row[None, :])[0]
+        self.outputs = np.atleast_1d(outputs)
+        self.n_outputs = len(self.outputs)
         # Multilabel classifiers give one independent probability per label.
-        self.independent_outputs = not np.isclose(proba[0].sum(), 1.0)
-        self.class_names = self._class_names(class_names)
+        self.independent_outputs = (self.mode == "classification"
+                                    and not np.isclose(self.outputs.sum(), 1.0))
+        self.class_names = None if self.mode == "regression" else self._class_names(class_names)
+
+    def _encode(self, train_columns, row):
+        """``X_train`` and ``x`` as float matrices, categories as codes of an OrdinalEncoder.
+
+        The encoder is fitted on ``X_train`` and ``x`` together, so the row's own category is
+        known even when the training data lack it; :meth:`decode` inverts it.
+        """
+        n_features = len(train_columns)
+        train = np.empty((len(train_columns[0]), n_features))
+        encoded_row = np.empty(n_features)
+        numeric = [j for j in range(n_features) if j not in self.categorical]
+        for j in numeric:
+            train[:, j] = self._numeric(train_columns[j], j, "X_train")
+            encoded_row[j] = self._numeric(row[j:j + 1], j, "x")[0]
+        self.encoder = None
+        if self.categorical:
+            categories = np.empty((len(train) + 1, len(self.categorical)), dtype=object)
+            for c, j in enumerate(self.categorical):
+                categories[:-1, c], categories[-1, c] = train_columns[j], row[j]
+            self.encoder = OrdinalEncoder().fit(categories)
+            codes = self.encoder.transform(categories)
+            train[:, self.categorical], encoded_row[self.categorical] = codes[:-1], codes[-1]
+        return train, encoded_row
 
     # -- validation ---------------------------------------------------------------------------
     @staticmethod
@@ -174,8 +188,6 @@ class _LimeProblem:
         return row
 
     def _categorical_indices(self, categorical_features, n_features):
-        if categorical_features is None:
-            return []
         if isinstance(categorical_features, str | Integral):
             categorical_features = [categorical_features]
         given = list(np.asarray(categorical_features, dtype=object).ravel())
@@ -234,39 +246,42 @@ class _LimeProblem:
     # -- the model as LIME sees it ----------------------------------------------------------
     def decode(self, Z):
         """Turn a matrix of LIME samples (codes for categories) into the estimator's input."""
-        columns = []
-        for j in range(Z.shape[1]):
-            if j in self.categories:
-                codes = np.rint(Z[:, j]).astype(np.intp)
-                columns.append(self.categories[j][codes])
-            else:
-                columns.append(Z[:, j])
+        columns = list(Z.T)
+        if self.encoder is not None:
+            codes = np.clip(np.rint(Z[:, self.categorical]), 0, None)
+            values = self.encoder.inverse_transform(codes)
+            for c, j in enumerate(self.categorical):
+                columns[j] = values[:, c]
         if self.to_frame:
             import pandas as pd
 
             frame = pd.DataFrame(dict(enumerate(columns)))
             frame.columns = self.frame_columns
-            for j in self.categories:
+            for j in self.categorical:
                 if self.dtypes is not None:
                     frame[self.frame_columns[j]] = frame.iloc[:, j].astype(self.dtypes[j])
             return frame
-        if any(column.dtype == object for column in columns):
+        if self.categorical:
             return np.column_stack([column.astype(object) for column in columns])
         return np.column_stack(columns)
 
-    def predict_proba(self, Z):
-        return np.asarray(self.estimator.predict_proba(self.decode(Z)), dtype=np.float64)
+    def predict(self, Z):
+        """What LIME explains: class probabilities, or a regressor's predictions (1-D)."""
+        X = self.decode(Z)
+        if self.mode == "regression":
+            return np.asarray(self.estimator.predict(X), dtype=np.float64).reshape(len(Z))
+        return np.asarray(self.estimator.predict_proba(X), dtype=np.float64)
 
     def explainer(self, lime_tabular, random_state, explainer_kwargs):
         """A new ``LimeTabularExplainer`` whose random numbers all come from ``random_state``."""
         user_names = dict(explainer_kwargs.pop("categorical_names", None) or {})
         categorical_names = {}
-        for j, categories in self.categories.items():
+        for c, j in enumerate(self.categorical):
             names = user_names.get(j, user_names.get(self.feature_names[j]))
-            categorical_names[j] = _category_names(categories, names)
+            categorical_names[j] = _category_names(self.encoder.categories_[c], names)
         return lime_tabular.LimeTabularExplainer(
             self.train,
-            mode="classification",
+            mode=self.mode,
             feature_names=self.feature_names,
             categorical_features=self.categorical,
             categorical_names=categorical_names,
@@ -292,8 +307,22 @@ def _seeded_state(random_state):
     return check_random_state(random_state)
 
 
+#: LIME explains every class by default when there are at most this many.
+_MAX_ALL_LABELS = 5
+
+
 class _LimeSession:
-    """A validated LIME question and the arguments of lime's two calls, ready to run per seed."""
+    """A validated LIME question and the arguments of lime's two calls, ready to run per seed.
+
+    Unless ``labels`` or ``top_labels`` is given, a classifier's explanation covers every class
+    when there are at most five, else the predicted class and column 1, the default ``label`` of
+    LIME's ``as_list``, ``as_pyplot_figure`` and ``as_html``. (LIME's per-label fit selects
+    features by forward selection when ``num_features <= 6``, which on 64 features costs as
+    much as the sampling: ten labels would take ten times as long as one.) The labels are
+    fitted least probable first, so that ``exp.score`` (LIME keeps the last label's) is the R²
+    of the predicted class, and ``exp.available_labels()`` lists them most probable first, as
+    with LIME's own ``top_labels``.
+    """
 
     def __init__(self, estimator, X_train, x, *, class_names, feature_names,
                  categorical_features, explainer_kwargs):
@@ -305,38 +334,58 @@ class _LimeSession:
         self.constructor_kwargs, self.instance_kwargs = _split_lime_kwargs(
             self.lime_tabular, explainer_kwargs
         )
-        if "labels" not in self.instance_kwargs and "top_labels" not in self.instance_kwargs:
-            self.instance_kwargs["labels"] = (self.problem.predicted,)
+        self.labels = None  # LIME's own choice, from the arguments given or regression mode
+        given = {"labels", "top_labels"} & set(self.instance_kwargs)
+        if not given and self.problem.mode == "classification":
+            order = np.argsort(-self.problem.outputs, kind="stable")
+            if self.problem.n_outputs > _MAX_ALL_LABELS:
+                order = order[:1] if order[0] == 1 else [order[0], 1]
+            self.labels = [int(k) for k in order]
 
     def explain(self, random_state, num_features, num_samples):
         explainer = self.problem.explainer(
             self.lime_tabular, _seeded_state(random_state), dict(self.constructor_kwargs)
         )
+        kwargs = dict(self.instance_kwargs)
+        if self.labels is not None:
+            kwargs["labels"] = self.labels[::-1]  # the predicted class last: exp.score is its
         with warnings.catch_warnings():
             if self.problem.independent_outputs:  # LIME explains each label on its own anyway
                 warnings.filterwarnings("ignore", message=r"\s*Prediction probabilties do not")
-            return explainer.explain_instance(
-                self.problem.row, self.problem.predict_proba, num_features=num_features,
-                num_samples=num_samples, **self.instance_kwargs,
+            exp = explainer.explain_instance(
+                self.problem.row, self.problem.predict, num_features=num_features,
+                num_samples=num_samples, **kwargs,
             )
+        if self.labels is not None:
+            exp.top_labels = list(self.labels)  # what available_labels() returns, in order
+        return exp
 
 
-def _check_count(value, name, minimum=1):
-    if not isinstance(value, Integral) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
-    return int(value)
+_LIME_CONSTRAINTS = {
+    "estimator": [HasMethods("predict_proba"), HasMethods("predict")],
+    "X_train": ["array-like"],
+    "x": ["array-like"],
+    "num_features": [Interval(Integral, 1, None, closed="left")],
+    "num_samples": [Interval(Integral, 2, None, closed="left")],
+    "class_names": ["array-like", None],
+    "feature_names": ["array-like", None],
+    "categorical_features": ["array-like", str, Integral, None],
+    "random_state": ["random_state"],
+}
 
 
+@validate_params(_LIME_CONSTRAINTS, prefer_skip_nested_validation=True)
 def explain_lime(estimator, X_train, x, *, num_features=10, num_samples=5000, class_names=None,
                  feature_names=None, categorical_features=None, random_state=None,
                  **explainer_kwargs):
-    """Explain one prediction of any probabilistic classifier with LIME, in its raw features.
+    """Explain one prediction of any classifier or regressor with LIME, in its raw features.
 
     Parameters
     ----------
-    estimator : fitted classifier or Pipeline with ``predict_proba``
+    estimator : fitted classifier with ``predict_proba``, regressor, or Pipeline ending in one
         Called on perturbed copies of ``x`` in the raw input space, so every step of a pipeline
-        is part of what is explained.
+        is part of what is explained. A regressor (``sklearn.base.is_regressor``) is explained
+        in LIME's ``mode="regression"``: the weights are in units of its prediction.
     X_train : {ndarray, DataFrame} of shape (n_samples, n_features)
         Data whose distribution LIME samples from (usually the training set). DataFrame
         columns may hold strings for categorical features.
@@ -353,7 +402,8 @@ def explain_lime(estimator, X_train, x, *, num_features=10, num_samples=5000, cl
         ``"x0", "x1", ...``.
     categorical_features : list of int or str, or bool mask, default=None
         Columns (by index or name) that LIME perturbs by drawing categories from ``X_train``
-        instead of numeric values.
+        instead of numeric values. ``None`` takes the columns that do not hold numbers (the
+        string columns of a DataFrame); give ``[]`` for none.
     random_state : int, RandomState instance or None, default=None
         Seeds all of LIME's sampling. An int gives the same explanation on every call.
     **explainer_kwargs
@@ -365,17 +415,24 @@ def explain_lime(estimator, X_train, x, *, num_features=10, num_samples=5000, cl
     Returns
     -------
     lime.explanation.Explanation
-        Explains the predicted class (column index ``exp.available_labels()[0]``) unless
-        ``labels`` or ``top_labels`` is given. ``exp.as_list()`` gives ``(rule, weight)`` pairs
-        on the raw features; ``exp.as_map()`` the feature indices; ``exp.score`` the weighted
-        R² of LIME's local linear surrogate.
+        LIME's own object, so its calls work with their defaults: ``exp.as_list()``,
+        ``exp.as_map()``, ``exp.as_pyplot_figure()``, ``exp.show_in_notebook()``.
+
+        Unless ``labels`` or ``top_labels`` is given, a classifier's explanation covers
+        **every class when there are at most five**, and otherwise the predicted class and
+        class column 1 (the ``label`` that ``as_list`` and ``as_pyplot_figure`` use when none
+        is given). ``exp.available_labels()`` lists the explained columns of
+        ``predict_proba``, the predicted class first; ``exp.score`` is the weighted R² of
+        LIME's local linear surrogate for the predicted class. ``exp.as_list(label=k)`` gives
+        ``(rule, weight)`` pairs on the raw features for class column ``k``. A regressor's
+        explanation has one set of weights, which ``exp.as_list()`` returns.
 
     Raises
     ------
     ImportError
         If ``lime`` is not installed (``pip install "skdnn[explain]"``).
     ValueError
-        If the estimator has no ``predict_proba`` or the data do not match it.
+        If a classifier has no ``predict_proba``, or the data do not match the estimator.
     sklearn.exceptions.NotFittedError
         If the estimator is not fitted.
 
@@ -389,9 +446,11 @@ def explain_lime(estimator, X_train, x, *, num_features=10, num_samples=5000, cl
     >>> exp = explain_lime(clf, X, X.iloc[0], num_features=2, num_samples=500, random_state=0)
     >>> exp.domain_mapper.feature_names == list(X.columns)
     True
+    >>> exp.available_labels()  # every class of three, the predicted one (setosa) first
+    [0, 1, 2]
+    >>> len(exp.as_list())  # LIME's default label=1: versicolor
+    2
     """
-    num_features = _check_count(num_features, "num_features")
-    num_samples = _check_count(num_samples, "num_samples", minimum=2)
     session = _LimeSession(
         estimator, X_train, x, class_names=class_names, feature_names=feature_names,
         categorical_features=categorical_features, explainer_kwargs=explainer_kwargs,
@@ -399,6 +458,14 @@ def explain_lime(estimator, X_train, x, *, num_features=10, num_samples=5000, cl
     return session.explain(random_state, num_features, num_samples)
 
 
+@validate_params(
+    {
+        **{key: _LIME_CONSTRAINTS[key] for key in
+           ("estimator", "X_train", "x", "num_features", "num_samples", "random_state")},
+        "n_repeats": [Interval(Integral, 1, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def explanation_stability(estimator, X_train, x, *, n_repeats=10, num_features=10,
                           num_samples=5000, random_state=None, **lime_kwargs):
     """How much of a LIME explanation survives a change of seed.
@@ -448,22 +515,25 @@ def explanation_stability(estimator, X_train, x, *, n_repeats=10, num_features=1
     >>> list(table.columns)
     ['top_frequency', 'mean_weight', 'std_weight', 'sign_agreement']
     """
-    n_repeats = _check_count(n_repeats, "n_repeats")
-    num_features = _check_count(num_features, "num_features")
-    num_samples = _check_count(num_samples, "num_samples", minimum=2)
     known = {"class_names", "feature_names", "categorical_features"}
     session = _LimeSession(
         estimator, X_train, x, **{k: lime_kwargs.pop(k, None) for k in known},
         explainer_kwargs=lime_kwargs,
     )
-    labels = list(session.instance_kwargs.get("labels", ()))
-    if session.instance_kwargs.get("top_labels") or len(labels) != 1:
-        raise ValueError(
-            "explanation_stability summarises one class at a time: give at most one entry in "
-            "labels, and no top_labels."
-        )
-    label = int(labels[0])
     problem = session.problem
+    if problem.mode == "regression":
+        label = 1  # where LIME keeps a regression's weights
+    elif session.labels is not None:
+        session.labels = session.labels[:1]  # the predicted class alone
+        label = session.labels[0]
+    else:
+        labels = list(session.instance_kwargs.get("labels", ()))
+        if session.instance_kwargs.get("top_labels") or len(labels) != 1:
+            raise ValueError(
+                "explanation_stability summarises one class at a time: give at most one entry "
+                "in labels, and no top_labels."
+            )
+        label = int(labels[0])
     n_features = len(problem.feature_names)
     seeds = check_random_state(random_state).randint(np.iinfo(np.int32).max, size=n_repeats)
     weights = np.zeros((n_repeats, n_features))
@@ -490,7 +560,7 @@ def explanation_stability(estimator, X_train, x, *, n_repeats=10, num_features=1
         "score_std": float(scores.std()),
         "scores": scores,
         "label": label,
-        "class_name": problem.class_names[label],
+        "class_name": None if problem.class_names is None else problem.class_names[label],
     }
     columns = {key: value[order] for key, value in columns.items()}
     try:
@@ -502,6 +572,14 @@ def explanation_stability(estimator, X_train, x, *, n_repeats=10, num_features=1
     return table
 
 
+@validate_params(
+    {
+        "exp": [HasMethods("as_list")],
+        "top": [Interval(Integral, 1, None, closed="left")],
+        "label": [Integral, None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def format_explanation(exp, top=5, label=None):
     """A LIME explanation as a few lines of text, strongest features first.
 
@@ -512,7 +590,8 @@ def format_explanation(exp, top=5, label=None):
     top : int, default=5
         Lines of features to show.
     label : int, default=None
-        Column of ``predict_proba`` to describe; defaults to the first explained class.
+        Column of ``predict_proba`` to describe; defaults to the first explained class (the
+        predicted one, for explanations from :func:`explain_lime`). Ignored for regression.
 
     Returns
     -------
@@ -535,16 +614,23 @@ def format_explanation(exp, top=5, label=None):
       ...petal...
       ...petal...
     """
-    top = _check_count(top, "top")
-    if label is None:
-        label = exp.available_labels()[0]
-    names = list(exp.class_names)
-    proba = np.asarray(exp.predict_proba)
-    lines = [
-        f"Predicted {names[label]!r} with probability {proba[label]:.2f} "
-        f"(LIME's local linear fit: R² = {float(exp.score):.2f}).",
-        "Features pushing that probability up (+) or down (-):",
-    ]
+    fit = f"LIME's local linear fit: R² = {float(exp.score):.2f}"
+    if exp.mode == "regression":
+        label = 1  # where LIME keeps a regression's weights
+        lines = [f"Predicted {float(exp.predicted_value):.4g} ({fit}).",
+                 "Features pushing the prediction up (+) or down (-):"]
+    else:
+        first = exp.available_labels()[0]
+        label = first if label is None else label
+        name, proba = exp.class_names[label], exp.predict_proba[label]
+        head = f"Predicted {name!r} with probability {proba:.2f}"
+        if label != first:  # LIME keeps the R² of the last class it fitted only
+            head = f"Class {name!r} has probability {proba:.2f}"
+            fit = f"LIME's R² is of class {exp.class_names[first]!r}"
+        lines = [
+            f"{head} ({fit}).",
+            "Features pushing that probability up (+) or down (-):",
+        ]
     for rule, weight in exp.as_list(label=label)[:top]:
         lines.append(f"  {weight:+.3f}  {rule}")
     return "\n".join(lines)
