@@ -481,3 +481,64 @@ def test_integrated_gradients_reject_a_bad_baseline_or_step_count(wine):
         integrated_gradients(clf, X[:3], n_steps=0)
     with pytest.raises(ValueError, match=r"'tol' parameter .* in the range \(0.0, inf\)"):
         integrated_gradients(clf, X[:3], tol=0)
+
+
+# -- LIME's own defaults ------------------------------------------------------------------------
+def _rows_predicted_as_each_class(estimator, X):
+    predicted = estimator.predict(X)
+    return {label: X[np.flatnonzero(predicted == label)[0]] for label in estimator.classes_}
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 7])
+def test_lime_defaults_work_on_rows_predicted_as_every_class(n_classes):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    X, y = make_classification(n_samples=300, n_features=6, n_informative=4, n_redundant=0,
+                               n_classes=n_classes, n_clusters_per_class=1, random_state=0)
+    pipeline = make_pipeline(StandardScaler(), _mlp(hidden=(12,), max_iter=100)).fit(X, y)
+    for label, x in list(_rows_predicted_as_each_class(pipeline, X).items())[-3:]:
+        exp = explain_lime(pipeline, X, x, num_features=3, num_samples=200, random_state=0)
+        labels = exp.available_labels()
+        assert labels[0] == label  # the predicted class first
+        expected = set(range(n_classes)) if n_classes <= 5 else {label, 1}
+        assert set(labels) == expected
+        assert len(exp.as_list()) == 3  # LIME's default label=1
+        assert set(exp.as_map()) == expected
+        figure = exp.as_pyplot_figure()
+        assert figure.axes[0].get_title() == "Local explanation for class 1"
+        plt.close(figure)
+        assert "exp_div" in exp.as_html()  # what show_in_notebook() displays
+        # exp.score is the predicted class's R²: the same sample, that class alone.
+        alone = explain_lime(pipeline, X, x, num_features=3, num_samples=200, random_state=0,
+                             labels=(label,))
+        assert exp.score == alone.score
+        assert exp.as_list(label=label) == alone.as_list(label=label)
+
+
+def test_lime_explains_a_regressor_in_its_prediction_units():
+    from sklearn.linear_model import Ridge
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"big": rng.normal(size=300), "small": rng.normal(size=300),
+                      "colour": rng.choice(["red", "blue"], size=300)})
+    y = 3.0 * X["big"] + 0.1 * X["small"] + 2.0 * (X["colour"] == "red")
+    model = make_pipeline(ColumnTransformer([("colour", OneHotEncoder(), ["colour"])],
+                                            remainder="passthrough"), Ridge(alpha=1e-3))
+    model.fit(X, y)
+    exp = explain_lime(model, X, X.iloc[0], num_samples=500, random_state=0,
+                       discretize_continuous=False)
+    assert exp.mode == "regression"
+    weights = dict(exp.as_list())
+    assert list(weights)[0] == "big"
+    # Without discretisation LIME's weight is per standard deviation of the feature.
+    np.testing.assert_allclose(weights["big"], 3.0 * X["big"].std(), rtol=0.05)
+    assert abs(weights["small"]) < 0.1 * abs(weights["big"])
+    assert f"colour={X['colour'].iloc[0]}" in weights
+    text = format_explanation(exp, top=2)
+    assert text.startswith(f"Predicted {model.predict(X.iloc[[0]])[0]:.4g} (")
+    table = explanation_stability(model, X, X.iloc[0], n_repeats=2, num_samples=200,
+                                  random_state=0)
+    assert table.loc["big", "top_frequency"] == 1.0 and table.attrs["class_name"] is None

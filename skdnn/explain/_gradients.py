@@ -359,13 +359,13 @@ def input_gradients(estimator, X, *, target=None):
     """
     model = _Differentiable(estimator, "input_gradients")
     X = model.validate(X)
+    _, _, J, U, A = _through_pipeline(model, X)
     categories = [model.preprocessing.columns[j] for j in model.preprocessing.indicators]
     if categories:
         raise ValueError(
             f"The columns {categories} are one-hot encoded categories, which have no "
             "derivative. integrated_gradients attributes a change of category to them."
         )
-    _, _, J, U, A = _through_pipeline(model, X)
     gradient_u = model.gradient(U, model.targets(target, U))
     gradient_v = gradient_u if A is None else gradient_u @ A.T
     return model.named(gradient_v @ J.T, X)
