@@ -26,12 +26,13 @@ def tabular():
     X = pd.DataFrame({"region": rng.choice(["west", "east"], size=n),
                       "age": rng.normal(40, 12, size=n), "score": rng.normal(size=n),
                       "noise": rng.normal(size=n)})
-    y = np.where((X["region"] == "west") + X["score"] > 0.8, "churn", "stay")
+    signal = (X["region"] == "west") + X["score"] - (X["age"] - 40) / 12
+    y = np.where(signal + rng.normal(size=n) > 0.8, "churn", "stay")
     pipeline = make_pipeline(
         ColumnTransformer([("cat", OneHotEncoder(), ["region"]),
                            ("num", StandardScaler(), ["age", "score", "noise"])]),
         MLPClassifierFromScratch((8,), activation="tanh", solver="lbfgs", max_iter=40,
-                                 random_state=0),
+                                 alpha=1.0, random_state=0),
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -50,7 +51,12 @@ def _bars(display):
 
 def test_integrated_gradients_display_sorts_signed_bars_and_titles_the_sum(tabular):
     pipeline, X = tabular
-    x = X.iloc[[3]]
+    # A row whose largest attribution is negative and whose smaller ones are positive.
+    all_rows = integrated_gradients(pipeline, X.iloc[:40], X_train=X, target="churn")
+    row = (all_rows.abs().idxmax(axis=1) == "age") & (all_rows["age"] < 0) & (
+        all_rows.drop(columns="age") > 0).any(axis=1)
+    x = X.loc[[row.idxmax()]]
+    assert row.any()
     display = AttributionDisplay.from_estimator(pipeline, X, x, target="churn")
     expected = integrated_gradients(pipeline, x, X_train=X, target="churn").iloc[0]
     bars = _bars(display)
