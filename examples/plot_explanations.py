@@ -16,7 +16,8 @@ pipeline in its **raw input features** instead, two ways:
   backward pass, carried through PCA and the scaler by the chain rule. No sampling: the
   attributions add up to ``P(x) - P(baseline)``.
 
-The figure shows both explanations of one breast-cancer diagnosis, side by side.
+The figure shows both explanations of one breast-cancer diagnosis, side by side, drawn by
+``skdnn.plot.AttributionDisplay``.
 """
 
 # %%
@@ -43,6 +44,7 @@ from skdnn.explain import (
     format_explanation,
     integrated_gradients,
 )
+from skdnn.plot import AttributionDisplay
 
 OUT = Path(os.environ.get("SKDNN_EXAMPLES_OUT", Path(__file__).resolve().parent / "images"))
 OUT.mkdir(parents=True, exist_ok=True)
@@ -71,77 +73,79 @@ print(f"test accuracy: {pipeline.score(X_test, y_test):.3f}")
 # %%
 # One prediction to explain
 # -------------------------
-# The test case whose predicted probability is closest to 0.8: confident, but not so sure that
-# every small change of a feature leaves the probability where it is.
+# Integrated gradients explain a *difference*: ``P(class | row) - P(class | baseline)``. The
+# baseline here is the typical training case (``X_train=`` makes it the mean of every
+# column), which the pipeline finds most likely benign. So the question worth asking is about
+# a row predicted **malignant**: among those, the one whose probability is closest to 0.9,
+# confident but not so sure that every small change leaves the probability where it is.
+# Title and numbers then tell the same story: this row is far more likely malignant than the
+# typical case, and the bars share out that difference.
+MALIGNANT = 0
 proba = pipeline.predict_proba(X_test)
-row = int(np.argmin(np.abs(proba.max(axis=1) - 0.8)))
+candidates = np.flatnonzero(proba.argmax(axis=1) == MALIGNANT)
+row = int(candidates[np.argmin(np.abs(proba[candidates, MALIGNANT] - 0.9))])
 x = X_test.iloc[[row]]
-target = int(proba[row].argmax())
-print(f"\ntest row {row}: predicted {class_names[target]!r} with probability "
-      f"{proba[row, target]:.2f} (truth: {class_names[y_test.iloc[row]]!r})")
+typical = X_train.mean(axis=0).to_frame().T
+p_x = proba[row, MALIGNANT]
+p_b = pipeline.predict_proba(typical)[0, MALIGNANT]
+print(f"\ntest row {row}: P(malignant) = {p_x:.2f} (truth: {class_names[y_test.iloc[row]]!r}); "
+      f"the typical training case: P(malignant) = {p_b:.2f}")
+
+# %%
+# Integrated gradients
+# --------------------
+# Exact up to the quadrature, whose error is measured: the attributions add up to
+# ``P(x) - P(baseline)`` within ``tol=1e-4``.
+ig = integrated_gradients(pipeline, x, X_train=X_train, target=MALIGNANT)
+print(f"integrated gradients: sum = {ig.sum(axis=1).iloc[0]:+.6f}, "
+      f"P(x) - P(baseline) = {p_x - p_b:+.6f}")
+print(ig.iloc[0].sort_values(key=abs, ascending=False).head(5).round(3).to_string())
 
 # %%
 # LIME
 # ----
 # ``random_state`` seeds all of LIME's sampling, so this explanation is the same on every run.
-# Its weights are in probability units, per rule: "being in this range of the feature moves the
-# probability by this much", compared with rows drawn from the training distribution.
+# Its weights are in probability units, per rule: "being in this range of the feature moves
+# the probability by this much", compared with rows drawn from the training distribution.
 lime_exp = explain_lime(pipeline, X_train, x, num_features=8, num_samples=3000,
-                        class_names=class_names, random_state=0)
+                        class_names=class_names, random_state=0, labels=(MALIGNANT,))
 print("\n" + format_explanation(lime_exp, top=8))
 
 # %%
-# How far can those weights be trusted? LIME's local fit (R², printed above) is low here: a
-# linear model of 30 on/off rules captures little of how the probability varies around this
-# row. Ten more runs with other seeds show which weights hold up anyway: a feature in the top 8
-# every time, always with the same sign, is part of the explanation; one that comes and goes
-# is noise.
+# How far can those weights be trusted? LIME's R² says how much of the probability's
+# variation around this row its linear surrogate captures; when it is low, a single set of
+# weights is a rough summary. Ten more runs with other seeds show which features hold up
+# anyway: one in the top 8 every time, always with the same sign, is part of the
+# explanation; one that comes and goes is noise.
 stability = explanation_stability(pipeline, X_train, x, n_repeats=10, num_features=8,
-                                  num_samples=1500, random_state=0)
+                                  num_samples=1500, random_state=0, labels=(MALIGNANT,))
 print("\nLIME over 10 seeds (mean local fit R² = "
       f"{stability.attrs['score_mean']:.2f}):")
 print(stability.head(10).round(3).to_string())
 
 # %%
-# Integrated gradients
-# --------------------
-# The baseline is the average training case: the attributions share out how much more (or
-# less) likely this diagnosis is for this row than for an average one. They are exact up to
-# the quadrature, whose error is measured: the sum equals ``P(x) - P(baseline)``.
-baseline = X_train.mean(axis=0).to_frame().T
-ig = integrated_gradients(pipeline, x, baseline=baseline, target=target)[0]
-p_x = pipeline.predict_proba(x)[0, target]
-p_b = pipeline.predict_proba(baseline)[0, target]
-print(f"\nintegrated gradients: sum = {ig.sum():+.6f}, "
-      f"P(x) - P(baseline) = {p_x - p_b:+.6f}")
-
-# %%
 # Side by side
 # ------------
-# Both panels use the raw feature names. LIME speaks of ranges ("worst area > 1084") and of
-# how the probability changes when a feature leaves its range; integrated gradients of
-# exact values, relative to the baseline. Where they agree on the leading features, the
+# ``AttributionDisplay`` draws both: signed bars, largest on top, titled with what the
+# numbers add up to. LIME speaks of ranges ("worst area > 1084"), integrated gradients of
+# exact values, relative to the typical case. Where they agree on the leading features, the
 # explanation is not an artefact of one method.
-fig, (ax_lime, ax_ig) = plt.subplots(1, 2, figsize=(14, 5.5))
-label = lime_exp.available_labels()[0]
-rules = lime_exp.as_list(label=label)[::-1]
-ax_lime.barh([rule for rule, _ in rules], [w for _, w in rules],
-             color=["C2" if w > 0 else "C3" for _, w in rules])
-ax_lime.set_title(f"LIME: weight of each rule for P({class_names[label]})\n"
-                  f"local fit R² = {lime_exp.score:.2f}")
-ax_lime.set_xlabel("change in probability")
-
-top = np.argsort(np.abs(ig))[-8:]
-ax_ig.barh([X.columns[j] for j in top], ig[top],
-           color=["C2" if ig[j] > 0 else "C3" for j in top])
-ax_ig.set_title(f"Integrated gradients for P({class_names[target]}) from the mean case\n"
-                f"sum {ig.sum():+.3f} = P(x) {p_x:.3f} - P(baseline) {p_b:.3f}")
-ax_ig.set_xlabel("attribution (probability)")
-for ax in (ax_lime, ax_ig):
-    ax.axvline(0, color="0.5", lw=0.8)
-    ax.grid(axis="x", alpha=0.3)
-fig.suptitle(f"Why is test row {row} predicted {class_names[target]!r}? "
-             "StandardScaler -> PCA(10) -> MLP, explained in its 30 raw features")
-fig.tight_layout()
+fig, (ax_lime, ax_ig) = plt.subplots(1, 2, figsize=(15, 6))
+AttributionDisplay.from_explanation(lime_exp, max_features=8, ax=ax_lime)
+AttributionDisplay.from_estimator(pipeline, X_train, x, target=MALIGNANT,
+                                  target_name="malignant", max_features=8, ax=ax_ig)
+steady = stability.index[(stability["top_frequency"] == 1.0)
+                         & (stability["sign_agreement"] == 1.0)]
+fig.suptitle(f"Why is test row {row} predicted malignant? P(malignant) = {p_x:.2f} against "
+             f"{p_b:.2f} for the typical case (StandardScaler -> PCA(10) -> MLP, explained "
+             "in its 30 raw features)")
+fig.text(0.01, 0.01,
+         f"LIME's local fit R² = {lime_exp.score:.2f}: its linear surrogate captures only "
+         f"{lime_exp.score:.0%} of how P(malignant) varies around this row, so read its weights "
+         "as a rough summary and trust the stability report more:\nover 10 seeds, only "
+         f"{', '.join(steady)} stayed in the top 8 every time, with the same sign. Integrated "
+         "gradients are exact: they add up to P(x) - P(typical case).",
+         fontsize=9, va="bottom")
+fig.tight_layout(rect=(0, 0.07, 1, 1))
 fig.savefig(OUT / "explanations.png", dpi=90)
 print(f"\nsaved {OUT / 'explanations.png'}")

@@ -214,7 +214,8 @@ class AttributionDisplay:
 
     @classmethod
     def from_estimator(cls, estimator, X_train, x, *, method="integrated_gradients", target=None,
-                       baseline=None, max_features=10, ax=None, title=None, **kwargs):
+                       target_name=None, baseline=None, max_features=10, ax=None, title=None,
+                       **kwargs):
         """Explain one row of a fitted model and draw it.
 
         Parameters
@@ -231,6 +232,8 @@ class AttributionDisplay:
         method : {"integrated_gradients", "lime"}, default="integrated_gradients"
         target : class label or None, default=None
             The class whose probability is explained; None is the predicted class.
+        target_name : str or None, default=None
+            The class's name in the title; its label by default.
         baseline : raw row or None, default=None
             Integrated gradients' baseline (see above for None). Not used by LIME.
         max_features, ax, title
@@ -261,6 +264,10 @@ class AttributionDisplay:
         if method == "lime":
             if not regressor:
                 kwargs.setdefault("labels", (column,))
+                if target_name is not None:
+                    names = [str(label) for label in estimator.classes_]
+                    names[column] = target_name
+                    kwargs.setdefault("class_names", names)
             exp = explain_lime(estimator, X_train, x, num_features=max_features, **kwargs)
             return cls.from_explanation(exp, max_features=max_features, ax=ax, title=title)
 
@@ -275,7 +282,8 @@ class AttributionDisplay:
         names = list(getattr(attributions, "columns", [])) or _feature_names(estimator, x)
         display = cls(
             attributions=np.asarray(attributions)[0], feature_names=names,
-            method="integrated_gradients", target_name=None if regressor else str(target),
+            method="integrated_gradients",
+            target_name=None if regressor else str(target if target_name is None else target_name),
             output=output(x), baseline_output=output(_baseline_rows(estimator, x, baseline,
                                                                    X_train)[:1]),
         )
