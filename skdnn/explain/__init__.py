@@ -8,7 +8,11 @@ Two families, for two questions:
   seeds; :func:`format_explanation` prints it as text.
 * :func:`input_gradients` and :func:`integrated_gradients` (in ``_gradients.py``) work for
   :class:`~skdnn.MLPClassifierFromScratch`, alone or at the end of a pipeline. They are exact,
-  computed by the engine's backward pass, and need no sampling.
+  computed by the engine's backward pass, and need no sampling. ``_pipeline.py`` carries them
+  back through the steps before the network (one-hot encoded categories, scalers, PCA) to the
+  raw columns.
+
+:class:`skdnn.plot.AttributionDisplay` draws either kind.
 """
 
 from ._gradients import input_gradients, integrated_gradients
