@@ -302,7 +302,7 @@ def _through_pipeline(model, X, baseline=None, X_train=None):
     numbers = [pre.numbers(R, what) for R, what in zip(rows, ["X", "baseline"], strict=False)]
     V = np.vstack([pre.encode(R, n) for R, n in zip(rows, numbers, strict=True)])
     numbers = np.vstack(numbers)
-    J = pre.jacobian(numbers)
+    J = pre.jacobian(numbers, V.shape[1])
     U, A = pre.to_network_input(V)
     return numbers, V, J, U, A
 

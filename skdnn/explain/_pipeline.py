@@ -236,13 +236,11 @@ class Preprocessing:
         except ValueError as exc:  # e.g. an unknown category with handle_unknown="error"
             raise ValueError(f"{_describe(name, step)} cannot encode the rows: {exc}") from exc
 
-    def jacobian(self, numbers):
+    def jacobian(self, numbers, n_v):
         """``J`` of shape (n_features, n_v): ``d v / d x`` for the numeric raw columns, else 0.
 
         ``numbers`` are the rows (numeric part) around which each branch's affinity is checked.
         """
-        n_v = max((b.out.stop for b in self.branches), default=0)
-        n_v = max([n_v] + [int(p[-1]) + 1 for p in self.indicators.values() if len(p)])
         J = np.zeros((numbers.shape[1], n_v))
         for branch in self.branches:
             _, A = _chain(branch.steps, numbers[:, branch.columns])
