@@ -15,6 +15,7 @@ import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.dummy import DummyClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import accuracy_score
@@ -29,10 +30,12 @@ from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import CallbackSupportMixin, EpochCallbacks, combined_sample_weight, generator
+from ._diagnostics import check_learned, scale_advice
+from ._fine_tuning import check_architecture, linear_probe
 from .nn import optimizers
 from .nn.activations import HIDDEN_ACTIVATIONS, activation_param
 from .nn.init import glorot_uniform
-from .nn.losses import log_loss, output_activation_for, output_probabilities
+from .nn.losses import log_loss, output_activation_for, output_probabilities, prior_log_loss
 from .nn.network import Network, Params
 from .nn.workspace import minibatches
 
@@ -163,11 +166,12 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
     pretrained : MLPClassifierFromScratch, FrozenEstimator or None, default=None
         A fitted network to fine-tune (transfer learning). ``fit`` copies its hidden layers
         (weights, biases, PReLU slopes) and takes its ``hidden_layer_sizes``, ``activation``
-        and ``negative_slope`` (this estimator's own are then ignored); a new output layer
-        is initialised for the classes of ``y``, which may differ from the pretrained
-        task's. ``pretrained`` itself is never modified. ``clone`` (and so ``GridSearchCV``
-        and ``cross_val_score``) turns an estimator-valued parameter into an unfitted copy:
-        to keep the fitted network through cloning, pass
+        and ``negative_slope``: this estimator's own must be left at their defaults or
+        equal the pretrained ones, else ``fit`` raises a ValueError naming the conflict. A
+        new output layer is initialised for the classes of ``y``, which may differ from the
+        pretrained task's. ``pretrained`` itself is never modified. ``clone`` (and so
+        ``GridSearchCV`` and ``cross_val_score``) turns an estimator-valued parameter into an
+        unfitted copy: to keep the fitted network through cloning, pass
         ``sklearn.frozen.FrozenEstimator(model)``. A plain fitted model works when this
         estimator is fitted directly.
     n_frozen_layers : int, default=0
@@ -178,6 +182,17 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
         that train (the penalty of the frozen weights is a constant left out of
         ``loss_``). Without ``pretrained``, the frozen layers keep their initial (random)
         or current weights.
+    fine_tuning : {"probe_then_tune", "tune"}, default="probe_then_tune"
+        How ``fit`` starts from ``pretrained`` (unused without it). ``"probe_then_tune"``
+        first fits the new output layer alone on the pretrained features (every hidden
+        layer frozen: a logistic regression, solved by L-BFGS to convergence with an L2
+        penalty ``alpha=10``, see :mod:`skdnn._fine_tuning`), then trains as ``solver``
+        says from there, with ``n_frozen_layers`` frozen. ``"tune"`` trains from a random
+        new output layer at once, which lets its first, wrong gradients distort the
+        pretrained features. ``partial_fit`` never probes. Measured on digits transfer
+        tasks (README, "Fine-tuning"), probing first gains 2 to 5 points over training from
+        scratch when the tasks are related and stays within 1 point when they are distant;
+        ``"tune"`` loses up to 4 points on the distant task.
 
     Attributes
     ----------
@@ -264,6 +279,7 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
         "early_stopping_metric": [StrOptions({"score", "loss"})],
         "pretrained": [HasMethods(["predict_proba"]), None],
         "n_frozen_layers": [Interval(Integral, 0, None, closed="left")],
+        "fine_tuning": [StrOptions({"probe_then_tune", "tune"})],
     }
 
     def __init__(
@@ -298,6 +314,7 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
         early_stopping_metric="score",
         pretrained=None,
         n_frozen_layers=0,
+        fine_tuning="probe_then_tune",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -328,6 +345,7 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
         self.early_stopping_metric = early_stopping_metric
         self.pretrained = pretrained
         self.n_frozen_layers = n_frozen_layers
+        self.fine_tuning = fine_tuning
 
     # -- public API ------------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
@@ -560,6 +578,7 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
                 )
             hidden_sizes = [W.shape[1] for W in base.coefs_[:-1]]
             spec = dict(base._hidden_spec)
+            check_architecture(self, hidden_sizes, spec)
         elif first_pass:
             spec = {"activation": self.activation, "negative_slope": self.negative_slope}
         else:  # continue the current network, whatever built it (a fit, or a user's hands)
@@ -574,6 +593,8 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
             theta = network.init_params(rng, init)
             if base is not None:
                 _copy_hidden_layers(base._params(), network.unpack(theta))
+                if self.fine_tuning == "probe_then_tune" and not incremental:
+                    theta = self._probe(network, theta, X, Y, sample_weight)
             history = {"loss_curve_": [], "t_": 0, "n_iter_": 0}
             optimizer_state = None
         else:
@@ -584,6 +605,7 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
             # Only partial_fit resumes the optimiser; a warm-started fit starts it anew.
             optimizer_state = getattr(self, "_optimizer_state", None) if incremental else None
 
+        n_epochs_before = len(history["loss_curve_"])
         # Frozen layers are a fixed feature map: compute their output once, train the layers
         # above it on that output as a smaller network, and put the two back together.
         trained, train_theta, X_train, to_full = _split_frozen(
@@ -607,8 +629,15 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
         if not (np.isfinite(theta).all() and np.isfinite(history.get("loss_", 0.0))):
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may contain "
-                "large values and need to be preprocessed."
+                "large values and need to be preprocessed. " + scale_advice(X)
             )
+        # partial_fit is judged on all its calls' losses, and not on one epoch's accuracy.
+        check_learned(
+            history["loss_curve_"][0 if incremental else n_epochs_before:] or [history["loss_"]],
+            prior_log_loss(Y, out_activation, sample_weight), X,
+            None if incremental else partial(self._training_accuracy, network, theta, X, y,
+                                             sample_weight),
+        )
         history["_rng_state"] = rng.bit_generator.state  # a plain dict
         # Commit the fitted state only now, so a failed fit leaves the estimator as it was.
         if hasattr(self, "slopes_") and not network.has_slopes:
@@ -617,6 +646,20 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
             setattr(self, name, value)
         callbacks.end_fit()
         return self
+
+    def _probe(self, network, theta, X, Y, sample_weight):
+        """Fit the new output layer alone on the pretrained features (see
+        :func:`skdnn._fine_tuning.linear_probe`); the hidden layers are kept bit for bit."""
+        head, head_theta, features, to_full = _split_frozen(
+            network, theta, X, network.n_weight_layers - 1)
+        return to_full(linear_probe(head, head_theta, features, Y, sample_weight=sample_weight))
+
+    def _training_accuracy(self, network, theta, X, y, sample_weight):
+        """Accuracy on ``(X, y)`` of ``theta``, and of predicting the most frequent class."""
+        proba = network.predict_proba(network.unpack(theta), X)
+        score = accuracy_score(y, self._labels(proba), sample_weight=sample_weight)
+        prior = DummyClassifier(strategy="prior").fit(X, y, sample_weight)
+        return score, prior.score(X, y, sample_weight)
 
     def _fitted_state(self, network, theta, spec):
         """The fitted attributes of ``network`` with parameters ``theta`` (views of it)."""
@@ -777,7 +820,7 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
                     f"Training diverged in epoch {history['n_iter_'] + 1}: the loss became "
                     f"{loss:.3g}. The learning rate (learning_rate_init="
                     f"{self.learning_rate_init}) is likely too large, or the input features "
-                    "are (scale them, e.g. with StandardScaler)."
+                    "are. " + scale_advice(X)
                 )
             history["n_iter_"] += 1
             history["t_"] += n_samples

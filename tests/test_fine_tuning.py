@@ -8,10 +8,12 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import StandardScaler
 
 from skdnn import MLPClassifierFromScratch
+from skdnn._fine_tuning import PROBE_ALPHA
 
 # Short fits that stop before converging are the point of these tests, not a fault.
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -61,8 +63,8 @@ def test_frozen_layers_stay_bit_for_bit_and_the_others_train(digits, pretrained,
 
 def test_architecture_is_taken_from_the_pretrained_network(digits, pretrained):
     X, y = digits
-    model = MLPClassifierFromScratch(hidden_layer_sizes=(5,), activation="relu",
-                                     pretrained=pretrained, max_iter=5, random_state=0)
+    # hidden_layer_sizes and activation at their defaults: the pretrained network's are used.
+    model = MLPClassifierFromScratch(pretrained=pretrained, max_iter=5, random_state=0)
     model.fit(X[1000:1100], y[1000:1100] % 3)
     assert [W.shape for W in model.coefs_] == [(64, 48), (48, 24), (24, 3)]
     assert len(model.slopes_) == 2
@@ -76,6 +78,84 @@ def test_architecture_is_taken_from_the_pretrained_network(digits, pretrained):
     # partial_fit and warm_start go on with the same network.
     model.partial_fit(X[1100:1200], y[1100:1200] % 3)
     assert [W.shape for W in model.coefs_] == [(64, 48), (48, 24), (24, 3)]
+
+
+@pytest.mark.parametrize("params, named", [
+    ({"hidden_layer_sizes": (5,)}, r"hidden_layer_sizes=\(5,\) \(the pretrained network has "
+                                   r"\(48, 24\)\)"),
+    ({"hidden_layer_sizes": 48}, r"hidden_layer_sizes=\(48,\)"),
+    ({"activation": "tanh"}, r"activation='tanh' \(the pretrained network has 'prelu'\)"),
+    ({"hidden_layer_sizes": (48, 12), "activation": "elu"}, r"hidden_layer_sizes.*; activation"),
+])
+def test_explicit_architecture_that_conflicts_with_the_pretrained_one_is_an_error(
+        digits, pretrained, params, named):
+    X, y = digits
+    model = MLPClassifierFromScratch(pretrained=pretrained, **params)
+    with pytest.raises(ValueError, match=named):
+        model.fit(X[1000:1100], y[1000:1100] % 2)
+    assert not hasattr(model, "coefs_")
+
+
+def test_explicit_architecture_equal_to_the_pretrained_one_is_accepted(digits, pretrained):
+    X, y = digits
+    model = MLPClassifierFromScratch(hidden_layer_sizes=[48, 24], activation="prelu",
+                                     pretrained=pretrained, max_iter=5, random_state=0)
+    assert [W.shape for W in model.fit(X[1000:1100], y[1000:1100] % 2).coefs_] == [
+        (64, 48), (48, 24), (24, 1)]
+
+
+def test_leaky_relu_slope_that_conflicts_with_the_pretrained_one_is_an_error(digits):
+    X, y = digits
+    base = MLPClassifierFromScratch((8,), activation="leaky_relu", negative_slope=0.2,
+                                    solver="lbfgs", max_iter=20, random_state=0)
+    base.fit(X[:200], y[:200])
+    with pytest.raises(ValueError, match=r"negative_slope=0\.05 \(the pretrained network has 0\.2"):
+        MLPClassifierFromScratch(pretrained=base, negative_slope=0.05).fit(X[200:300], y[200:300])
+
+
+def _features(model, X):
+    """The last hidden layer's activations of a PReLU network."""
+    a = X
+    for W, b, s in zip(model.coefs_[:-1], model.intercepts_[:-1], model.slopes_, strict=True):
+        z = a @ W + b
+        a = np.where(z > 0, z, s * z)
+    return a
+
+
+@pytest.mark.parametrize("odd_even", [True, False])
+def test_the_probe_is_a_logistic_regression_on_the_pretrained_features(digits, pretrained,
+                                                                        odd_even):
+    # probe_then_tune with every hidden layer frozen and one negligible SGD step after the
+    # probe: the output layer is scikit-learn's LogisticRegression(C=1 / PROBE_ALPHA) on the
+    # pretrained features.
+    X, y = digits
+    X_new, y_new = X[1000:1060], (y[1000:1060] % 2 if odd_even else y[1000:1060])
+    model = MLPClassifierFromScratch(pretrained=pretrained, n_frozen_layers=2, max_iter=1,
+                                     solver="sgd", learning_rate_init=1e-12,
+                                     random_state=0).fit(X_new, y_new)
+    reference = LogisticRegression(C=1 / PROBE_ALPHA, tol=1e-10, max_iter=10_000).fit(
+        _features(pretrained, X_new), y_new)
+    coef, intercept = reference.coef_.T, reference.intercept_
+    if not odd_even:  # a softmax is defined up to a constant per sample: compare centred
+        model_coef = model.coefs_[-1] - model.coefs_[-1].mean(axis=1, keepdims=True)
+        coef, intercept = coef - coef.mean(axis=1, keepdims=True), intercept - intercept.mean()
+        model_intercept = model.intercepts_[-1] - model.intercepts_[-1].mean()
+    else:
+        model_coef, model_intercept = model.coefs_[-1], model.intercepts_[-1]
+    np.testing.assert_allclose(model_coef, coef, atol=1e-4)
+    np.testing.assert_allclose(model_intercept, intercept, atol=1e-4)
+
+
+def test_tune_starts_from_a_random_output_layer_and_partial_fit_never_probes(digits, pretrained):
+    X, y = digits
+    X_new, y_new = X[1000:1060], y[1000:1060] % 2
+    common = dict(pretrained=pretrained, n_frozen_layers=2, max_iter=1, random_state=0)
+    probed = MLPClassifierFromScratch(**common).fit(X_new, y_new)
+    tuned = MLPClassifierFromScratch(fine_tuning="tune", **common).fit(X_new, y_new)
+    assert probed.loss_ < 0.5 < tuned.loss_  # one Adam step from a random head learns little
+    first_batches = [MLPClassifierFromScratch(fine_tuning=how, **common).partial_fit(
+        X_new, y_new, classes=[0, 1]) for how in ("probe_then_tune", "tune")]
+    np.testing.assert_array_equal(first_batches[0].coefs_[-1], first_batches[1].coefs_[-1])
 
 
 def test_too_many_frozen_layers_is_a_clear_error(digits, pretrained):

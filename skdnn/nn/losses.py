@@ -28,7 +28,7 @@ is what starts the backward pass; it avoids the Jacobian of the softmax altogeth
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit, log_softmax
+from scipy.special import entr, expit, log_softmax
 
 OUTPUT_ACTIVATIONS = ("softmax", "logistic")
 
@@ -134,3 +134,36 @@ def log_loss_and_output_delta(z, y, out_activation, sample_weight=None):
         loss = float(per_sample @ share)
         delta *= share[:, None].astype(delta.dtype, copy=False)
     return loss, delta
+
+
+def prior_log_loss(y, out_activation, sample_weight=None):
+    r"""The loss of predicting the class frequencies: the yardstick of a model that learned nothing.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples, n_outputs)
+        One-hot rows (softmax) or 0/1 indicators (logistic).
+    out_activation : {"softmax", "logistic"}
+    sample_weight : ndarray of shape (n_samples,) or None
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    With ``pi_k`` the weighted frequency of class (or label) ``k``, the constant prediction
+    ``p = pi`` has the cross-entropy of the frequencies themselves, their entropy:
+
+    .. math::
+
+        L_0^{softmax} = -\sum_k \pi_k \log \pi_k, \qquad
+        L_0^{sigmoid} = -\sum_k \pi_k \log \pi_k + (1 - \pi_k) \log(1 - \pi_k).
+
+    No constant prediction does better, so a trained model's loss far above ``L_0`` means it
+    learned nothing.
+    """
+    freq = np.average(y, axis=0, weights=sample_weight)
+    if out_activation == "logistic":
+        return float(np.sum(entr(freq) + entr(1 - freq)))
+    return float(np.sum(entr(freq)))

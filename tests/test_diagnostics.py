@@ -1,0 +1,95 @@
+"""A fit that cannot learn because of the scale of its features says so; one that can, trains."""
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import load_digits
+from sklearn.dummy import DummyClassifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import log_loss
+
+from skdnn import MLPClassifierFromScratch
+from skdnn._diagnostics import check_learned, feature_scale
+from skdnn.nn.losses import prior_log_loss
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X[:300] / 16.0, y[:300]
+
+
+# The solvers also report that they did not converge; the error is what this test is about.
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+@pytest.mark.parametrize("scale", [1e200, 1e250, 1e300])
+def test_huge_features_raise_an_error_naming_their_scale(digits, solver, scale):
+    X, y = digits
+    model = MLPClassifierFromScratch((16,), solver=solver, max_iter=30, random_state=0)
+    named = re.escape(f"features reach {scale:.1e}") + ".*StandardScaler"
+    with pytest.raises(ValueError, match=named):
+        model.fit(X * scale, y)
+    assert not hasattr(model, "coefs_")  # nothing fitted was committed
+
+
+@pytest.mark.parametrize("scale", [1e6, 1e150])
+def test_large_features_that_can_be_learned_still_train(digits, scale):
+    X, y = digits
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = MLPClassifierFromScratch((16,), max_iter=100, random_state=0).fit(X * scale, y)
+    assert model.loss_ > 1e3  # astronomical, yet the model learned
+    assert model.score(X * scale, y) > 0.7
+
+
+def test_partial_fit_on_huge_features_raises_once_the_loss_never_falls(digits):
+    X, y = digits
+    model = MLPClassifierFromScratch((16,), random_state=0)
+    model.partial_fit(X * 1e250, y, classes=np.unique(y))  # one epoch: no verdict yet
+    with pytest.raises(ValueError, match="never fell below its first value"):
+        for _ in range(3):
+            model.partial_fit(X * 1e250, y)
+
+
+def test_check_learned_passes_a_sane_loss_without_asking_for_accuracy():
+    def accuracies():
+        raise AssertionError("the accuracy is only needed for an astronomical loss")
+
+    check_learned([2.3, 1.0, 0.5], baseline=2.3, X=np.ones((2, 2)), accuracies=accuracies)
+    check_learned([2.3, 2.4, 2.5], baseline=2.3, X=np.ones((2, 2)), accuracies=accuracies)
+
+
+def test_check_learned_judges_an_astronomical_loss_by_its_fall_and_the_accuracy():
+    X = np.array([[3e205, -1.0]])
+    with pytest.raises(ValueError, match=r"never fell below .* reach 3\.0e\+205"):
+        check_learned([1e200, 1e200], 2.3, X, lambda: (1.0, 0.1))
+    with pytest.raises(ValueError, match="training accuracy, 0.200, is nearer"):
+        check_learned([1e200, 1e190], 2.3, X, lambda: (0.2, 0.1))
+    check_learned([1e200, 1e190], 2.3, X, lambda: (0.9, 0.1))  # learned, with a huge loss
+
+
+def test_feature_scale_ignores_non_finite_values_and_reads_sparse_data():
+    assert feature_scale(np.array([[1.0, -5e10], [np.inf, np.nan]])) == 5e10
+    assert feature_scale(sp.csr_matrix(np.array([[0.0, -7.0], [2.0, 0.0]]))) == 7.0
+    assert feature_scale(np.empty((0, 3))) == 0.0
+
+
+@pytest.mark.parametrize("multilabel", [False, True])
+def test_prior_log_loss_is_the_loss_of_predicting_the_class_frequencies(multilabel):
+    rng = np.random.default_rng(0)
+    weights = rng.uniform(0.5, 2.0, 40)
+    if multilabel:
+        Y = rng.random((40, 3)) < [0.2, 0.5, 0.9]
+        expected = sum(log_loss(Y[:, k], np.full(40, np.average(Y[:, k], weights=weights)),
+                                sample_weight=weights) for k in range(3))
+        assert prior_log_loss(Y, "logistic", weights) == pytest.approx(expected)
+    else:
+        y = rng.integers(0, 4, 40)
+        proba = DummyClassifier(strategy="prior").fit(y[:, None], y, weights).predict_proba(
+            y[:, None])
+        expected = log_loss(y, proba, sample_weight=weights)
+        assert prior_log_loss(np.eye(4, dtype=bool)[y], "softmax", weights) == pytest.approx(
+            expected)
