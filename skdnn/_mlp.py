@@ -186,7 +186,7 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
         How ``fit`` starts from ``pretrained`` (unused without it). ``"probe_then_tune"``
         first fits the new output layer alone on the pretrained features (every hidden
         layer frozen: a logistic regression, solved by L-BFGS to convergence with an L2
-        penalty ``alpha=10``, see :mod:`skdnn._fine_tuning`), then trains as ``solver``
+        penalty ``alpha=100``, see :mod:`skdnn._fine_tuning`), then trains as ``solver``
         says from there, with ``n_frozen_layers`` frozen. ``"tune"`` trains from a random
         new output layer at once, which lets its first, wrong gradients distort the
         pretrained features. ``partial_fit`` never probes. Measured on digits transfer
