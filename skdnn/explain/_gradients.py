@@ -15,8 +15,8 @@ A binary classifier has a single sigmoid unit for ``P(classes_[1])``, so
 ``P(classes_[0]) = 1 - sigma(z)`` has the negated derivative; a multilabel classifier has one
 sigmoid per label. The derivatives are taken of the exact softmax / sigmoid (``predict_proba``
 clips probabilities to ``[eps, 1 - eps]``, which changes them by at most machine epsilon).
-A regressor's output layer is the identity, so ``P`` is its prediction ``z_t`` and
-``delta = e_t``.
+A regressor's output is its prediction: the identity, ``P = z_t`` and ``delta = e_t``, or
+with the Poisson loss the exponential, ``P = exp(z_t)`` and ``delta = exp(z_t) e_t``.
 
 **Through the pipeline.** ``_pipeline.py`` carries ``dP/du`` back to the raw columns through
 the steps before the network (one-hot encoded categories and affine steps, see its notes).
@@ -91,7 +91,7 @@ class _Differentiable:
         self.network = mlp._network(dtype=np.float64)
         self.params = Params(*([np.asarray(a, dtype=np.float64) for a in group]
                                for group in mlp._params()))
-        if mlp.out_activation_ in ("softmax", "identity"):
+        if mlp.out_activation_ in ("softmax", "identity", "exp"):  # the last two: regressors
             self.kind = mlp.out_activation_
         else:
             self.kind = "binary" if mlp.n_outputs_ == 1 else "multilabel"
@@ -148,7 +148,7 @@ class _Differentiable:
         """Output column of every row: the given class label(s), else the most probable class
         (for a regressor: the given output index, else output 0)."""
         n_samples = U.shape[0]
-        regression = self.kind == "identity"
+        regression = self.kind in ("identity", "exp")
         if target is None:
             if regression:
                 return np.zeros(n_samples, dtype=np.intp)
@@ -183,6 +183,8 @@ class _Differentiable:
             return expit(np.where(t == 1, z[:, 0], -z[:, 0]))
         if self.kind == "identity":
             return z[rows, t]
+        if self.kind == "exp":
+            return np.exp(z[rows, t])
         return expit(z[rows, t])
 
     def gradient(self, U, t):
@@ -204,7 +206,12 @@ class _Differentiable:
         else:
             delta = np.zeros_like(z)
             z_t = z[rows, t]
-            delta[rows, t] = 1.0 if self.kind == "identity" else expit(z_t) * expit(-z_t)
+            if self.kind == "identity":
+                delta[rows, t] = 1.0
+            elif self.kind == "exp":
+                delta[rows, t] = np.exp(z_t)
+            else:
+                delta[rows, t] = expit(z_t) * expit(-z_t)
         return self.network.backward(self.params, trace, delta, input_gradient=True)
 
     @staticmethod
