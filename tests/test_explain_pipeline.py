@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA
+from sklearn.ensemble import RandomTreesEmbedding
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import (
@@ -192,11 +193,13 @@ def test_integer_categories_through_a_bare_one_hot_encoder_on_arrays():
         (lambda: [ColumnTransformer([("text", FunctionTransformer(lambda Z: Z.apply(
             lambda c: c.astype("category").cat.codes)), CATEGORICAL)], remainder="passthrough")],
          r"'region' of X is not numeric, and step 'columntransformer__text' "
-         r"\(functiontransformer\)"),
+         r"\(FunctionTransformer\)"),
         (lambda: [FunctionTransformer(lambda Z: Z), _column_transformer()],
-         r"'region' of X is not numeric, and step 'functiontransformer' \(functiontransformer\)"),
+         r"'region' of X is not numeric, and step 'functiontransformer' \(FunctionTransformer\)"),
+        (lambda: [_column_transformer(), RandomTreesEmbedding(n_estimators=3, random_state=0)],
+         r"'randomtreesembedding' \(RandomTreesEmbedding\) is not an affine map"),
     ],
-    ids=["kbins-branch", "function-on-strings", "function-first"],
+    ids=["kbins-branch", "function-on-strings", "function-first", "trees"],
 )
 def test_a_step_without_a_derivative_is_named_before_any_arithmetic_on_strings(
     preprocess, named,

@@ -221,10 +221,10 @@ class Preprocessing:
         """The step that first receives numeric raw column ``j``, for messages."""
         for branch in self.branches:
             if j in branch.columns and branch.steps:
-                return _describe(*branch.steps[0]).lower()
+                return "s" + _describe(*branch.steps[0])[1:]
             if j in branch.columns and branch.name is not None:
                 return f"the passthrough {branch.name!r}"
-        return _describe(*self.rest[0]).lower() if self.rest else "the network"
+        return "s" + _describe(*self.rest[0])[1:] if self.rest else "the network"
 
     def encode(self, X, numbers):
         """The first step's output ``v`` for raw rows ``X`` (``numbers``: their numeric part)."""
