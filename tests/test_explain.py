@@ -542,3 +542,12 @@ def test_lime_explains_a_regressor_in_its_prediction_units():
     table = explanation_stability(model, X, X.iloc[0], n_repeats=2, num_samples=200,
                                   random_state=0)
     assert table.loc["big", "top_frequency"] == 1.0 and table.attrs["class_name"] is None
+
+
+def test_the_explain_package_keeps_its_public_names():
+    import skdnn.explain
+
+    assert sorted(skdnn.explain.__all__) == ["explain_lime", "explanation_stability",
+                                             "format_explanation", "input_gradients",
+                                             "integrated_gradients"]
+    assert all(callable(getattr(skdnn.explain, name)) for name in skdnn.explain.__all__)

@@ -122,6 +122,8 @@ def test_default_baseline_is_the_typical_training_row(customers):
                                rtol=0, atol=1e-4)
     given = integrated_gradients(pipeline, rows, baseline=typical, target=1)
     pd.testing.assert_frame_equal(attributions, given, rtol=1e-9, atol=1e-12)
+    as_series = integrated_gradients(pipeline, rows, baseline=typical.iloc[0], target=1)
+    pd.testing.assert_frame_equal(as_series, given, rtol=1e-9, atol=1e-12)
     # Without training data, categories have no zero to start from.
     with pytest.raises(ValueError, match="give integrated_gradients a baseline"):
         integrated_gradients(pipeline, rows)
