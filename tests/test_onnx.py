@@ -112,7 +112,7 @@ def test_string_labels_come_out_as_strings(estimator):
     np.testing.assert_array_equal(labels, model.predict(X))
 
 
-def test_zipmap_gives_one_dictionary_per_row_and_nocl_gives_class_indices():
+def test_classifier_options_zipmap_nocl_and_output_class_labels_work_as_for_sklearn():
     X, y = DATA[3]
     model = MLPClassifierFromScratch(hidden_layer_sizes=(5,), max_iter=30, random_state=0)
     model.fit(X, np.array(["cat", "dog", "emu"])[y])
@@ -122,6 +122,9 @@ def test_zipmap_gives_one_dictionary_per_row_and_nocl_gives_class_indices():
     np.testing.assert_allclose(proba, model.predict_proba(X), atol=1e-5)
     labels, _ = _run(skl2onnx.to_onnx(model, X[:1], options={"zipmap": False, "nocl": True}), X)
     np.testing.assert_array_equal(labels, np.searchsorted(model.classes_, model.predict(X)))
+    options = {"zipmap": False, "output_class_labels": True}
+    *_, classes = _run(skl2onnx.to_onnx(model, X[:1], options=options), X)
+    np.testing.assert_array_equal(classes, model.classes_)
 
 
 def test_multilabel_labels_are_one_column_per_label():
@@ -157,15 +160,15 @@ def test_perceptron_pipeline_gives_temperature_scaled_probabilities(n_classes, d
     _assert_same_answers(model, onx, X, atol=1e-5 if dtype == np.float32 else 1e-12)
 
 
-def test_perceptron_says_the_second_class_on_the_boundary():
-    # predict is the step H(d) with H(0) = 1; an arg-max of the tied probabilities would not be.
+def test_perceptron_labels_on_the_boundary_are_predicts():
+    # At d = 0 the two probabilities tie; the label must follow predict's step, not a tie rule.
     X, y = DATA[2]
     model = PerceptronClassifier(random_state=0).fit(X, y)
     model.intercept_[:] = 0
     zeros = np.zeros((3, X.shape[1]), dtype=np.float32)
+    assert (model.decision_function(zeros) == 0).all()
     _assert_same_answers(model, skl2onnx.to_onnx(model, zeros[:1], options={"zipmap": False}),
                          zeros, atol=1e-5)
-    assert (model.predict(zeros) == model.classes_[1]).all()
 
 
 def _regressor_answers(model, X):
