@@ -762,9 +762,6 @@ class MLPClassifierFromScratch(ClassifierMixin, CallbackSupportMixin, BaseEstima
                 )
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
 
-        if optimizer_state is not None and "m" in optimizer_state:  # saved before Adam kept sums
-            optimizer_state = dict(optimizers.adam_state_from_moments(
-                optimizer_state, beta_1=self.beta_1, beta_2=self.beta_2), solver="adam")
         if optimizer_state is None or optimizer_state.get("solver") != self.solver or len(
             optimizer_state["velocity" if self.solver == "sgd" else "grad_sum"]
         ) != network.size:

@@ -34,7 +34,7 @@ def init_sgd_state(theta, learning_rate):
 
 
 def sgd_step(theta, grad, state, *, momentum=0.9, nesterov=True, scratch=None):
-    """One step of SGD with (Nesterov) momentum.
+    r"""One step of SGD with (Nesterov) momentum.
 
     ``scratch``, an array of ``min(theta.size, BLOCK)`` entries of ``theta``'s dtype, spares
     an allocation per step.
@@ -45,9 +45,9 @@ def sgd_step(theta, grad, state, *, momentum=0.9, nesterov=True, scratch=None):
 
     .. math::
 
-        v \\leftarrow \\mu v - \\eta g, \\qquad
-        \\theta \\leftarrow \\theta + v \\;\\;\\text{(classical)} \\quad\\text{or}\\quad
-        \\theta \\leftarrow \\theta + \\mu v - \\eta g \\;\\;\\text{(Nesterov)}.
+        v \leftarrow \mu v - \eta g, \qquad
+        \theta \leftarrow \theta + v \;\;\text{(classical)} \quad\text{or}\quad
+        \theta \leftarrow \theta + \mu v - \eta g \;\;\text{(Nesterov)}.
 
     With ``mu = 0`` both are plain gradient descent, ``theta <- theta - eta g``.
     """
@@ -77,17 +77,9 @@ def init_adam_state(theta):
     return {"t": 0, "grad_sum": np.zeros_like(theta), "grad_sq_sum": np.zeros_like(theta)}
 
 
-def adam_state_from_moments(state, *, beta_1=0.9, beta_2=0.999):
-    """The Adam state equivalent to one that keeps the moving averages ``m`` and ``v`` (as
-    scikit-learn's ``AdamOptimizer`` does, and skdnn's own state did before it kept sums):
-    ``grad_sum = m / (1 - beta_1)``, ``grad_sq_sum = v / (1 - beta_2)``, the same step count."""
-    return {"t": state["t"], "grad_sum": state["m"] / (1 - float(beta_1)),
-            "grad_sq_sum": state["v"] / (1 - float(beta_2))}
-
-
 def adam_step(theta, grad, state, *, learning_rate_init=0.001, beta_1=0.9, beta_2=0.999,
               epsilon=1e-8, scratch=None):
-    """One Adam step (Kingma and Ba, 2014).
+    r"""One Adam step (Kingma and Ba, 2014).
 
     ``scratch``, an array of ``min(theta.size, BLOCK)`` entries of ``theta``'s dtype, spares
     an allocation per step.
@@ -98,10 +90,10 @@ def adam_step(theta, grad, state, *, learning_rate_init=0.001, beta_1=0.9, beta_
 
     .. math::
 
-        m \\leftarrow \\beta_1 m + (1 - \\beta_1) g, \\qquad
-        v \\leftarrow \\beta_2 v + (1 - \\beta_2) g^2, \\qquad
-        \\eta_t = \\eta_0 \\frac{\\sqrt{1 - \\beta_2^t}}{1 - \\beta_1^t}, \\qquad
-        \\theta \\leftarrow \\theta - \\eta_t \\frac{m}{\\sqrt{v} + \\epsilon},
+        m \leftarrow \beta_1 m + (1 - \beta_1) g, \qquad
+        v \leftarrow \beta_2 v + (1 - \beta_2) g^2, \qquad
+        \eta_t = \eta_0 \frac{\sqrt{1 - \beta_2^t}}{1 - \beta_1^t}, \qquad
+        \theta \leftarrow \theta - \eta_t \frac{m}{\sqrt{v} + \epsilon},
 
     with the bias corrections folded into ``eta_t``, as in scikit-learn. The state keeps
     ``M = m / (1 - beta_1)`` and ``V = v / (1 - beta_2)`` instead: decaying *sums*
@@ -110,8 +102,8 @@ def adam_step(theta, grad, state, *, learning_rate_init=0.001, beta_1=0.9, beta_
 
     .. math::
 
-        \\theta \\leftarrow \\theta - \\eta_t \\frac{1 - \\beta_1}{\\sqrt{1 - \\beta_2}}
-        \\frac{M}{\\sqrt{V} + \\epsilon / \\sqrt{1 - \\beta_2}}.
+        \theta \leftarrow \theta - \eta_t \frac{1 - \beta_1}{\sqrt{1 - \beta_2}}
+        \frac{M}{\sqrt{V} + \epsilon / \sqrt{1 - \beta_2}}.
     """
     state["t"] += 1
     t = state["t"]
