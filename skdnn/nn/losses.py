@@ -1,4 +1,4 @@
-"""Output layers and the cross-entropy loss, computed from the logits.
+r"""Output layers and the cross-entropy loss, computed from the logits.
 
 Two output layers, as in scikit-learn's ``MLPClassifier``:
 
@@ -13,9 +13,9 @@ row ``y_i`` and the predicted probabilities, and the mean over a batch is weight
 
 .. math::
 
-    L = \\frac{\\sum_i w_i \\, \\ell_i}{\\sum_i w_i}, \\qquad
-    \\ell_i^{softmax} = -\\sum_k y_{ik} \\log p_{ik}, \\qquad
-    \\ell_i^{sigmoid} = \\sum_k \\log(1 + e^{z_{ik}}) - y_{ik} z_{ik}.
+    L = \frac{\sum_i w_i \, \ell_i}{\sum_i w_i}, \qquad
+    \ell_i^{softmax} = -\sum_k y_{ik} \log p_{ik}, \qquad
+    \ell_i^{sigmoid} = \sum_k \log(1 + e^{z_{ik}}) - y_{ik} z_{ik}.
 
 Both are computed from the logits ``z`` (the output layer's pre-activation) through
 log-sum-exp, so no probability is ever logged after rounding to 0.

@@ -1,4 +1,4 @@
-"""Forward and backward passes over a fully connected network.
+r"""Forward and backward passes over a fully connected network.
 
 Notes
 -----
@@ -9,7 +9,7 @@ and ``b_l`` of shape ``(layer_units[l+1],)``. With ``a_0 = X`` of shape
 
 .. math::
 
-    z_{l+1} = a_l W_l + b_l, \\qquad a_{l+1} = g(z_{l+1}) \\quad (l < L - 1),
+    z_{l+1} = a_l W_l + b_l, \qquad a_{l+1} = g(z_{l+1}) \quad (l < L - 1),
 
 so the shapes go ``[n_samples x n_features] . [n_features x h_1] -> [n_samples x h_1]`` and
 so on, ending in logits ``z_L`` of shape ``(n_samples, n_outputs)`` that the output layer
@@ -20,11 +20,11 @@ The backward pass is the chain rule, applied from the output back. Starting from
 
 .. math::
 
-    \\frac{\\partial L}{\\partial W_l} = a_l^T \\delta_{l+1} + \\frac{\\alpha}{\\sum_i w_i} W_l,
-    \\qquad
-    \\frac{\\partial L}{\\partial b_l} = \\sum_i \\delta_{l+1, i},
-    \\qquad
-    \\delta_l = (\\delta_{l+1} W_l^T) \\odot g'(z_l).
+    \frac{\partial L}{\partial W_l} = a_l^T \delta_{l+1} + \frac{\alpha}{\sum_i w_i} W_l,
+    \qquad
+    \frac{\partial L}{\partial b_l} = \sum_i \delta_{l+1, i},
+    \qquad
+    \delta_l = (\delta_{l+1} W_l^T) \odot g'(z_l).
 
 Carried one step further, ``delta_1 W_0^T`` is the gradient with respect to the input ``X``
 itself, which :mod:`skdnn.explain` uses for attributions.
