@@ -1,6 +1,7 @@
 """MLPClassifierFromScratch: behaviour, parity with scikit-learn, and bad input."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -146,6 +147,87 @@ def test_training_from_the_same_start_follows_sklearn_epoch_by_epoch(params, n_c
     np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-10)
     np.testing.assert_allclose(_flat(ours), _flat(theirs), rtol=1e-8, atol=1e-10)
     assert ours.t_ == theirs.t_
+
+
+def _same_start_fits(X, y, **params):
+    """skdnn's and scikit-learn's MLP fitted from the same initial weights (skdnn's draw)."""
+    first = MLPClassifierFromScratch(**{**params, "max_iter": 1, "verbose": False})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # one epoch: only the draw counts
+        first.fit(X, y)
+    start = ([W.copy() for W in first.coefs_], [b.copy() for b in first.intercepts_])
+    theirs = _StartsFrom(**params)
+    theirs.start = start
+    theirs.fit(X, y)
+    ours = MLPClassifierFromScratch(warm_start=True, **params)
+    ours.coefs_, ours.intercepts_ = start
+    return ours.fit(X, y), theirs
+
+
+def test_adaptive_learning_rate_divides_by_five_when_the_loss_stops_improving(capsys):
+    # With tol above any epoch's gain, every epoch after the first fails to improve: after
+    # n_iter_no_change + 1 = 3 such epochs (epochs 2-4, then 5-7) the rate drops to a fifth,
+    # as in scikit-learn, whose loss curve from the same start must be the same.
+    X, y = _data(3, n_samples=300)
+    params = dict(hidden_layer_sizes=(16, 8), solver="sgd", learning_rate="adaptive",
+                  learning_rate_init=0.1, momentum=0.5, tol=10.0, n_iter_no_change=2,
+                  max_iter=8, batch_size=64, shuffle=False, random_state=0, verbose=True)
+    with pytest.warns(ConvergenceWarning, match=r"Maximum iterations \(8\) reached"):
+        ours, theirs = _same_start_fits(X, y, **params)
+    printed = capsys.readouterr().out.splitlines()
+    drops = [line.split("Setting learning rate to ")[1] for line in printed
+             if "Setting learning rate" in line]
+    # Each drop is printed twice, by scikit-learn's fit and by ours.
+    assert drops == ["0.020000", "0.004000"] * 2
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-10)
+    # At a constant rate (and never stopping) the curves part in the fifth epoch, the first
+    # at the lower rate.
+    constant = MLPClassifierFromScratch(warm_start=True, **{
+        **params, "verbose": False, "learning_rate": "constant", "n_iter_no_change": 8})
+    constant.coefs_ = [W.copy() for W in theirs.start[0]]
+    constant.intercepts_ = [b.copy() for b in theirs.start[1]]
+    with pytest.warns(ConvergenceWarning):
+        constant.fit(X, y)
+    np.testing.assert_allclose(constant.loss_curve_[:4], ours.loss_curve_[:4], rtol=1e-12)
+    assert not np.isclose(constant.loss_curve_[4], ours.loss_curve_[4], rtol=1e-6)
+
+
+def test_verbose_prints_each_epochs_loss_and_why_training_stopped(capsys):
+    X, y = _data(3, n_samples=300)
+    params = dict(hidden_layer_sizes=(16, 8), batch_size=64, shuffle=False, random_state=0,
+                  tol=10.0, n_iter_no_change=2, verbose=True)
+    ours, theirs = _same_start_fits(X, y, **params)
+    printed = capsys.readouterr().out
+    ours_printed = printed[len(printed) // 2:]
+    # Word for word what scikit-learn prints, and the losses are the fitted loss_curve_.
+    assert printed == ours_printed * 2
+    assert ours_printed.splitlines() == [
+        *(f"Iteration {i}, loss = {loss:.8f}" for i, loss in enumerate(ours.loss_curve_, 1)),
+        "Training loss did not improve more than tol=10.000000 for 2 consecutive epochs. "
+        "Stopping.",
+    ]
+    assert ours.n_iter_ == theirs.n_iter_ == 4
+
+    early = MLPClassifierFromScratch(**{**params, "early_stopping": True}).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1:-1:2] == [f"Validation score: {score:f}" for score in early.validation_scores_]
+    assert lines[-1].startswith("Validation score did not improve more than tol=10.000000")
+    MLPClassifierFromScratch(**{**params, "verbose": False}).fit(X, y)
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_a_network_larger_than_one_block_trains_like_sklearn(solver):
+    # The optimisers and the L2 term go over the flat parameters in blocks of 65,536: this
+    # network's 92,700 weights fill one block and part of the next.
+    X, y = _data(3, n_samples=150)
+    params = dict(hidden_layer_sizes=(300, 300), solver=solver, alpha=0.1, batch_size=50,
+                  max_iter=3, tol=0.0, shuffle=False, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        ours, theirs = _same_start_fits(X, y, **params)
+    assert sum(W.size for W in ours.coefs_) > 65_536
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-10)
+    np.testing.assert_allclose(_flat(ours), _flat(theirs), rtol=1e-8, atol=1e-10)
 
 
 @pytest.mark.parametrize("loader", [load_digits, load_wine, load_breast_cancer])

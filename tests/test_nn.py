@@ -239,3 +239,55 @@ def test_float32_stays_float32_through_loss_gradient_and_adam():
     assert {a.dtype for a in (theta, grad, *moments)} == {np.dtype(np.float32)}
     params = net.unpack(theta)
     assert net.predict_proba(params, X.astype(np.float32)).dtype == np.float32
+
+
+# Blocks of the optimisers and of the L2 term: a vector of two full blocks and part of a third.
+_LONG = 2 * 65_536 + 1_001
+
+
+def test_sgd_steps_on_a_vector_longer_than_a_block_match_closed_form():
+    rng = np.random.default_rng(0)
+    start, grads = rng.normal(size=_LONG), rng.normal(size=(2, _LONG))
+    for nesterov in (False, True):
+        theta = start.copy()
+        state = init_sgd_state(theta, learning_rate=0.1)
+        velocity, expected = np.zeros(_LONG), start.copy()
+        for g in grads:
+            sgd_step(theta, g, state, momentum=0.9, nesterov=nesterov)
+            velocity = 0.9 * velocity - 0.1 * g
+            expected += 0.9 * velocity - 0.1 * g if nesterov else velocity
+        np.testing.assert_allclose(theta, expected, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(state["velocity"], velocity, rtol=1e-13, atol=1e-15)
+
+
+def test_adam_steps_on_a_vector_longer_than_a_block_match_closed_form():
+    b1, b2, lr, eps = 0.9, 0.999, 0.01, 1e-8
+    rng = np.random.default_rng(1)
+    theta = rng.normal(size=_LONG)
+    expected, m, v = theta.copy(), np.zeros(_LONG), np.zeros(_LONG)
+    state = init_adam_state(theta)
+    for t, g in enumerate(rng.normal(size=(3, _LONG)), start=1):
+        adam_step(theta, g, state, learning_rate_init=lr, beta_1=b1, beta_2=b2, epsilon=eps)
+        m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g**2
+        expected -= lr * np.sqrt(1 - b2**t) / (1 - b1**t) * m / (np.sqrt(v) + eps)
+    np.testing.assert_allclose(theta, expected, rtol=1e-12, atol=1e-15)
+
+
+def test_l2_penalty_on_weights_longer_than_a_block_matches_closed_form():
+    # The penalty alpha / (2 sum w) * ||W||^2 adds to the loss, and alpha / sum(w) * W to the
+    # gradient of every weight (not of the biases), across the block boundaries.
+    X, Y, out = _problem("multiclass", n_samples=20)
+    net = Network([X.shape[1], 400, 330, 3], "tanh", out)
+    theta = net.init_params(np.random.default_rng(0), glorot_uniform)
+    assert net.n_weights > _LONG
+    sample_weight = np.random.default_rng(1).uniform(0.5, 2.0, size=20)
+    plain_grad, grad = np.empty_like(theta), np.empty_like(theta)
+    plain = net.loss_and_gradient(theta, plain_grad, X, Y.copy(), sample_weight=sample_weight)
+    loss = net.loss_and_gradient(theta, grad, X, Y.copy(), sample_weight=sample_weight,
+                                 alpha=0.3)
+    weights = theta[: net.n_weights]
+    scale = 0.3 / sample_weight.sum()
+    assert loss - plain == pytest.approx(0.5 * scale * np.sum(weights**2), rel=1e-10)
+    np.testing.assert_allclose(grad[: net.n_weights] - plain_grad[: net.n_weights],
+                               scale * weights, rtol=1e-9, atol=1e-15)
+    np.testing.assert_array_equal(grad[net.n_weights:], plain_grad[net.n_weights:])
