@@ -8,10 +8,14 @@ from sklearn.datasets import load_iris, make_classification
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import StandardScaler
 
-from skdnn import MLPClassifierFromScratch
+from skdnn import MLPClassifierFromScratch, _base
 
-callback = pytest.importorskip("sklearn.callback")
-
+try:  # scikit-learn >= 1.9
+    from sklearn import callback
+except ImportError:  # older: skdnn's estimators train the same, without callbacks
+    callback = None
+needs_callbacks = pytest.mark.skipif(callback is None,
+                                     reason="sklearn.callback needs scikit-learn >= 1.9")
 
 # Short fits that stop before converging are the point of these tests, not a fault.
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -22,6 +26,7 @@ def _data():
     return StandardScaler().fit_transform(X), y
 
 
+@needs_callbacks
 def test_scoring_monitor_records_each_epoch_as_if_fit_stopped_there():
     X, y = _data()
     monitor = callback.ScoringMonitor(scoring="accuracy")
@@ -35,6 +40,7 @@ def test_scoring_monitor_records_each_epoch_as_if_fit_stopped_there():
         assert row["accuracy"] == pytest.approx(accuracy_score(y, shorter.predict(X)))
 
 
+@needs_callbacks
 def test_scoring_monitor_follows_lbfgs_iterations():
     X, y = _data()
     monitor = callback.ScoringMonitor(scoring="accuracy")
@@ -46,6 +52,7 @@ def test_scoring_monitor_follows_lbfgs_iterations():
     assert rows[-1]["accuracy"] == pytest.approx(est.score(X, y))
 
 
+@needs_callbacks
 @pytest.mark.parametrize("method", ["fit", "partial_fit"])
 def test_progress_bar_shows_a_completed_bar(method, capsys):
     pytest.importorskip("rich")
@@ -83,6 +90,7 @@ class _StopAfter:
         return False
 
 
+@needs_callbacks
 def test_a_callback_can_stop_training():
     X, y = _data()
     est = MLPClassifierFromScratch(hidden_layer_sizes=(8,), max_iter=50, random_state=0)
@@ -148,6 +156,7 @@ def test_loss_curve_display_plots_the_recorded_curves():
     assert sorted(LossCurveDisplay.from_estimator(plain.fit(X, y)).lines_) == ["training loss"]
 
 
+@needs_callbacks
 def test_perceptron_reports_each_epoch_to_the_scoring_monitor(capsys):
     pytest.importorskip("rich")
     from skdnn import PerceptronClassifier
@@ -163,6 +172,7 @@ def test_perceptron_reports_each_epoch_to_the_scoring_monitor(capsys):
     assert "PerceptronClassifier - fit" in capsys.readouterr().out
 
 
+@needs_callbacks
 def test_a_callback_can_stop_the_perceptron():
     from skdnn import PerceptronClassifier
 
@@ -170,3 +180,32 @@ def test_a_callback_can_stop_the_perceptron():
     est = PerceptronClassifier(max_iter=50, tol=None, random_state=0)
     est.set_callbacks(_StopAfter(2)).fit(X, y)
     assert est.n_iter_ == 2
+
+
+@pytest.mark.skipif(callback is not None, reason="scikit-learn >= 1.9 has callbacks")
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_without_sklearn_callbacks_the_hooks_do_nothing_and_the_estimators_train(solver):
+    # Before scikit-learn 1.9, _base stands in for sklearn.callback: the estimators call the
+    # same hooks, which do nothing and never ask to stop.
+    from skdnn import PerceptronClassifier
+
+    assert _base.CallbackSupportMixin.__module__ == "skdnn._base"
+    assert isinstance(MLPClassifierFromScratch(), _base.CallbackSupportMixin)
+    assert isinstance(PerceptronClassifier(), _base.CallbackSupportMixin)
+    X, y = _data()
+    est = MLPClassifierFromScratch(hidden_layer_sizes=(8,), solver=solver, max_iter=500,
+                                   random_state=0).fit(X, y)
+    hooks = _base.EpochCallbacks(est, X, y, None, max_epochs=3)
+    hooks.begin_epoch()
+    assert hooks.end_epoch(lambda: {}) is False
+    assert est.n_iter_ == len(est.loss_curve_) > 10 and est.score(X, y) > 0.9
+    assert PerceptronClassifier(random_state=0).fit(X, y).score(X, y) > 0.8
+
+
+@pytest.mark.skipif(callback is None, reason="sklearn.callback needs scikit-learn >= 1.9")
+def test_with_sklearn_callbacks_the_estimators_take_sklearns_own_mixin():
+    from skdnn import PerceptronClassifier
+
+    assert _base.CallbackSupportMixin is callback.CallbackSupportMixin
+    for est in (MLPClassifierFromScratch(), PerceptronClassifier()):
+        assert isinstance(est, callback.CallbackSupportMixin) and hasattr(est, "set_callbacks")
