@@ -70,9 +70,10 @@ def _what_is_wrong(est, X, y, sample_weight):
     n_validation = max(int(np.ceil(0.1 * len(y))), 2, len(np.unique(y)))
     if getattr(est, "early_stopping", False) and len(y) - n_validation < 2:
         reasons.append("The validation set (for early stopping )?(is too small|would hold)")
-    # Magnitudes up to 1e300 overflow any network: the error must name the learning rate, or
-    # (lbfgs has none) the input's large values.
-    reasons.append(r"learning_rate_init=|eta0=|non-finite parameter weights.*large values")
+    # Magnitudes up to 1e300 overflow any network, or leave it learning nothing: the error
+    # must name the learning rate, or (lbfgs has none) the input's large values or scale.
+    reasons.append(r"learning_rate_init=|eta0=|non-finite parameter weights.*large values"
+                   r"|features reach .* scale them")
     return reasons
 
 
