@@ -38,9 +38,10 @@ gelu          ``Gelu`` (opset 20 on), before it the exact
 
 The output layer is ``Softmax`` (multiclass) or ``Sigmoid`` (binary: the probabilities are
 ``[1 - p, p]``; multilabel: one per label, and the labels are ``p > 1/2``); the regressor's
-is the identity. The perceptron's probabilities are its decision ``d`` divided by the
-temperature ``T``: ``softmax(d / T)``, and ``[1 - sigmoid(d / T), sigmoid(d / T)]`` for two
-classes, whose label is ``classes_[1]`` where ``d >= 0``, as its ``predict`` says.
+is the identity, or ``Exp`` with the Poisson loss. The perceptron's probabilities are its
+decision ``d`` divided by the temperature ``T``: ``softmax(d / T)``, and
+``[1 - sigmoid(d / T), sigmoid(d / T)]`` for two classes, whose label is ``classes_[1]``
+where ``d >= 0``, as its ``predict`` says.
 """
 
 from __future__ import annotations
@@ -170,6 +171,8 @@ def _network_output(graph, x, model):
         return graph.op("Softmax", x, axis=-1)
     if model.out_activation_ == "logistic":
         return graph.op("Sigmoid", x)
+    if model.out_activation_ == "exp":  # the regressor with the Poisson loss
+        return graph.op("Exp", x)
     return x
 
 

@@ -180,28 +180,31 @@ class _SklearnNamedRegressor(MLPRegressor):
     """scikit-learn's MLPRegressor through skdnn's regressor converter: the same attributes."""
 
 
-@pytest.mark.parametrize("n_targets", [1, 2])
+@pytest.mark.parametrize(("n_targets", "loss"), [(1, "squared_error"), (2, "squared_error"),
+                                                 (1, "poisson")])
 @pytest.mark.parametrize("activation", ["identity", "logistic", "tanh", "relu"])
-def test_regressor_converter_reads_scikit_learns_attributes(activation, n_targets):
+def test_regressor_converter_reads_scikit_learns_attributes(activation, n_targets, loss):
     skl2onnx.update_registered_converter(
         _SklearnNamedRegressor, "TestSklearnNamedRegressor",
         skdnn_onnx.mlp_regressor_shapes, skdnn_onnx.convert_mlp_regressor)
     X, y = make_regression(120, 6, n_targets=n_targets, random_state=0)
-    model = _SklearnNamedRegressor(hidden_layer_sizes=(7, 5), activation=activation,
+    model = _SklearnNamedRegressor(hidden_layer_sizes=(7, 5), activation=activation, loss=loss,
                                    max_iter=50, random_state=0)
-    model.fit(X, y / 100)
+    model.fit(X, np.abs(y) / 100)  # Poisson needs targets >= 0
     ours, theirs = _regressor_answers(model, X.astype(np.float32))
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
-def test_regressor_pipeline_gives_predict(activation):
+@pytest.mark.parametrize(("activation", "loss"), [
+    *[(activation, "squared_error") for activation in HIDDEN_ACTIVATIONS], ("tanh", "poisson")])
+def test_regressor_pipeline_gives_predict(activation, loss):
     if not hasattr(skdnn, "MLPRegressorFromScratch"):
         pytest.skip("skdnn has no MLPRegressorFromScratch yet")
     X, y = make_regression(120, 8, random_state=0)
     model = make_pipeline(StandardScaler(), PCA(n_components=5), skdnn.MLPRegressorFromScratch(
-        hidden_layer_sizes=(7, 5), activation=activation, max_iter=60, random_state=0))
-    model.fit(X, y / 100)
+        hidden_layer_sizes=(7, 5), activation=activation, loss=loss, max_iter=60,
+        random_state=0))
+    model.fit(X, np.abs(y) / 100)  # Poisson needs targets >= 0
     ours, theirs = _regressor_answers(model, X.astype(np.float32))
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
 
