@@ -1,10 +1,13 @@
-r"""Output layers and the cross-entropy loss, computed from the logits.
+r"""Output layers and their losses, computed from the logits.
 
-Two output layers, as in scikit-learn's ``MLPClassifier``:
+Four output layers, as in scikit-learn's ``MLPClassifier`` and ``MLPRegressor``:
 
 * ``"softmax"`` for multiclass targets: ``p_ik = exp(z_ik) / sum_j exp(z_ij)``;
 * ``"logistic"`` for binary targets (one unit, ``p = P(class 1)``) and multilabel targets
-  (one independent sigmoid per label).
+  (one independent sigmoid per label);
+* ``"identity"`` for regression with the squared error: the prediction is ``z`` itself;
+* ``"exp"`` for regression with the Poisson deviance: the prediction is ``exp(z)``, which
+  is positive, as a count's or a rate's mean must be.
 
 Notes
 -----
@@ -20,17 +23,30 @@ row ``y_i`` and the predicted probabilities, and the mean over a batch is weight
 Both are computed from the logits ``z`` (the output layer's pre-activation) through
 log-sum-exp, so no probability is ever logged after rounding to 0.
 
-Softmax with cross-entropy, and sigmoid with binary cross-entropy, are *canonical pairs*: the
-gradient of ``ell_i`` with respect to the logits is simply ``p_i - y_i``. This fused gradient
-is what starts the backward pass; it avoids the Jacobian of the softmax altogether.
+The regression losses are scikit-learn's half squared error, averaged over the ``K`` outputs,
+and half Poisson deviance, summed over them:
+
+.. math::
+
+    \ell_i^{identity} = \frac{1}{2K} \sum_k (z_{ik} - y_{ik})^2, \qquad
+    \ell_i^{exp} = \sum_k y_{ik} \log y_{ik} - y_{ik} - y_{ik} z_{ik} + e^{z_{ik}}.
+
+Softmax with cross-entropy, sigmoid with binary cross-entropy, the identity with the squared
+error and the exponential with the Poisson deviance are *canonical pairs*: the gradient of
+``ell_i`` with respect to the logits is simply ``p_i - y_i``, the output minus the target.
+This fused gradient is what starts the backward pass; it avoids the Jacobian of the softmax
+altogether. For the squared error, scikit-learn starts the backward pass from ``p - y`` for
+every output, without the ``1 / K`` of the loss it reports; skdnn does the same, so that
+training follows scikit-learn's step by step. The gradient followed is then that of the loss
+summed over the outputs, which is the reported loss for one output.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import entr, expit, log_softmax
+from scipy.special import entr, expit, xlogy
 
-OUTPUT_ACTIVATIONS = ("softmax", "logistic")
+OUTPUT_ACTIVATIONS = ("softmax", "logistic", "identity", "exp")
 
 
 def output_activation_for(y_type: str) -> str:
@@ -75,30 +91,86 @@ def output_probabilities(z, out_activation, out=None):
     return np.maximum(out, np.finfo(out.dtype).tiny, out=out)
 
 
-def log_loss(z, y, out_activation, sample_weight=None):
-    """Weighted mean cross-entropy from the logits ``z``, which are left unchanged.
+def output_values(z, out_activation, out=None):
+    """The output layer's values: probabilities (softmax, logistic) or predictions (identity,
+    exp), in place when ``out is z``."""
+    if out_activation in ("softmax", "logistic"):
+        return output_probabilities(z, out_activation, out=out)
+    if out is None:
+        out = np.empty_like(z)
+    if out_activation == "exp":
+        return np.exp(z, out=out)
+    out[...] = z
+    return out
 
-    The same value as :func:`log_loss_and_output_delta` returns, without the gradient.
-    """
-    if out_activation == "logistic":
-        per_sample = (np.logaddexp(0, z) - y * z).sum(axis=1)
-    else:
-        per_sample = -np.einsum("ij,ij->i", y, log_softmax(z, axis=1))
+
+# Per-sample losses from the logits. Each writes the output layer's values into ``z`` (the
+# fused gradient is formed from them) and returns ``ell_i`` of shape (n_samples,).
+def _softmax_cross_entropy(z, y):
+    # -sum_k y_k log p_k = logsumexp(z) - sum_k y_k z_k, evaluated after shifting by the max.
+    z -= _row_max(z)
+    y_dot_z = np.einsum("ij,ij->i", y, z)
+    np.exp(z, out=z)
+    row_sum = _row_sum(z)
+    z /= row_sum
+    return np.log(row_sum[:, 0]) - y_dot_z
+
+
+def _sigmoid_cross_entropy(z, y):
+    # log(1 + e^z) - y z, with logaddexp(0, z) = log(1 + e^z) free of overflow.
+    per_sample = (np.logaddexp(0, z) - y * z).sum(axis=1)
+    expit(z, out=z)
+    return per_sample
+
+
+def _half_squared_error(z, y):
+    diff = z - y
+    return np.einsum("ij,ij->i", diff, diff) * (0.5 / z.shape[1])
+
+
+def _half_poisson_deviance(z, y):
+    # y log(y / e^z) - y + e^z, with y log y = 0 at y = 0 (xlogy).
+    per_sample = (xlogy(y, y) - y - y * z).sum(axis=1)
+    np.exp(z, out=z)
+    per_sample += _row_sum(z)[:, 0]
+    return per_sample
+
+
+#: Output layer name -> its per-sample loss, the loss it is the canonical pair of.
+LOSSES = {
+    "softmax": _softmax_cross_entropy,
+    "logistic": _sigmoid_cross_entropy,
+    "identity": _half_squared_error,
+    "exp": _half_poisson_deviance,
+}
+
+
+def _weighted_mean(per_sample, sample_weight):
     if sample_weight is None:
         return float(per_sample.mean())
+    # Normalise the weights first: sum_i (w_i / sum(w)) ell_i cannot overflow where
+    # sum_i w_i ell_i would (weights near 1e300).
     return float(per_sample @ (sample_weight / float(sample_weight.sum())))
 
 
-def log_loss_and_output_delta(z, y, out_activation, sample_weight=None):
-    """Weighted mean cross-entropy and its gradient with respect to the logits.
+def output_loss(z, y, out_activation, sample_weight=None):
+    """Weighted mean loss of the output layer from the logits ``z``, which are left unchanged.
+
+    The same value as :func:`loss_and_output_delta` returns, without the gradient.
+    """
+    return _weighted_mean(LOSSES[out_activation](z.copy(), y), sample_weight)
+
+
+def loss_and_output_delta(z, y, out_activation, sample_weight=None):
+    """Weighted mean loss of the output layer and its gradient with respect to the logits.
 
     Parameters
     ----------
     z : ndarray of shape (n_samples, n_outputs)
-        Logits. Overwritten with the probabilities (the delta is formed from them).
+        Logits. Overwritten with the output values (the delta is formed from them).
     y : ndarray of shape (n_samples, n_outputs)
-        One-hot rows (softmax) or 0/1 indicators (logistic), in ``z``'s dtype.
-    out_activation : {"softmax", "logistic"}
+        One-hot rows (softmax), 0/1 indicators (logistic) or targets (identity, exp).
+    out_activation : {"softmax", "logistic", "identity", "exp"}
     sample_weight : ndarray of shape (n_samples,) or None
         Per-sample weights ``w_i``; ``None`` means all ones.
 
@@ -107,43 +179,32 @@ def log_loss_and_output_delta(z, y, out_activation, sample_weight=None):
     loss : float
         ``sum_i w_i ell_i / sum_i w_i``.
     delta : ndarray of shape (n_samples, n_outputs)
-        ``dL/dz = w_i (p_i - y_i) / sum_i w_i`` (the same array as ``z``).
+        ``w_i (p_i - y_i) / sum_i w_i`` (the same array as ``z``).
     """
-    n_samples = z.shape[0]
-    if out_activation == "logistic":
-        # log(1 + e^z) - y z, with logaddexp(0, z) = log(1 + e^z) free of overflow.
-        per_sample = (np.logaddexp(0, z) - y * z).sum(axis=1)
-        expit(z, out=z)
-    else:
-        # -sum_k y_k log p_k = logsumexp(z) - sum_k y_k z_k, evaluated after shifting by the max.
-        z -= _row_max(z)
-        y_dot_z = np.einsum("ij,ij->i", y, z)
-        np.exp(z, out=z)
-        row_sum = _row_sum(z)
-        per_sample = np.log(row_sum[:, 0]) - y_dot_z
-        z /= row_sum
+    per_sample = LOSSES[out_activation](z, y)
+    loss = _weighted_mean(per_sample, sample_weight)
     delta = z
     delta -= y
     if sample_weight is None:
-        loss = float(per_sample.sum()) / n_samples
-        delta *= 1.0 / n_samples
+        delta *= 1.0 / z.shape[0]
     else:
-        # Normalise the weights first: sum_i (w_i / sum(w)) ell_i cannot overflow where
-        # sum_i w_i ell_i would (weights near 1e300).
         share = sample_weight / float(sample_weight.sum())
-        loss = float(per_sample @ share)
         delta *= share[:, None].astype(delta.dtype, copy=False)
     return loss, delta
 
 
-def prior_log_loss(y, out_activation, sample_weight=None):
-    r"""The loss of predicting the class frequencies: the yardstick of a model that learned nothing.
+# The classifier's names for the same functions.
+log_loss, log_loss_and_output_delta = output_loss, loss_and_output_delta
+
+
+def prior_loss(y, out_activation, sample_weight=None):
+    r"""The loss of the best constant prediction: the yardstick of a model that learned nothing.
 
     Parameters
     ----------
     y : ndarray of shape (n_samples, n_outputs)
-        One-hot rows (softmax) or 0/1 indicators (logistic).
-    out_activation : {"softmax", "logistic"}
+        One-hot rows (softmax), 0/1 indicators (logistic) or targets (identity, exp).
+    out_activation : {"softmax", "logistic", "identity", "exp"}
     sample_weight : ndarray of shape (n_samples,) or None
 
     Returns
@@ -152,13 +213,18 @@ def prior_log_loss(y, out_activation, sample_weight=None):
 
     Notes
     -----
-    With ``pi_k`` the weighted frequency of class (or label) ``k``, the constant prediction
-    ``p = pi`` has the cross-entropy of the frequencies themselves, their entropy:
+    The best constant prediction is the weighted mean of each column, ``pi_k``: the class
+    frequencies, or the targets' means. Its cross-entropy is the frequencies' entropy; its
+    half squared error is half the targets' variance (averaged over the outputs); its half
+    Poisson deviance is the mean of ``y log y`` minus ``pi log pi``:
 
     .. math::
 
         L_0^{softmax} = -\sum_k \pi_k \log \pi_k, \qquad
-        L_0^{sigmoid} = -\sum_k \pi_k \log \pi_k + (1 - \pi_k) \log(1 - \pi_k).
+        L_0^{sigmoid} = -\sum_k \pi_k \log \pi_k + (1 - \pi_k) \log(1 - \pi_k),
+
+        L_0^{identity} = \frac{1}{2K} \sum_k \overline{(y_k - \pi_k)^2}, \qquad
+        L_0^{exp} = \sum_k \overline{y_k \log y_k} - \pi_k \log \pi_k.
 
     No constant prediction does better, so a trained model's loss far above ``L_0`` means it
     learned nothing.
@@ -166,4 +232,12 @@ def prior_log_loss(y, out_activation, sample_weight=None):
     freq = np.average(y, axis=0, weights=sample_weight)
     if out_activation == "logistic":
         return float(np.sum(entr(freq) + entr(1 - freq)))
+    if out_activation == "identity":
+        return float(0.5 * np.average((y - freq) ** 2, axis=0, weights=sample_weight).mean())
+    if out_activation == "exp":
+        return float(np.sum(np.average(xlogy(y, y), axis=0, weights=sample_weight)
+                            - xlogy(freq, freq)))
     return float(np.sum(entr(freq)))
+
+
+prior_log_loss = prior_loss  # the classifier's name

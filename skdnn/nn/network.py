@@ -13,10 +13,12 @@ and ``b_l`` of shape ``(layer_units[l+1],)``. With ``a_0 = X`` of shape
 
 so the shapes go ``[n_samples x n_features] . [n_features x h_1] -> [n_samples x h_1]`` and
 so on, ending in logits ``z_L`` of shape ``(n_samples, n_outputs)`` that the output layer
-(softmax or sigmoid, :mod:`skdnn.nn.losses`) turns into probabilities.
+(softmax, sigmoid, identity or exp, :mod:`skdnn.nn.losses`) turns into probabilities or
+predictions.
 
 The backward pass is the chain rule, applied from the output back. Starting from
-``delta_L = dL/dz_L = (p - y) w / sum(w)`` (the fused softmax/sigmoid cross-entropy gradient):
+``delta_L = dL/dz_L = (p - y) w / sum(w)`` (the fused gradient of an output layer and its
+canonical loss):
 
 .. math::
 
@@ -50,7 +52,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .activations import PRELU_INIT, activation_param, get_activation
-from .losses import log_loss_and_output_delta, output_probabilities
+from .losses import loss_and_output_delta, output_values
 from .workspace import BLOCK, Workspace, blocks
 
 
@@ -103,7 +105,7 @@ class Network:
         ``[n_features, h_1, ..., n_outputs]``.
     activation : str
         Hidden activation, a key of :data:`skdnn.nn.activations.ACTIVATIONS`.
-    out_activation : {"softmax", "logistic"}
+    out_activation : {"softmax", "logistic", "identity", "exp"}
     negative_slope : float
         Slope of ``leaky_relu`` for negative inputs.
     dtype : numpy dtype
@@ -204,6 +206,51 @@ class Network:
         slopes = [np.full(units, PRELU_INIT) for units in self.layer_units[1:-1]]
         return self.pack([W for W, _ in layers], [b for _, b in layers], slopes)
 
+    def copy_hidden_layers(self, theta, source):
+        """Write the hidden layers of ``source`` (:class:`Params` of a network with the same
+        hidden layers) into ``theta``: weights, biases and slopes of every layer but the
+        output layer, which keeps its values."""
+        target = self.unpack(theta)
+        pairs = zip(source.coefs[:-1] + source.intercepts[:-1] + list(source.slopes),
+                    target.coefs[:-1] + target.intercepts[:-1] + target.slopes, strict=True)
+        for src, dst in pairs:
+            dst[...] = src
+
+    def split(self, theta, X, n_frozen):
+        """Split off the first ``n_frozen`` weight layers as a fixed feature map.
+
+        Returns ``(top, top_theta, features, merge)``: the network of the layers above the
+        frozen ones, their parameters (a new vector), their input (the frozen layers' output
+        on ``X``: the hidden activation of layer ``n_frozen``), and ``merge(top_theta)``,
+        which writes trained top parameters into a copy of ``theta``, the frozen part
+        untouched bit for bit. With ``n_frozen == 0``, ``top`` is this network, ``top_theta``
+        is ``theta`` itself and ``features`` is ``X``.
+        """
+        if n_frozen == 0:
+            return self, theta, X, np.copy
+        units, params = self.layer_units, self.unpack(theta)
+        options = dict(negative_slope=self.negative_slope, dtype=self.dtype)
+        front = Network(units[: n_frozen + 1], self.hidden.name, self.out_activation, **options)
+        front_params = Params(params.coefs[:n_frozen], params.intercepts[:n_frozen],
+                              params.slopes[: n_frozen - 1])
+        z = front.logits(front_params, X)  # the last frozen layer's pre-activation
+        param = self._param(params, n_frozen - 1)
+        features = self.hidden.forward(z, param, z)
+        top = Network(units[n_frozen:], self.hidden.name, self.out_activation, **options)
+        top_theta = top.pack(params.coefs[n_frozen:], params.intercepts[n_frozen:],
+                             params.slopes[n_frozen:])
+
+        def merge(trained):
+            full = theta.copy()
+            full_params, trained_params = self.unpack(full), top.unpack(trained)
+            for part in range(3):
+                for dst, src in zip(full_params[part][n_frozen:], trained_params[part],
+                                    strict=True):
+                    dst[...] = src
+            return full
+
+        return top, top_theta, features, merge
+
     def _param(self, params, layer):
         slopes = params.slopes[layer] if self.has_slopes else None
         return activation_param(self.hidden.name, negative_slope=self.negative_slope, slopes=slopes)
@@ -252,10 +299,13 @@ class Network:
                     trace.masks.append(mask)
         raise AssertionError("unreachable")
 
-    def predict_proba(self, params, X):
-        """Output probabilities, shape (n_samples, n_outputs)."""
+    def outputs(self, params, X):
+        """The output layer's values: probabilities (classification) or predictions
+        (regression), shape (n_samples, n_outputs)."""
         z = self.logits(params, X)
-        return output_probabilities(z, self.out_activation, out=z)
+        return output_values(z, self.out_activation, out=z)
+
+    predict_proba = outputs
 
     # -- backward -------------------------------------------------------------------------
     def backward(self, params, trace, delta, *, grads=None, input_gradient=False, workspace=None):
@@ -318,7 +368,7 @@ class Network:
                           dropout=0.0, rng=None):
         """The training objective at ``theta`` and its gradient, written into ``grad``.
 
-        The objective is scikit-learn's: weighted mean cross-entropy plus
+        The objective is scikit-learn's: the weighted mean loss of the output layer plus
         ``alpha / (2 sum_i w_i) * sum_l ||W_l||^2`` (biases and slopes are not penalised).
 
         Parameters
@@ -327,7 +377,8 @@ class Network:
             Flat parameters and the buffer that receives their gradient.
         X : {ndarray, sparse matrix} of shape (n_samples, n_features)
         Y : ndarray of shape (n_samples, n_outputs)
-            One-hot / indicator targets in this network's dtype.
+            One-hot / indicator targets (boolean or in this network's dtype), or regression
+            targets in this network's dtype.
         sample_weight : ndarray of shape (n_samples,) or None
         alpha : float
         dropout : float
@@ -341,7 +392,7 @@ class Network:
         trace = Trace([], [], [], [])
         ws = self.workspace
         z = self.logits(params, X, trace=trace, dropout=dropout, rng=rng, workspace=ws)
-        loss, delta = log_loss_and_output_delta(z, Y, self.out_activation, sample_weight)
+        loss, delta = loss_and_output_delta(z, Y, self.out_activation, sample_weight)
         sw_sum = X.shape[0] if sample_weight is None else float(sample_weight.sum())
         l2_scale = alpha / sw_sum
         self.backward(params, trace, delta, grads=self._views(grad, "grad"), workspace=ws)

@@ -1,10 +1,17 @@
-"""Stochastic optimisers on one flat parameter vector.
+"""Stochastic optimisers and learning-rate schedules on one flat parameter vector.
 
 Each optimiser is a pair of functions: ``init_*_state(theta)`` returns its state as a plain
 dict of arrays and numbers (so a fitted estimator that keeps it can still be saved with
 ``skops`` and resumed with ``partial_fit``), and ``*_step(theta, grad, state, ...)`` updates
 ``theta`` in place. Their arithmetic is scikit-learn's (``_stochastic_optimizers.py``), done
 on the whole vector instead of once per layer.
+
+Two registries tie them to the estimators' parameters, as :data:`skdnn.nn.ACTIVATIONS` does
+for the activations: :data:`OPTIMIZERS` maps a ``solver`` name to a class that holds the
+hyper-parameters and steps, and :data:`SCHEDULES` maps a ``learning_rate`` name to what
+happens to SGD's step size after each epoch and when training stops improving. A training
+loop calls ``step`` per batch, ``after_epoch`` per epoch and ``on_plateau`` when the
+stopping rule fires, and never asks which optimiser it has.
 
 A step goes over the vector in blocks (:func:`skdnn.nn.workspace.blocks`), with one scratch
 array for the intermediate results. Written naively, each of the ten element-wise operations
@@ -14,6 +21,9 @@ memory again; a block stays in the processor's cache from the first operation to
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -125,3 +135,118 @@ def adam_step(theta, grad, state, *, learning_rate_init=0.001, beta_1=0.9, beta_
         step = np.divide(M, step, out=step)
         step *= lr * scale
         theta[block] -= step
+
+
+class Schedule(NamedTuple):
+    """A learning-rate schedule of SGD: ``after_epoch(state, learning_rate_init, t,
+    power_t)`` updates ``state["learning_rate"]`` after each epoch (``t`` samples seen so
+    far), and ``on_plateau(state)`` returns True when it lowered the rate so that training
+    goes on, False when training should stop."""
+
+    after_epoch: Callable
+    on_plateau: Callable
+
+
+def _keep_rate(state, learning_rate_init, t, power_t):
+    pass
+
+
+def _invscale_rate(state, learning_rate_init, t, power_t):
+    state["learning_rate"] = invscaling_learning_rate(learning_rate_init, t, power_t)
+
+
+def _stop(state):
+    return False
+
+
+def _divide_rate_by_five(state):
+    """scikit-learn's ``"adaptive"``: divide the rate by 5 while it is above 1e-6."""
+    if state["learning_rate"] <= 1e-6:
+        return False
+    state["learning_rate"] /= 5.0
+    return True
+
+
+#: ``learning_rate`` name -> :class:`Schedule`.
+SCHEDULES = {
+    "constant": Schedule(_keep_rate, _stop),
+    "invscaling": Schedule(_invscale_rate, _stop),
+    "adaptive": Schedule(_keep_rate, _divide_rate_by_five),
+}
+
+
+class _Optimizer:
+    """What both optimisers share: resuming a saved state that fits, or starting anew."""
+
+    name = ""
+    _vector = ""  # a key of the state holding a vector as long as theta
+
+    def new_state(self, theta):
+        raise NotImplementedError
+
+    def resume(self, state, theta):
+        """``state`` if it is this optimiser's state for ``theta``'s size, else a new one."""
+        if (state is None or state.get("solver") != self.name
+                or len(state[self._vector]) != theta.size):
+            state = dict(self.new_state(theta), solver=self.name)
+        return state
+
+
+class SGD(_Optimizer):
+    """Stochastic gradient descent with (Nesterov) momentum and a learning-rate schedule.
+
+    The parameters are scikit-learn's, named as in ``MLPClassifier`` (:attr:`PARAMETERS`).
+    """
+
+    name, _vector = "sgd", "velocity"
+    PARAMETERS = ("learning_rate_init", "learning_rate", "power_t", "momentum",
+                  "nesterovs_momentum")
+
+    def __init__(self, *, learning_rate_init=0.001, learning_rate="constant", power_t=0.5,
+                 momentum=0.9, nesterovs_momentum=True):
+        self.learning_rate_init, self.power_t = learning_rate_init, power_t
+        self.momentum, self.nesterov = momentum, nesterovs_momentum
+        self.schedule = SCHEDULES[learning_rate]
+
+    def new_state(self, theta):
+        return init_sgd_state(theta, self.learning_rate_init)
+
+    def step(self, theta, grad, state, scratch=None):
+        sgd_step(theta, grad, state, momentum=self.momentum, nesterov=self.nesterov,
+                 scratch=scratch)
+
+    def after_epoch(self, state, t):
+        self.schedule.after_epoch(state, self.learning_rate_init, t, self.power_t)
+
+    def on_plateau(self, state):
+        return self.schedule.on_plateau(state)
+
+
+class Adam(_Optimizer):
+    """Adam with scikit-learn's parameters (:attr:`PARAMETERS`); it has no schedule (as in
+    scikit-learn, ``learning_rate`` applies to SGD only)."""
+
+    name, _vector = "adam", "grad_sum"
+    PARAMETERS = ("learning_rate_init", "beta_1", "beta_2", "epsilon")
+
+    def __init__(self, *, learning_rate_init=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+        self.learning_rate_init, self.epsilon = learning_rate_init, epsilon
+        self.beta_1, self.beta_2 = beta_1, beta_2
+
+    def new_state(self, theta):
+        return init_adam_state(theta)
+
+
+    def step(self, theta, grad, state, scratch=None):
+        adam_step(theta, grad, state, learning_rate_init=self.learning_rate_init,
+                  beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon, scratch=scratch)
+
+    def after_epoch(self, state, t):
+        pass
+
+    def on_plateau(self, state):
+        return False
+
+
+#: ``solver`` name -> optimiser class.
+OPTIMIZERS = {"sgd": SGD, "adam": Adam}
