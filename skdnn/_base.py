@@ -1,7 +1,9 @@
-"""Pieces of the scikit-learn contract shared by skdnn's estimators: sample and class
-weights, and support for scikit-learn's callbacks."""
+"""Pieces shared by skdnn's estimators: sample and class weights, the stopping rule of
+their training loops, and support for scikit-learn's callbacks."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -68,6 +70,56 @@ def combined_sample_weight(sample_weight, X, y_index, classes, class_weight, dty
             "The sample weights (times the class weights) must have a positive, finite sum."
         )
     return sample_weight.astype(dtype, copy=False)
+
+
+@dataclass
+class StoppingRule:
+    r"""Counts the epochs in a row that did not improve on the best one by ``tol``.
+
+    One rule serves the training-loss plateau and early stopping of the multi-layer
+    perceptrons, and the perceptron's progress measure. Each epoch is ranked by a ``key``, a
+    tuple in which lower is better, compared element by element: ``(loss,)``, or
+    ``(-score, loss)`` where a validation score decides and the loss breaks ties.
+
+    Parameters
+    ----------
+    tol : float
+        How much better than the best key an epoch must be to count as an improvement.
+    best : tuple of float
+        The best key so far (``(inf,)`` before any epoch).
+    count : int
+        Epochs in a row without an improvement; the caller stops (or lowers its learning
+        rate) once it passes its ``n_iter_no_change``.
+
+    Notes
+    -----
+    An epoch with key ``k`` improves on the best key ``b`` when
+
+    .. math::
+
+        k_0 \le b_0 - \mathrm{tol}
+        \quad\text{or}\quad
+        (k_0 \le b_0 \text{ and } k_1 \le b_1 - \mathrm{tol}),
+
+    so at an equal score (accuracy moves in steps of ``1 / n_val`` and often stays flat for
+    many epochs) a loss lower by ``tol`` is progress. A key with a NaN never improves.
+    """
+
+    tol: float
+    best: tuple = (np.inf,)
+    count: int = 0
+
+    def update(self, key):
+        """Record one epoch's ``key``; return True when it is the best so far."""
+        improved = key[0] <= self.best[0] - self.tol or (
+            min(len(key), len(self.best)) > 1 and key[0] <= self.best[0]
+            and key[1] <= self.best[1] - self.tol
+        )
+        self.count = 0 if improved else self.count + 1
+        if key < self.best:
+            self.best = tuple(key)
+            return True
+        return False
 
 
 try:  # scikit-learn >= 1.9 ships the callback framework (ProgressBar, ScoringMonitor, ...)

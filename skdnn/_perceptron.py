@@ -18,7 +18,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import CallbackSupportMixin, EpochCallbacks, combined_sample_weight, generator
+from ._base import (
+    CallbackSupportMixin,
+    EpochCallbacks,
+    StoppingRule,
+    combined_sample_weight,
+    generator,
+)
 from .nn.activations import get_activation
 
 # Heaviside step with H(0) = 1, from the activation registry: the perceptron fires at w.x + b >= 0.
@@ -815,7 +821,7 @@ class PerceptronClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator)
 
         kept = candidate()
         kept_score = rank(kept)
-        best, n_no_change, stop = -np.inf, 0, "max_iter"
+        rule, stop = StoppingRule(self.tol or 0.0), "max_iter"
         fixed_seed = int(rng.integers(2**63))
         for epoch in range(1, self.max_iter + 1):
             callbacks.begin_epoch()
@@ -850,9 +856,8 @@ class PerceptronClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator)
                 stop = "separated"
                 break
             if self.tol is not None:
-                n_no_change = n_no_change + 1 if progress < best + self.tol else 0
-                best = max(best, progress)
-                if n_no_change >= self.n_iter_no_change:
+                rule.update((-progress,))  # keys are lower-is-better
+                if rule.count >= self.n_iter_no_change:
                     stop = "no_change"
                     break
         self.n_iter_ = epoch
