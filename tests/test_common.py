@@ -3,7 +3,7 @@ except where training draws chance per sample."""
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skdnn import MLPClassifierFromScratch
+from skdnn import MLPClassifierFromScratch, MLPRegressorFromScratch
 from skdnn.nn import HIDDEN_ACTIVATIONS
 
 # Dropout masks and the early-stopping validation split are drawn per sample, so a weighted
@@ -21,6 +21,14 @@ MLP_INSTANCES = (
         MLPClassifierFromScratch(early_stopping=True),
         MLPClassifierFromScratch(dropout=0.2),
         MLPClassifierFromScratch(class_weight="balanced"),
+    ]
+    + [MLPRegressorFromScratch()]
+    + [MLPRegressorFromScratch(solver=solver) for solver in ("sgd", "lbfgs")]
+    + [
+        MLPRegressorFromScratch(early_stopping=True),
+        MLPRegressorFromScratch(activation="prelu"),
+        MLPRegressorFromScratch(dropout=0.2),
+        MLPRegressorFromScratch(loss="poisson"),
     ]
 )
 

@@ -435,14 +435,45 @@ def test_class_weight_dict_scales_the_samples_of_a_class():
         (lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 3, np.inf, X), y),
          "infinity"),
         (lambda X, y: (X[:0], y[:0]), "0 sample"),
-        (lambda X, y: (X, np.zeros_like(y)), "at least 2 classes"),
     ],
-    ids=["nan", "inf", "empty", "one-class"],
+    ids=["nan", "inf", "empty"],
 )
 def test_bad_training_input_is_a_clear_value_error(mutate, match):
     X, y = mutate(*_data(3))
     with pytest.raises(ValueError, match=match):
         MLPClassifierFromScratch(max_iter=5).fit(X, y)
+
+
+def test_a_single_class_target_is_fitted_and_predicted_as_sklearn_does():
+    X, y = _data(3)
+    y = np.full(len(y), "only")
+    ours = MLPClassifierFromScratch(hidden_layer_sizes=(4,), max_iter=20, random_state=0)
+    theirs = MLPClassifier(hidden_layer_sizes=(4,), max_iter=20, random_state=0)
+    ours.fit(X, y)
+    theirs.fit(X, y)
+    np.testing.assert_array_equal(ours.classes_, ["only"])
+    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
+    # One column per class (scikit-learn gives two columns here, [1 - p, p]).
+    np.testing.assert_array_equal(ours.predict_proba(X), np.ones((len(y), 1)))
+
+
+def test_early_stopping_with_a_one_member_class_cannot_stratify_and_says_so():
+    X = [[1, 2], [2, 3], [3, 4], [4, 5], [5, 6], [6, 7]]
+    with pytest.raises(ValueError, match="least populated class"):
+        MLPClassifierFromScratch(early_stopping=True).fit(X, [0, 0, 0, 0, 0, 1])
+    with pytest.raises(ValueError, match="least populated class"):
+        MLPClassifierFromScratch(early_stopping=True).fit(X, [0, 0, 1, 1, 2, 2][:5] + [3])
+
+
+def test_partial_fit_with_early_stopping_is_a_clear_error():
+    X, y = _data(3)
+    est = MLPClassifierFromScratch(early_stopping=True)
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping"):
+        est.partial_fit(X, y, classes=np.unique(y))
+    assert not hasattr(est, "coefs_")
+    # Unavailable, as for lbfgs: scikit-learn's checks look for partial_fit with hasattr.
+    assert not hasattr(est, "partial_fit")
+    assert hasattr(est.set_params(early_stopping=False), "partial_fit")
 
 
 def test_negative_sample_weights_and_wrong_feature_count_are_clear_errors():

@@ -6,7 +6,7 @@ import pytest
 from sklearn.datasets import load_iris
 from sklearn.preprocessing import StandardScaler
 
-from skdnn import MLPClassifierFromScratch
+from skdnn import MLPClassifierFromScratch, MLPRegressorFromScratch
 from skdnn.nn import HIDDEN_ACTIVATIONS
 
 sio = pytest.importorskip("skops.io")
@@ -42,8 +42,7 @@ def test_skops_round_trip_trusts_only_skdnn_and_predicts_identically(solver, act
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
 def test_loaded_model_keeps_learning_with_partial_fit_as_the_original_would(solver):
     X, y = _data()
-    est = MLPClassifierFromScratch(hidden_layer_sizes=(6,), solver=solver, random_state=0,
-                                   early_stopping=True)
+    est = MLPClassifierFromScratch(hidden_layer_sizes=(6,), solver=solver, random_state=0)
     est.partial_fit(X, y, classes=np.unique(y))
     loaded = _round_trip(est)
     for _ in range(3):
@@ -52,6 +51,23 @@ def test_loaded_model_keeps_learning_with_partial_fit_as_the_original_would(solv
     # The optimiser state travelled with the model: both continue identically.
     np.testing.assert_allclose(loaded.predict_proba(X), est.predict_proba(X), rtol=1e-12)
     assert loaded.t_ == est.t_ == 4 * len(y)
+
+
+@pytest.mark.parametrize("params", [dict(solver="adam", activation="prelu"),
+                                    dict(solver="sgd", loss="poisson"),
+                                    dict(solver="lbfgs", early_stopping=True)])
+def test_regressor_skops_round_trip_trusts_only_skdnn_and_keeps_learning(params):
+    X, _ = _data()
+    Y = np.column_stack([X[:, 0] ** 2, np.abs(X[:, 1])])  # two outputs, non-negative
+    est = MLPRegressorFromScratch(hidden_layer_sizes=(6,), max_iter=15, random_state=0,
+                                  **params).fit(X, Y)
+    loaded = _round_trip(est)
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+    assert loaded.out_activation_ == est.out_activation_
+    if params["solver"] != "lbfgs":
+        for model in (est, loaded):
+            model.partial_fit(X, Y)
+        np.testing.assert_allclose(loaded.predict(X), est.predict(X), rtol=1e-12)
 
 
 def test_sklearn_mlp_needs_an_optimizer_object_trusted():

@@ -1,0 +1,672 @@
+"""The multi-layer perceptron's shared estimator layer: validation, the training loop and the
+fitted state of :class:`~skdnn.MLPClassifierFromScratch` and
+:class:`~skdnn.MLPRegressorFromScratch`.
+
+The two estimators differ only in their output layer and loss, how they encode targets,
+and how they score; each supplies those through a handful of small methods
+(:meth:`BaseMLPFromScratch._validate_input`, ``_sample_weight``, ``_out_activation``,
+``_stratify`` and ``_score_outputs``). Everything else is here, written once.
+
+The training loop reads top to bottom as small named steps::
+
+    _fit_checked                       validate, build the network, split off frozen layers
+      _fit_lbfgs                       SciPy's L-BFGS on the flat parameter vector, or
+      _fit_stochastic                  the epoch loop of sgd / adam:
+        _run_epoch                       one pass over shuffled mini-batches
+        _diverged                        a loss that is not finite or rose 10,000-fold
+        _evaluate / StoppingRule         validation score or training-loss plateau
+        optimizer.after_epoch / on_plateau   the learning-rate schedule
+      _commit                          the fitted attributes, only once training succeeded
+
+All calculus lives in the engine, :mod:`skdnn.nn`.
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+import warnings
+from dataclasses import dataclass, field, fields
+from functools import partial
+from numbers import Integral, Real
+from typing import NamedTuple
+
+import numpy as np
+import scipy.optimize
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.frozen import FrozenEstimator
+from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
+from sklearn.utils.optimize import _check_optimize_result
+from sklearn.utils.validation import validate_data
+
+from ._base import CallbackSupportMixin, EpochCallbacks, StoppingRule, generator
+from ._diagnostics import check_learned, scale_advice
+from ._fine_tuning import check_architecture, linear_probe
+from .nn import optimizers
+from .nn.activations import HIDDEN_ACTIVATIONS
+from .nn.init import glorot_uniform
+from .nn.losses import output_loss, output_values, prior_loss
+from .nn.network import Network, Params
+from .nn.workspace import minibatches
+
+#: A loss this many times the first epoch's (or 1, if larger) counts as a divergence.
+_DIVERGENCE_FACTOR = 1e4
+
+
+@dataclass
+class TrainingRecord:
+    """What training has produced besides the weights: the fitted state of a fit.
+
+    Each field ``name`` is the fitted attribute ``name_`` of scikit-learn's MLP, except the
+    last three, private attributes ``_name`` that ``partial_fit`` and ``warm_start`` go on
+    from. A fit works on a record and the estimator receives its values only at the end
+    (:meth:`attributes`), so a fit that fails leaves the estimator as it was.
+    """
+
+    loss_curve: list = field(default_factory=list)
+    t: int = 0
+    n_iter: int = 0
+    loss: float | None = None
+    best_loss: float | None = None
+    validation_scores: list | None = None
+    validation_loss_curve: list | None = None
+    best_validation_score: float | None = None
+    best_validation_loss: float | None = None
+    no_improvement_count: int = 0
+    optimizer_state: dict | None = None
+    rng_state: dict | None = None
+
+    _PRIVATE = ("no_improvement_count", "optimizer_state", "rng_state")
+
+    @classmethod
+    def _attribute(cls, name):
+        return f"_{name}" if name in cls._PRIVATE else f"{name}_"
+
+    @classmethod
+    def of(cls, estimator):
+        """The record held by ``estimator``'s attributes (defaults for missing ones), with
+        its lists copied."""
+        record = cls(**{f.name: getattr(estimator, cls._attribute(f.name))
+                        for f in fields(cls) if hasattr(estimator, cls._attribute(f.name))})
+        for name in ("loss_curve", "validation_scores", "validation_loss_curve"):
+            value = getattr(record, name)
+            setattr(record, name, None if value is None else list(value))
+        return record
+
+    def attributes(self):
+        """The record as ``{attribute name: value}``."""
+        return {self._attribute(f.name): getattr(self, f.name) for f in fields(self)}
+
+    def add_epoch(self, loss, n_samples):
+        self.n_iter += 1
+        self.t += n_samples
+        self.loss = loss
+        self.loss_curve.append(loss)
+
+
+class _Data(NamedTuple):
+    """Training (or validation) data: inputs, encoded targets, weights, and the targets as
+    given (what the score compares predictions with)."""
+
+    X: object
+    Y: np.ndarray
+    sample_weight: np.ndarray | None
+    y: np.ndarray
+
+
+class _UnavailableError(AttributeError, ValueError):
+    """A method that these parameters make unavailable, and an invalid combination."""
+
+
+class stochastic_only:
+    """Decorator of ``partial_fit``: like scikit-learn's ``available_if``, the method exists
+    only when ``estimator._check_solver()`` passes, but the check's own error propagates (so
+    that the one for early stopping is a ValueError as well as an AttributeError)."""
+
+    def __init__(self, method):
+        self.method = method
+        functools.update_wrapper(self, method)
+
+    def __get__(self, estimator, owner=None):
+        if estimator is None:
+            return self.method
+        try:
+            estimator._check_solver()
+        except _UnavailableError:
+            raise
+        except AttributeError as cause:  # worded as available_if words it
+            raise AttributeError(f"This {type(estimator).__name__!r} has no attribute "
+                                 f"{self.method.__name__!r}") from cause
+        return types.MethodType(self.method, estimator)
+
+
+def _diverged(loss, theta, loss_curve):
+    """True when ``loss`` or ``theta`` is not finite, or ``loss`` rose 10,000-fold over the
+    first epoch's loss (or over 1, if larger)."""
+    first = loss_curve[0] if loss_curve else loss
+    return not (np.isfinite(loss) and np.isfinite(theta).all()) or bool(
+        loss > _DIVERGENCE_FACTOR * max(first, 1.0))
+
+
+class BaseMLPFromScratch(CallbackSupportMixin, BaseEstimator):
+    """Base class of skdnn's multi-layer perceptrons (not for direct use).
+
+    See :class:`~skdnn.MLPClassifierFromScratch` and :class:`~skdnn.MLPRegressorFromScratch`
+    for the parameters and attributes.
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
+        "solver": [StrOptions({"lbfgs", *optimizers.OPTIMIZERS})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions(set(optimizers.SCHEDULES))],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "negative_slope": [Interval(Real, 0, 1, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "early_stopping_metric": [StrOptions({"score", "loss"})],
+        "pretrained": [HasMethods(["predict"]), None],
+        "n_frozen_layers": [Interval(Integral, 0, None, closed="left")],
+        "fine_tuning": [StrOptions({"probe_then_tune", "tune"})],
+    }
+
+    # -- what each estimator supplies --------------------------------------------------------
+    def _validate_input(self, X, y, incremental, reset):
+        """``(X, y, Y)``: validated input, targets as given, and targets encoded for the
+        output layer (2-D)."""
+        raise NotImplementedError
+
+    def _sample_weight(self, sample_weight, X, y, incremental):
+        """The per-sample weights of training (an array, or None for all ones)."""
+        raise NotImplementedError
+
+    def _out_activation(self):
+        """The output layer: a key of :data:`skdnn.nn.losses.LOSSES`."""
+        raise NotImplementedError
+
+    def _stratify(self, y, Y):
+        """What the early-stopping split is stratified by, or None."""
+        return None
+
+    def _score_outputs(self, outputs, y, sample_weight):
+        """The validation score of the output layer's values ``outputs`` against ``y``."""
+        raise NotImplementedError
+
+    def _prior_score(self, X, y, sample_weight):
+        """The score of the best constant prediction (a Dummy estimator's) on ``(X, y)``."""
+        raise NotImplementedError
+
+    # -- public API ------------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels or a multilabel indicator matrix (classifier), or real-valued
+            targets (regressor).
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    def _check_solver(self):
+        """Whether ``partial_fit`` is available: only for a stochastic solver without early
+        stopping."""
+        if self.solver not in optimizers.OPTIMIZERS:
+            raise AttributeError(
+                f"partial_fit is only available for stochastic optimizers. {self.solver} is "
+                "not stochastic."
+            )
+        if self.early_stopping:
+            # One batch at a time has no held-out set to watch. scikit-learn raises a
+            # ValueError when partial_fit is called; this is one, and an AttributeError too,
+            # so that hasattr(estimator, "partial_fit") is False, as for lbfgs.
+            raise _UnavailableError("partial_fit does not support early_stopping=True.")
+        return True
+
+    def __sklearn_is_fitted__(self):
+        # Fitted means trained weights: a fit that failed after validating its input has set
+        # n_features_in_ (and classes_), but must still count as unfitted.
+        return hasattr(self, "coefs_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    # -- the fitted network ----------------------------------------------------------------
+    def _network(self, dtype=None):
+        """The fitted network's structure (in ``dtype``, the weights' by default)."""
+        layer_units = [W.shape[0] for W in self.coefs_] + [self.coefs_[-1].shape[1]]
+        return Network(
+            layer_units,
+            self._hidden_spec["activation"],
+            self.out_activation_,
+            negative_slope=self._hidden_spec["negative_slope"],
+            dtype=self.coefs_[0].dtype if dtype is None else dtype,
+        )
+
+    def _params(self):
+        return Params(list(self.coefs_), list(self.intercepts_), list(getattr(self, "slopes_", [])))
+
+    def _check_features(self, X):
+        return validate_data(
+            self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False
+        )
+
+    def _forward(self, X):
+        """The output layer's values on ``X``, shape (n_samples, n_outputs)."""
+        return self._network().outputs(self._params(), self._check_features(X))
+
+    # -- training: set-up --------------------------------------------------------------------
+    def _fit(self, X, y, sample_weight, incremental):
+        # Overflow is detected by checking the loss and the weights after each epoch (and
+        # raised as a ValueError), not by NumPy's warnings, which hostile input (values
+        # near 1e300) would otherwise set off deep inside the engine.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._fit_checked(X, y, sample_weight, incremental)
+
+    def _check_training_options(self):
+        self._hidden_sizes()
+        if self.dropout > 0 and self.solver == "lbfgs":
+            raise ValueError(
+                "dropout > 0 needs a stochastic solver ('sgd' or 'adam'): random masks make "
+                "the objective noisy, which breaks lbfgs's line search."
+            )
+
+    def _fit_checked(self, X, y, sample_weight, incremental):
+        self._check_training_options()
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, y, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        # scipy's last L-BFGS iteration begun is never run: one more than max_iter.
+        n_tasks = (self.max_iter + 1 if self.solver == "lbfgs"
+                   else 1 if incremental else self.max_iter)
+        callbacks = EpochCallbacks(self, X, y, sample_weight, n_tasks,
+                                   "iteration" if self.solver == "lbfgs" else "epoch")
+        sample_weight = self._sample_weight(sample_weight, X, y, incremental)
+        rng = self._generator(incremental, first_pass)
+        network, theta, record = self._start(X, Y, sample_weight, rng, first_pass, incremental)
+        n_epochs_before = len(record.loss_curve)
+        # Frozen layers are a fixed feature map: their output is computed once, and the
+        # layers above it train on that output as a smaller network.
+        top, top_theta, features, merge = network.split(theta, X, self._n_frozen(network))
+        data = _Data(features, Y, sample_weight, y)
+
+        def fitted(top_theta):  # the attributes of a model stopped here, for callbacks
+            return self._fitted_attributes(network, merge(top_theta))
+
+        if self.solver == "lbfgs":
+            top_theta = self._fit_lbfgs(top, top_theta, data, record, callbacks, fitted)
+        else:
+            top_theta = self._fit_stochastic(top, top_theta, data, record, rng, incremental,
+                                             callbacks, fitted)
+        theta = merge(top_theta)
+        # With early stopping, a diverged epoch's loss is recorded and the best weights kept.
+        keeps_best = self.early_stopping and self.solver != "lbfgs"
+        if not (np.isfinite(theta).all() and (keeps_best or np.isfinite(record.loss))):
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may contain "
+                "large values and need to be preprocessed. " + scale_advice(X)
+            )
+        # partial_fit is judged on all its calls' losses, and not on one epoch's score.
+        check_learned(
+            record.loss_curve[0 if incremental else n_epochs_before:] or [record.loss],
+            prior_loss(Y, network.out_activation, sample_weight), X,
+            None if incremental else partial(self._training_scores, network, theta, X, y,
+                                             sample_weight),
+        )
+        record.rng_state = rng.bit_generator.state  # a plain dict
+        self._commit(network, theta, record)
+        callbacks.end_fit()
+        return self
+
+    def _generator(self, incremental, first_pass):
+        """The fit's one random generator. partial_fit goes on with the random stream
+        (shuffles, dropout masks) where the previous call left it."""
+        rng_state = getattr(self, "_rng_state", None)
+        if not incremental or first_pass or rng_state is None:
+            return generator(self.random_state)
+        rng = np.random.default_rng()
+        rng.bit_generator.state = rng_state
+        return rng
+
+    def _start(self, X, Y, sample_weight, rng, first_pass, incremental):
+        """The network to train, its starting parameters and its training record: new
+        ones, or the current ones (also weights a user assigned by hand)."""
+        base = self._pretrained_model() if first_pass else None
+        hidden_sizes, spec = self._architecture(base, X, first_pass)
+        network = Network([X.shape[1], *hidden_sizes, Y.shape[1]], spec["activation"],
+                          self._out_activation(), negative_slope=spec["negative_slope"],
+                          dtype=X.dtype)
+        if not first_pass:
+            theta = network.pack(self.coefs_, self.intercepts_, getattr(self, "slopes_", ()))
+            record = TrainingRecord.of(self)
+            if not incremental:  # only partial_fit resumes the optimiser
+                record.optimizer_state = None
+            return network, theta, record
+        init = partial(glorot_uniform, activation=spec["activation"], dtype=X.dtype)
+        theta = network.init_params(rng, init)
+        if base is not None:  # fine-tuning: the pretrained network's hidden layers
+            network.copy_hidden_layers(theta, base._params())
+            if self.fine_tuning == "probe_then_tune" and not incremental:
+                theta = self._probe(network, theta, X, Y, sample_weight)
+        return network, theta, TrainingRecord()
+
+    def _probe(self, network, theta, X, Y, sample_weight):
+        """Fit the new output layer alone on the pretrained features (see
+        :func:`skdnn._fine_tuning.linear_probe`); the hidden layers are kept bit for bit."""
+        head, head_theta, features, merge = network.split(theta, X, network.n_weight_layers - 1)
+        return merge(linear_probe(head, head_theta, features, Y, sample_weight=sample_weight))
+
+    def _training_scores(self, network, theta, X, y, sample_weight):
+        """The score on ``(X, y)`` of ``theta``, and that of the best constant prediction."""
+        outputs = network.outputs(network.unpack(theta), X)
+        return (self._score_outputs(outputs, y, sample_weight),
+                self._prior_score(X, y, sample_weight))
+
+    def _architecture(self, base, X, first_pass):
+        """``(hidden layer sizes, {"activation", "negative_slope"})`` of the network to
+        train: the pretrained one's, this estimator's, or the current network's."""
+        if base is not None:
+            if X.shape[1] != base.n_features_in_:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but the pretrained network takes "
+                    f"{base.n_features_in_}: fine-tuning needs the same input features."
+                )
+            sizes, spec = [W.shape[1] for W in base.coefs_[:-1]], dict(base._hidden_spec)
+            check_architecture(self, sizes, spec)
+            return sizes, spec
+        own = {"activation": self.activation, "negative_slope": self.negative_slope}
+        if first_pass:
+            return self._hidden_sizes(), own
+        # Continue the current network, whatever built it (a fit, or a user's hands).
+        spec = getattr(self, "_hidden_spec", None) or own
+        return [np.shape(W)[1] for W in self.coefs_[:-1]], dict(spec)
+
+    def _pretrained_model(self):
+        """The fitted network inside ``pretrained`` (unwrapping a FrozenEstimator), or None."""
+        model = self.pretrained
+        if isinstance(model, FrozenEstimator):
+            model = model.estimator
+        if model is None:
+            return None
+        if not isinstance(model, BaseMLPFromScratch):
+            raise TypeError(
+                "pretrained must be a fitted MLPClassifierFromScratch or "
+                "MLPRegressorFromScratch (or a FrozenEstimator of one); got "
+                f"{type(model).__name__}."
+            )
+        if not model.__sklearn_is_fitted__():
+            raise ValueError(
+                f"pretrained is an unfitted {type(model).__name__}. If this estimator was "
+                "cloned (GridSearchCV, cross_val_score and clone do that), the fitted network "
+                "was dropped: pass pretrained=sklearn.frozen.FrozenEstimator(model) to keep "
+                "it through cloning."
+            )
+        return model
+
+    def _n_frozen(self, network):
+        n_hidden = network.n_weight_layers - 1
+        if self.n_frozen_layers > n_hidden:
+            raise ValueError(
+                f"n_frozen_layers={self.n_frozen_layers} is more than the {n_hidden} hidden "
+                "layer(s) of the network; the output layer always trains."
+            )
+        return self.n_frozen_layers
+
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
+        if any(size <= 0 for size in sizes):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+        return [int(size) for size in sizes]
+
+    # -- training: the solvers ---------------------------------------------------------------
+    def _fit_lbfgs(self, network, theta, data, record, callbacks, fitted):
+        """SciPy's L-BFGS-B on the flat parameters; returns the trained vector."""
+        dtype = network.dtype
+        grad = np.empty(network.size, dtype=dtype)
+
+        def objective(x):
+            loss = network.loss_and_gradient(x.astype(dtype, copy=False), grad, data.X, data.Y,
+                                             sample_weight=data.sample_weight, alpha=self.alpha)
+            return loss, grad.astype(np.float64)
+
+        def record_iteration(intermediate_result):
+            record.loss_curve.append(float(intermediate_result.fun))
+            callbacks.end_epoch(partial(fitted, intermediate_result.x.astype(dtype)))
+            callbacks.begin_epoch()
+
+        # As scipy reports only finished iterations, the last iteration begun never runs.
+        callbacks.begin_epoch()
+        result = scipy.optimize.minimize(
+            objective, theta.astype(np.float64), method="L-BFGS-B", jac=True,
+            callback=record_iteration,
+            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
+        )
+        callbacks.end_epoch()
+        record.n_iter = _check_optimize_result("lbfgs", result, self.max_iter)
+        record.loss = float(result.fun)
+        return result.x.astype(dtype)
+
+    def _fit_stochastic(self, network, theta, data, record, rng, incremental, callbacks,
+                        fitted):
+        """The epoch loop of sgd and adam; returns the trained (or best) vector."""
+        early_stopping = self.early_stopping
+        if sp.issparse(data.X):
+            data = data._replace(X=data.X.tocsr())  # row slicing for mini-batches
+        train, val = self._validation_split(data, rng) if early_stopping else (data, None)
+        rule = self._stopping_rule(record, early_stopping)
+        optimizer = self._optimizer()
+        state = optimizer.resume(record.optimizer_state, theta)
+        grad, best_theta = np.empty_like(theta), theta.copy() if early_stopping else theta
+        batch_size, n_samples = self._batch_size(train.X.shape[0]), train.X.shape[0]
+        record.n_iter = 0  # epochs of this call, as in scikit-learn
+        for _ in range(self.max_iter):
+            callbacks.begin_epoch()
+            loss = self._run_epoch(network, theta, grad, train, optimizer, state, rng,
+                                   batch_size)
+            diverged = _diverged(loss, theta, record.loss_curve)
+            # With early stopping, the best validated weights (if any) survive a divergence.
+            if diverged and not (early_stopping and np.isfinite(rule.best[0])):
+                raise self._divergence_error(record.n_iter + 1, loss, train.X)
+            record.add_epoch(loss, n_samples)
+            if self.verbose:
+                print(f"Iteration {record.n_iter}, loss = {loss:.8f}")
+            if early_stopping:
+                if self._evaluate(network, theta, val, record, rule, diverged):
+                    best_theta[...] = theta
+            else:
+                rule.update((loss,))
+                record.best_loss = rule.best[0]
+            if callbacks.end_epoch(partial(fitted, theta)) or diverged:
+                break  # a callback asked to stop, or the best weights are all that is left
+            optimizer.after_epoch(state, record.t)
+            if rule.count > self.n_iter_no_change:
+                if not self._on_plateau(optimizer, state, early_stopping):
+                    break
+                rule.count = 0
+            if incremental:
+                break
+            if record.n_iter == self.max_iter:
+                warnings.warn(
+                    f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
+                    "the optimization hasn't converged yet.", ConvergenceWarning, stacklevel=4)
+        record.no_improvement_count, record.optimizer_state = rule.count, state
+        return best_theta
+
+    # -- training: the steps of an epoch -----------------------------------------------------
+    def _optimizer(self):
+        """The solver's optimiser from the registry, with this estimator's parameters."""
+        cls = optimizers.OPTIMIZERS[self.solver]
+        return cls(**{name: getattr(self, name) for name in cls.PARAMETERS})
+
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
+                          "going to be clipped", stacklevel=5)
+        return int(np.clip(self.batch_size, 1, n_samples))
+
+    def _run_epoch(self, network, theta, grad, train, optimizer, state, rng, batch_size):
+        """One pass over the training data in mini-batches, an optimiser step per batch;
+        returns the epoch's loss (the batches' losses averaged over the samples)."""
+        n_samples = train.X.shape[0]
+        order = rng.permutation(n_samples) if self.shuffle else None
+        # Shuffled batches are gathered into arrays allocated once; unshuffled ones are
+        # views. The optimiser's scratch array is allocated once too.
+        batches = minibatches((train.X, train.Y, train.sample_weight), batch_size, order=order,
+                              workspace=network.workspace)
+        scratch = network.workspace.array("scratch", (min(theta.size, optimizers.BLOCK),))
+        accumulated = 0.0
+        for X_batch, Y_batch, sw_batch in batches:
+            batch_loss = network.loss_and_gradient(
+                theta, grad, X_batch, Y_batch, sample_weight=sw_batch, alpha=self.alpha,
+                dropout=self.dropout, rng=rng,
+            )
+            accumulated += batch_loss * X_batch.shape[0]
+            optimizer.step(theta, grad, state, scratch)
+        return accumulated / n_samples
+
+    def _divergence_error(self, epoch, loss, X):
+        # Raising leaves the fitted state as it was before this call (it is only committed
+        # at the end of a fit), so no NaN weight is ever stored.
+        cause = (f"the learning rate (learning_rate_init={self.learning_rate_init}) is "
+                 "likely too large, or the input features are. " + scale_advice(X))
+        if not np.isfinite(loss):  # scikit-learn's message, which its users may look for
+            return ValueError(
+                "Solver produced non-finite parameter weights. The input data may contain "
+                f"large values and need to be preprocessed. Training diverged in epoch {epoch} "
+                f"(the loss became {loss:.3g}): {cause}"
+            )
+        return ValueError(f"Training diverged in epoch {epoch}: the loss became {loss:.3g}. "
+                          f"{cause[0].upper()}{cause[1:]}")
+
+    def _stopping_rule(self, record, early_stopping):
+        """The rule for this fit, going on from the record's best values and count (new
+        ones on a first fit), with the record's fields for the other mode set to None."""
+        if not early_stopping:
+            record.validation_scores = record.validation_loss_curve = None
+            record.best_validation_score = record.best_validation_loss = None
+            if record.best_loss is None:
+                record.best_loss = np.inf
+            return StoppingRule(self.tol, (record.best_loss,), record.no_improvement_count)
+        if record.validation_scores is None:
+            record.validation_scores, record.validation_loss_curve = [], []
+            record.best_validation_score, record.best_validation_loss = -np.inf, np.inf
+        record.best_loss = None
+        best = self._validation_key(record.best_validation_score, record.best_validation_loss)
+        return StoppingRule(self.tol, best, record.no_improvement_count)
+
+    def _evaluate(self, network, theta, val, record, rule, diverged):
+        """Score the validation set after an epoch and update the stopping rule; True when
+        these are the best weights so far."""
+        z = None if diverged else network.logits(network.unpack(theta), val.X)
+        if z is None or not np.isfinite(z).all():  # overflowing weights have no score
+            score = val_loss = np.nan
+        else:
+            val_loss = output_loss(z, val.Y, network.out_activation, val.sample_weight)
+            outputs = output_values(z, network.out_activation, out=z)
+            score = float(self._score_outputs(outputs, val.y, val.sample_weight))
+        if diverged:
+            warnings.warn("Training diverged; the weights of the best validation epoch are "
+                          "kept.", ConvergenceWarning, stacklevel=5)
+        record.validation_scores.append(score)
+        record.validation_loss_curve.append(val_loss)
+        if self.verbose:
+            print(f"Validation score: {score:f}")
+        if not rule.update(self._validation_key(score, val_loss)):
+            return False
+        record.best_validation_score, record.best_validation_loss = score, val_loss
+        return True
+
+    def _validation_key(self, score, val_loss):
+        """How early stopping ranks an epoch (a :class:`StoppingRule` key, lower is better):
+        by the validation loss, or by the score."""
+        return (val_loss,) if self.early_stopping_metric == "loss" else (-score,)
+
+    def _on_plateau(self, optimizer, state, early_stopping):
+        """The stopping rule fired: True to go on (the schedule lowered the learning rate),
+        False to stop."""
+        what = "Validation score" if early_stopping else "Training loss"
+        msg = (f"{what} did not improve more than tol={self.tol:f} for "
+               f"{self.n_iter_no_change} consecutive epochs.")
+        go_on = optimizer.on_plateau(state)
+        if self.verbose:
+            print(f"{msg} Setting learning rate to {state['learning_rate']:f}" if go_on
+                  else f"{msg} Stopping.")
+        return go_on
+
+    def _validation_split(self, data, rng):
+        """The early-stopping split: ``(train, validation)``, each a :class:`_Data`."""
+        stratify = self._stratify(data.y, data.Y)
+        n_samples = data.X.shape[0]
+        # At least 2 validation samples, and one per class when stratifying.
+        n_val = max(int(np.ceil(self.validation_fraction * n_samples)), 2)
+        if stratify is not None:
+            n_val = max(n_val, len(np.unique(data.y)))
+        if n_samples - n_val < 2:
+            raise ValueError(
+                f"The validation set is too small: {n_samples} samples cannot be split into a "
+                f"training set and a validation set of {n_val}. Increase the size of your "
+                "dataset, or set early_stopping=False."
+            )
+        seed = int(rng.integers(np.iinfo(np.int32).max))
+        arrays = [data.X, data.Y, data.y] + ([] if data.sample_weight is None
+                                             else [data.sample_weight])
+        # Stratifying raises a ValueError when a class has a single member, as in
+        # scikit-learn: such a class cannot be on both sides.
+        parts = train_test_split(*arrays, test_size=n_val, random_state=seed, stratify=stratify)
+        if data.sample_weight is None:
+            parts += [None, None]
+        train, val = parts[0::2], parts[1::2]
+        return _Data(train[0], train[1], train[3], train[2]), _Data(val[0], val[1], val[3],
+                                                                    val[2])
+
+    # -- the fitted state --------------------------------------------------------------------
+    def _fitted_attributes(self, network, theta):
+        """The fitted attributes of ``network`` with parameters ``theta`` (views of it)."""
+        params = network.unpack(theta)
+        state = {"coefs_": params.coefs, "intercepts_": params.intercepts,
+                 "n_layers_": len(network.layer_units), "n_outputs_": network.layer_units[-1],
+                 "out_activation_": network.out_activation,
+                 "_hidden_spec": {"activation": network.hidden.name,
+                                  "negative_slope": network.negative_slope}}
+        if network.has_slopes:
+            state["slopes_"] = params.slopes
+        return state
+
+    def _commit(self, network, theta, record):
+        """Set the fitted attributes: the network's and the training record's."""
+        if hasattr(self, "slopes_") and not network.has_slopes:
+            del self.slopes_
+        for name, value in {**self._fitted_attributes(network, theta),
+                            **record.attributes()}.items():
+            setattr(self, name, value)
