@@ -335,9 +335,11 @@ class BaseMLPFromScratch(CallbackSupportMixin, BaseEstimator):
                 "large values and need to be preprocessed. " + scale_advice(X)
             )
         # partial_fit is judged on all its calls' losses, and not on one epoch's score.
+        curve = record.loss_curve[0 if incremental else n_epochs_before:] or [record.loss]
+        if keeps_best and _diverged(curve[-1], theta, curve[:-1]):
+            curve = curve[:-1]  # the model is the best validated one, from before it
         check_learned(
-            record.loss_curve[0 if incremental else n_epochs_before:] or [record.loss],
-            prior_loss(Y, network.out_activation, sample_weight), X,
+            curve, prior_loss(Y, network.out_activation, sample_weight), X,
             None if incremental else partial(self._training_scores, network, theta, X, y,
                                              sample_weight),
         )

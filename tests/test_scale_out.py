@@ -9,7 +9,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import StandardScaler
 
-from skdnn import MLPClassifierFromScratch, PerceptronClassifier
+from skdnn import MLPClassifierFromScratch, MLPRegressorFromScratch, PerceptronClassifier
 
 distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
@@ -40,6 +40,11 @@ SEARCHES = {
         {"hidden_layer_sizes": [(8,), (16,)], "alpha": [1e-4, 1e-1]},
         cv=3,
     ),
+    "mlp_regressor": lambda: GridSearchCV(
+        MLPRegressorFromScratch(max_iter=40, learning_rate_init=0.01, random_state=0),
+        {"hidden_layer_sizes": [(8,), (16,)], "alpha": [1e-4, 1e-1]},
+        cv=3,
+    ),
     "perceptron": lambda: GridSearchCV(
         PerceptronClassifier(random_state=0),
         {"average": [False, True], "eta0": [0.1, 1.0]},
@@ -59,6 +64,7 @@ def test_grid_search_on_a_dask_cluster_equals_the_local_search(client, name):
     np.testing.assert_array_equal(remote.cv_results_["mean_test_score"],
                                   local.cv_results_["mean_test_score"])
     assert remote.best_params_ == local.best_params_
+    # Accuracy for the classifiers; R^2 of the regressor, here predicting the digit's value.
     assert local.cv_results_["mean_test_score"].max() > 0.85
     # The work really ran on the cluster's worker processes.
     assert len(client.scheduler_info()["workers"]) == 2
