@@ -78,3 +78,19 @@ def test_bench_fit_reports_ratios_and_same_start_losses():
     table = bench_fit._table([result])
     assert "| digits-f64 | 1,500 x 64 | 20 |" in table
     assert f"| {result['loss_ratio']:.3f} |" in table
+
+
+def test_regressor_benchmark_starts_both_estimators_from_the_same_weights():
+    import bench_regressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 100)).astype(np.float32)
+    y = (X[:, :5].sum(axis=1) + rng.normal(size=300)).astype(np.float32)
+    units = [100, *bench_regressor.PARAMS["hidden_layer_sizes"], 1]
+    start = _configs.initial_weights(units, 0)
+    fits = {kind: bench_regressor.estimator(kind, 2, start=start).set_params(shuffle=False)
+            .fit(X, y) for kind in ("skdnn", "sklearn")}
+    assert fits["skdnn"].coefs_[0].dtype == fits["sklearn"].coefs_[0].dtype == np.float32
+    # float32 rounding, in two orders of summation, over 4 batches of 2 epochs.
+    np.testing.assert_allclose(fits["skdnn"].loss_curve_, fits["sklearn"].loss_curve_,
+                               rtol=1e-4)
