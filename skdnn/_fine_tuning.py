@@ -10,7 +10,8 @@ driven by a head that is still wrong, and they distort the pretrained features b
 head has learned to read them (Kumar et al., ICLR 2022, "Fine-Tuning can Distort Pretrained
 Features and Underperform Out-of-Distribution"). *Linear probing, then fine-tuning* avoids
 that: with every hidden layer frozen, the hidden activations ``h(x)`` are fixed features and
-the output layer is a (multinomial or binary) logistic regression on them,
+the output layer is a (multinomial or binary) logistic regression on them (for a
+regressor, a linear or Poisson regression: the same objective with its own output layer),
 
 .. math::
 
@@ -55,7 +56,7 @@ def linear_probe(network, theta, features, Y, *, sample_weight=None, alpha=PROBE
     features : {ndarray, sparse matrix} of shape (n_samples, n_features)
         The frozen features: the last hidden layer's activations on the training samples.
     Y : ndarray of shape (n_samples, n_outputs)
-        One-hot or indicator targets.
+        One-hot or indicator targets, or a regressor's targets.
     sample_weight : ndarray of shape (n_samples,) or None
     alpha : float, default=PROBE_ALPHA
         L2 penalty, in the units of the estimator's ``alpha``.
