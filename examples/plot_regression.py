@@ -70,9 +70,9 @@ with warnings.catch_warnings():
 # Each panel shows the function (grey) and the networks' fits, with their R² on the
 # points. What to read from it: the sine needs only three units in one layer (one unit draws
 # a single S-curve, R² 0.15); the steps stop improving with width, between 0.95 and 0.97 from
-# 3 to 30 units, since penalised ``tanh`` units only steepen towards a jump; three layers of three units reach
-# 0.9999, because each layer sharpens the edges of the one below. Depth is not free,
-# though: two layers land in a worse optimum than one (L-BFGS finds a local minimum).
+# 3 to 30 units, since penalised ``tanh`` units only steepen towards a jump; three layers of
+# three units reach 0.9999, because each layer sharpens the edges of the one below. Depth is
+# not free, though: two layers land in a worse optimum than one (L-BFGS finds a local one).
 fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
 for i, (row, sizes_list) in enumerate(architectures.items()):
     for j, (name, y) in enumerate(targets.items()):

@@ -59,17 +59,21 @@ def _what_is_wrong(est, X, y, sample_weight):
         return [r"Input X contains (NaN|infinity)"]
     reasons = []
     weighted = y if sample_weight is None else y[sample_weight > 0]
+    if len(np.unique(weighted)) < 2:
+        # The perceptron needs two classes; the MLP fits a single class, as scikit-learn's
+        # does, and may still fail for the reasons below.
+        reasons.append("at least 2 classes")
     if not weighted.size:
         # scikit-learn's own words (>= 1.7), or skdnn's before scikit-learn checks this
         reasons.append("Sample weights must contain at least one non-zero number"
                        "|must have a positive, finite sum")
-    if len(np.unique(weighted)) < 2:
-        reasons.append("at least 2 classes")
-    if reasons:
         return reasons
     n_validation = max(int(np.ceil(0.1 * len(y))), 2, len(np.unique(y)))
     if getattr(est, "early_stopping", False) and len(y) - n_validation < 2:
         reasons.append("The validation set (for early stopping )?(is too small|would hold)")
+    if getattr(est, "early_stopping", False):
+        # The split is stratified, as scikit-learn's, and may leave one side without weight.
+        reasons.append("least populated class|at least one non-zero number")
     # Magnitudes up to 1e300 overflow any network, or leave it learning nothing: the error
     # must name the learning rate, or (lbfgs has none) the input's large values or scale.
     reasons.append(r"learning_rate_init=|eta0=|non-finite parameter weights.*large values"
