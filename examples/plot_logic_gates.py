@@ -58,24 +58,24 @@ def draw_line(ax, w, b, **style):
 # %%
 # One perceptron per gate
 # -----------------------
-# AND and OR are learned exactly within a few epochs. On XOR the perceptron rule never
-# settles: it warns that the data are not linearly separable, and the pocket algorithm keeps
-# the best line it saw, which gets 3 of the 4 points right (no line can do better).
+# The lesson's rule: one sample at a time (``batch_size=1``), with Gallant's pocket. AND and
+# OR are learned exactly within a few epochs: an epoch without a mistake ends training. On XOR
+# the rule never settles; when ``max_iter`` runs out it warns (a ``ConvergenceWarning``), and
+# the pocket keeps the best line it saw, which gets 3 of the 4 points right (no line can do
+# better).
 fig, axes = plt.subplots(1, 5, figsize=(19, 5))
 for ax, (gate, y) in zip(axes[:3], GATES.items(), strict=True):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        # A fixed order for the separable gates; on XOR, a new order every epoch lets the
-        # pocket see more candidate lines.
-        clf = PerceptronClassifier(shuffle=gate == "XOR", tol=None, max_iter=200,
-                                   random_state=0)
+        clf = PerceptronClassifier(batch_size=1, pocket=True, tol=None, max_iter=50)
         clf.fit(X, y)
     accuracy = clf.score(X, y)
     DecisionBoundaryDisplay.from_estimator(clf, X, response_method="predict", ax=ax,
                                            alpha=0.25, cmap="coolwarm", grid_resolution=200,
                                            xlabel="$x_1$", ylabel="$x_2$")
     draw_line(ax, clf.coef_[0], clf.intercept_[0], color="k", lw=2)
-    note = "not linearly separable:\nbest line kept" if caught else f"{clf.n_iter_} epochs"
+    note = ("max_iter ran out:\nthe pocket's line kept" if caught
+            else f"{clf.n_iter_} epochs")
     draw_points(ax, y, f"perceptron on {gate}: {accuracy:.0%} right\n({note})")
     print(f"{gate}: perceptron accuracy {accuracy:.2f}, epochs {clf.n_iter_}, "
           f"warned: {bool(caught)}")

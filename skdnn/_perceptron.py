@@ -74,11 +74,13 @@ class PerceptronClassifier(
     max_iter : int, default=1000
         Most epochs (passes over the training data).
     tol : float or None, default=1e-3
-        Stop when, for ``n_iter_no_change`` epochs in a row, the epoch's perceptron loss per
-        unit of sample weight has not fallen below the best so far minus ``tol`` (with
-        ``early_stopping``: the validation accuracy has not risen above the best plus ``tol``).
-        ``None`` disables the rule. An epoch without a mistake always ends training, except
-        with a penalty (which keeps shrinking the weights).
+        Stop when, for ``n_iter_no_change`` epochs in a row, the epoch's loss has not fallen
+        below the best so far minus ``tol``; the loss is scikit-learn's (the perceptron loss
+        summed over the epoch) per unit of sample weight, divided by the norm of the weights
+        so that ``eta0`` and the batch size do not change its scale. With ``early_stopping``:
+        the validation accuracy has not risen above the best plus ``tol``. ``None``
+        disables the rule. An epoch without a mistake always ends training (unless a penalty
+        keeps shrinking the weights).
     shuffle : bool, default=True
         Present the rows in a new order each epoch, drawn from ``random_state``. With
         ``False`` they come in the order of ``X``.
@@ -104,12 +106,14 @@ class PerceptronClassifier(
         Weight of each class; it multiplies the samples' weights.
     warm_start : bool, default=False
         Start ``fit`` from the previous ``coef_`` and ``intercept_``.
-    batch_size : int, default=256
+    batch_size : int, default=512
         ``1`` is the online rule, exactly as in the lesson: with ``shuffle=False``,
-        ``pocket=False`` and ``tol=None`` it gives the ``coef_`` and ``intercept_`` of
-        scikit-learn's ``Perceptron`` on dense data. A larger size is the mini-batch
-        perceptron: one step per batch along the sum of its mistakes' updates, and an epoch
-        is a few matrix products. The default was chosen by measurement (see Notes).
+        ``pocket=False``, ``average=False`` and ``tol=None`` it gives the ``coef_`` and
+        ``intercept_`` of scikit-learn's ``Perceptron`` on dense data (and with
+        ``average=True`` those of ``SGDClassifier(loss="perceptron", average=True)``). A
+        larger size is the mini-batch perceptron: one step per batch along the sum of its
+        mistakes' updates, and an epoch is a few matrix products. The default was chosen by
+        measurement (see Notes).
     pocket : bool, default=False
         Gallant's pocket: keep the weights with the best (weighted) training accuracy seen
         (validation accuracy with ``early_stopping``), not the last ones. On data no line
@@ -146,27 +150,20 @@ class PerceptronClassifier(
 
     Notes
     -----
-    The rule, the mini-batch rule, the pocket and the temperature are written out in
-    :mod:`skdnn.nn.perceptron`. With the averaged weights ``(1 / T) sum_t W_t``:
+    The rules, the pocket and the temperature are written out in :mod:`skdnn.nn.perceptron`.
+    The prediction is :math:`\hat y = [x \cdot w + b > 0]` for the kept weights.
 
-    .. math:: \hat y = \operatorname{step}(x \cdot \bar w + \bar b), \qquad
-              \operatorname{step}(z) = [z > 0].
+    **Defaults**, chosen by measurement against scikit-learn's ``Perceptron`` on scaled
+    digits, breast cancer, wine and a 20,000 x 50 three-class problem
+    (``benchmarks/bench_perceptron.py``; figures and the alternatives in
+    ``docs/perceptron.md``): averaged mini-batches of 512 fit fastest while at least as
+    accurate in 10-fold cross-validation. Averaging is what makes large batches accurate;
+    the pocket, off by default, costs a pass over the data per epoch.
 
-    **Defaults.** Averaged mini-batches of 256 with the pocket, measured against
-    scikit-learn's ``Perceptron`` on standard-scaled digits, breast cancer, wine and a
-    20,000 x 50 three-class problem (``benchmarks/bench_perceptron.py``, figures in
-    ``docs/perceptron.md``): faster to fit on each, and at least as accurate in 10-fold
-    cross-validation. Averaging is what makes large batches accurate; the pocket costs one
-    pass over the data per epoch and guards against a last epoch that went astray.
-
-    **Sample weights.** A sample's update is multiplied by its weight (times its class
-    weight). An integer weight acts exactly as repeating the sample when the copies would
-    fall in the same batch: always with ``batch_size >= n_samples`` (the data sets of
-    scikit-learn's sample-weight checks are that small). The online rule (``batch_size=1``)
-    does not honour it, as in scikit-learn's ``Perceptron``, and neither does the random
-    validation split of ``early_stopping``.
-
-    **Sparse input.** The bias is updated as for dense input (scikit-learn damps it by 0.01).
+    **Sample weights** multiply a sample's update (times its class weight). An integer
+    weight acts as repeating the sample when its copies would share a batch, so always with
+    ``batch_size >= n_samples``. The online rule does not honour it (as scikit-learn's
+    ``Perceptron``), nor does the validation split of ``early_stopping``.
 
     References
     ----------
@@ -180,7 +177,7 @@ class PerceptronClassifier(
     algorithm. Machine Learning 37(3).
 
     C. Guo, G. Pleiss, Y. Sun and K. Q. Weinberger (2017). On calibration of modern neural
-    networks. ICML.
+    networks. ICML. (Temperature scaling.)
 
     Examples
     --------
@@ -220,7 +217,7 @@ class PerceptronClassifier(
         self, *, penalty=None, alpha=0.0001, l1_ratio=0.15, fit_intercept=True, max_iter=1000,
         tol=1e-3, shuffle=True, verbose=0, eta0=1.0, n_jobs=None, random_state=0,
         early_stopping=False, validation_fraction=0.1, n_iter_no_change=5, class_weight=None,
-        warm_start=False, batch_size=256, pocket=False, average=True,
+        warm_start=False, batch_size=512, pocket=False, average=True,
     ):
         self.penalty = penalty
         self.alpha = alpha
@@ -487,7 +484,7 @@ class PerceptronClassifier(
 
     # -- prediction ------------------------------------------------------------------------------
     def decision_function(self, X):
-        """Signed distances ``X @ coef_.T + intercept_`` (scikit-learn's linear classifier's).
+        """Signed distances ``X @ coef_.T + intercept_``, from ``LinearClassifierMixin``.
 
         Parameters
         ----------
@@ -496,12 +493,8 @@ class PerceptronClassifier(
         Returns
         -------
         ndarray of shape (n_samples,) or (n_samples, n_classes)
-            For two classes, positive means ``classes_[1]``.
-
-        Raises
-        ------
-        ValueError
-            When features too large overflow the decisions.
+            For two classes, positive means ``classes_[1]``. A ``ValueError`` says to scale
+            features so large that the decisions overflow.
         """
         with np.errstate(over="ignore", invalid="ignore"):
             decision = super().decision_function(X)

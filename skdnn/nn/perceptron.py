@@ -67,10 +67,13 @@ class Weights:
     def step(self, X_rows, G):
         """Add ``X_rows.T @ G`` to ``W`` and (with ``fit_intercept``) the sums of ``G`` to
         ``b``: the updates of samples ``X_rows``, one row of ``G`` each."""
-        self.W += X_rows.T @ G
+        dW, db = X_rows.T @ G, G.sum(axis=0)
+        self.W += dW
         if self.fit_intercept:
-            self.b += G.sum(axis=0)
-        self.record(X_rows, G * self.count)
+            self.b += db
+        if self.U is not None and self.count:
+            self.U[0] += dW * self.count
+            self.U[1] += db * self.count if self.fit_intercept else 0
 
     def record(self, X_rows, G_times_t):
         """Add to ``U`` updates ``X_rows.T @ G`` that came after ``t`` presentations."""
@@ -202,11 +205,11 @@ def minibatch_epoch(weights, X, Y, s, eta0, order, batch_size, pocket=None):
     Returns ``(loss, mistakes)`` as :func:`online_epoch`, each batch's decisions taken with
     the weights before its step.
     """
-    loss, mistakes = 0.0, 0
+    loss, mistakes = 0.0, 0.0
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
-        X_batch = X[rows]
-        margins = Y[rows] * (X_batch @ weights.W + weights.b)
+        X_batch, Y_batch, s_batch = X[rows], Y[rows], s[rows]
+        margins = Y_batch * (X_batch @ weights.W + weights.b)
         wrong = margins <= 0
         any_wrong = wrong.any(axis=1)
         if pocket is not None:  # the weights' run: the rows before the batch's first mistake
@@ -214,10 +217,12 @@ def minibatch_epoch(weights, X, Y, s, eta0, order, batch_size, pocket=None):
         if any_wrong.any():
             if pocket is not None:
                 pocket.reset()
-            loss -= float(s[rows] @ np.where(wrong, margins, 0).sum(axis=1))
-            mistakes += float(s[rows] @ any_wrong)
-            weights.step(X_batch, np.where(wrong, Y[rows], 0) * (eta0 * s[rows])[:, None])
-        weights.advance(float(s[rows].sum()))
+            loss -= float(s_batch @ np.minimum(margins, 0).sum(axis=1))
+            mistakes += float(s_batch @ any_wrong)
+            G = np.where(wrong, Y_batch, 0)
+            G *= (eta0 * s_batch)[:, None]
+            weights.step(X_batch, G)
+        weights.advance(float(s_batch.sum()))
     return loss, mistakes
 
 
