@@ -41,7 +41,7 @@ The output layer is ``Softmax`` (multiclass) or ``Sigmoid`` (binary: the probabi
 is the identity, or ``Exp`` with the Poisson loss. The perceptron's probabilities are its
 decision ``d`` divided by the temperature ``T``: ``softmax(d / T)``, and
 ``[1 - sigmoid(d / T), sigmoid(d / T)]`` for two classes, whose label is ``classes_[1]``
-where ``d >= 0``, as its ``predict`` says.
+where ``d > 0``, as its ``predict`` says.
 """
 
 from __future__ import annotations
@@ -214,10 +214,9 @@ def convert_perceptron(scope, operator, container):
     model, graph = operator.raw_operator, _Graph(scope, operator, container)
     d = graph.affine(graph.input(operator), model.coef_.T, model.intercept_)
     logits = graph.op("Div", d, graph.const(model.temperature_))
-    if len(model.classes_) == 2:  # classes_[1] where d >= 0, as predict's step H(0) = 1
+    if len(model.classes_) == 2:  # classes_[1] where d > 0, as predict's step [d > 0]
         _two_columns(graph, graph.op("Sigmoid", logits), operator.outputs[1].full_name)
-        index = graph.op("Cast", graph.op("Not", graph.op("Less", d, graph.const(0.0))),
-                         to=_INT64)
+        index = graph.op("Cast", graph.op("Greater", d, graph.const(0.0)), to=_INT64)
     else:
         graph.op("Softmax", logits, output=operator.outputs[1].full_name, axis=-1)
         index = graph.op("ArgMax", d, axis=1, keepdims=0)
