@@ -163,6 +163,7 @@ def online_epoch(weights, X, Y, s, eta0, order, pocket=None):
         Weight of the samples that were a mistake for at least one output.
     """
     X, Y, s = X[order], Y[order], s[order]  # this epoch's order; blocks are then views
+    seen = np.concatenate([[0.0], np.cumsum(s)]).tolist()  # weight of the rows before each
     n_samples, start, block, mistakes = len(order), 0, 32, 0
     # Per mistake: its margins (for the loss), its update, and the presentations before it.
     lost, steps = np.empty((2, n_samples, Y.shape[1]), dtype=Y.dtype)
@@ -173,13 +174,13 @@ def online_epoch(weights, X, Y, s, eta0, order, pocket=None):
         any_wrong = (margins <= 0).any(axis=1)
         first = int(any_wrong.argmax())
         if not any_wrong[first]:  # a block without mistakes
-            weights.advance(float(s[start:stop].sum()))
+            weights.advance(seen[stop] - seen[start])
             if pocket is not None:
                 pocket.extend(weights, stop - start)
             start, block = stop, min(2 * block, 4096)
             continue
         i = start + first
-        weights.advance(float(s[start:i].sum()))
+        weights.advance(seen[i] - seen[start])
         if pocket is not None:
             pocket.extend(weights, first)
             pocket.reset()
@@ -190,7 +191,7 @@ def online_epoch(weights, X, Y, s, eta0, order, pocket=None):
         weights.W += X[i : i + 1].T @ step[None, :] if sp.issparse(X) else X[i][:, None] * step
         weights.b += step if weights.fit_intercept else 0
         rows[mistakes], when[mistakes] = i, weights.count
-        weights.advance(float(s[i]))
+        weights.advance(seen[i + 1] - seen[i])
         mistakes += 1
         start, block = i + 1, max(32, 2 * first)
     weights.record(X[rows[:mistakes]], steps[:mistakes] * when[:mistakes, None])
