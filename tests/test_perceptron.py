@@ -81,10 +81,8 @@ def _expected_failed_checks(estimator):
 
 @parametrize_with_checks(
     [
-        PerceptronClassifier(),
+        PerceptronClassifier(),  # also the average=True and pocket=False configurations
         PerceptronClassifier(batch_size=1),
-        PerceptronClassifier(average=True),
-        PerceptronClassifier(pocket=False),
         PerceptronClassifier(pocket=True, average=False),
         PerceptronClassifier(batch_size=1, average=False),
         PerceptronClassifier(early_stopping=True),
