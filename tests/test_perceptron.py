@@ -183,23 +183,27 @@ def test_sparse_input_gives_the_dense_weights(quiet):
 
 
 # -- the mini-batch rule --------------------------------------------------------------------------
-def _batch_perceptron(X, y, epochs, batch_size):
-    """The textbook mini-batch rule: W <- W + sum over the batch's mistakes of y x~."""
+def _batch_perceptron(X, y, epochs, batch_size, average):
+    """The textbook mini-batch rule: W <- W + sum over the batch's mistakes of y x~; with
+    ``average``, the mean of the weights after each batch, counted once per row."""
     X_aug, Y = np.hstack([X, np.ones((len(X), 1))]), np.where(y == 1, 1.0, -1.0)
-    w = np.zeros(X_aug.shape[1])
+    w, history = np.zeros(X_aug.shape[1]), []
     for _ in range(epochs):
         for start in range(0, len(X), batch_size):
             rows = slice(start, start + batch_size)
             wrong = Y[rows] * (X_aug[rows] @ w) <= 0
             w = w + (Y[rows][wrong, None] * X_aug[rows][wrong]).sum(axis=0)
-    return w
+            history += [w] * len(Y[rows])
+    return np.mean(history, axis=0) if average else w
 
 
+@pytest.mark.parametrize("average", [False, True])
 @pytest.mark.parametrize("batch_size", [7, 1000])
-def test_mini_batch_rule_steps_along_the_sum_of_each_batch_mistakes(batch_size, quiet):
+def test_mini_batch_rule_steps_along_the_sum_of_each_batch_mistakes(batch_size, average, quiet):
     X, y = _blobs(n_classes=2, std=4.0)
-    clf = PerceptronClassifier(max_iter=4, **{**EXACT, "batch_size": batch_size}).fit(X, y)
-    w = _batch_perceptron(X, y, 4, batch_size)
+    params = {**EXACT, "batch_size": batch_size, "average": average}
+    clf = PerceptronClassifier(max_iter=4, **params).fit(X, y)
+    w = _batch_perceptron(X, y, 4, batch_size, average)
     np.testing.assert_allclose(clf.coef_[0], w[:-1], rtol=1e-12)
     np.testing.assert_allclose(clf.intercept_, w[-1:], rtol=1e-12)
 
