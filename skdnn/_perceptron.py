@@ -106,7 +106,7 @@ class PerceptronClassifier(
         Weight of each class; it multiplies the samples' weights.
     warm_start : bool, default=False
         Start ``fit`` from the previous ``coef_`` and ``intercept_``.
-    batch_size : int, default=512
+    batch_size : int, default=1024
         ``1`` is the online rule, exactly as in the lesson: with ``shuffle=False``,
         ``pocket=False``, ``average=False`` and ``tol=None`` it gives the ``coef_`` and
         ``intercept_`` of scikit-learn's ``Perceptron`` on dense data (and with
@@ -156,7 +156,7 @@ class PerceptronClassifier(
     **Defaults**, chosen by measurement against scikit-learn's ``Perceptron`` on scaled
     digits, breast cancer, wine and a 20,000 x 50 three-class problem
     (``benchmarks/bench_perceptron.py``; figures and the alternatives in
-    ``docs/perceptron.md``): averaged mini-batches of 512 fit fastest while at least as
+    ``docs/perceptron.md``): averaged mini-batches of 1024 fit fastest while at least as
     accurate in 10-fold cross-validation. Averaging is what makes large batches accurate;
     the pocket, off by default, costs a pass over the data per epoch.
 
@@ -217,7 +217,7 @@ class PerceptronClassifier(
         self, *, penalty=None, alpha=0.0001, l1_ratio=0.15, fit_intercept=True, max_iter=1000,
         tol=1e-3, shuffle=True, verbose=0, eta0=1.0, n_jobs=None, random_state=0,
         early_stopping=False, validation_fraction=0.1, n_iter_no_change=5, class_weight=None,
-        warm_start=False, batch_size=512, pocket=False, average=True,
+        warm_start=False, batch_size=1024, pocket=False, average=True,
     ):
         self.penalty = penalty
         self.alpha = alpha
