@@ -391,7 +391,7 @@ def test_temperature_stays_finite_on_separated_data():
 
 @pytest.mark.parametrize(
     "name, margin",
-    # Breast cancer's 398 training rows make one batch of the default 512, which nearly
+    # Breast cancer's 398 training rows make one batch of the default 1024, which nearly
     # separates them; the temperature fitted on them is then overconfident on held-out rows
     # (measured: log-loss 0.21 against 0.13; 0.15 with batch_size=256).
     [("digits", 0.05), ("wine", 0.05), ("breast_cancer", 0.1)],
