@@ -415,11 +415,12 @@ class PerceptronClassifier(
             self.classes_[np.minimum(y_index, len(self.classes_) - 1)] == y)
         if not known.all():
             raise ValueError(f"y has labels {np.unique(y[~known])} not in classes {self.classes_}.")
-        if float(abs(X).max()) > _LARGEST_FEATURE:
+        largest = float(abs(X).max())
+        if largest > _LARGEST_FEATURE:
             raise ValueError(
-                f"Features larger than {_LARGEST_FEATURE:g} in absolute value would overflow "
-                "the perceptron's arithmetic; scale them first, e.g. with "
-                "sklearn.preprocessing.StandardScaler.")
+                f"The features reach {largest:.3g} in absolute value, beyond "
+                f"{_LARGEST_FEATURE:g}, where the perceptron's arithmetic would overflow; "
+                "scale them first, e.g. with sklearn.preprocessing.StandardScaler.")
         s = combined_sample_weight(sample_weight, X, y_index, self.classes_, self.class_weight,
                                    X.dtype)
         return X, y_index, np.ones(X.shape[0], dtype=X.dtype) if s is None else s
