@@ -16,7 +16,13 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classi
 from sklearn.utils.validation import validate_data
 from threadpoolctl import ThreadpoolController
 
-from ._base import CallbackSupportMixin, EpochCallbacks, combined_sample_weight, generator
+from ._base import (
+    CallbackSupportMixin,
+    EpochCallbacks,
+    StoppingRule,
+    combined_sample_weight,
+    generator,
+)
 from .nn.perceptron import (
     Pocket,
     Weights,
@@ -310,7 +316,7 @@ class PerceptronClassifier(
 
         score = accuracy(valid if self.early_stopping else train)
         pocket = Pocket(score) if self.pocket else None
-        best, n_no_change, stop = np.inf, 0, "max_iter"
+        rule, stop = StoppingRule(self.tol or 0.0), "max_iter"
         for epoch in range(1, self.max_iter + 1):
             callbacks.begin_epoch()
             loss, mistakes = self._one_epoch(weights, X, Y, s, rng, pocket)
@@ -341,9 +347,8 @@ class PerceptronClassifier(
                 stop = "separated"
                 break
             if self.tol is not None:
-                n_no_change = n_no_change + 1 if progress > best - self.tol else 0
-                best = min(best, progress)
-                if n_no_change >= self.n_iter_no_change:
+                rule.update((progress,))  # lower is better
+                if rule.count >= self.n_iter_no_change:
                     stop = "no_change"
                     break
         self.n_iter_, self.t_ = epoch, float(epoch * X.shape[0] + 1)
@@ -415,14 +420,14 @@ class PerceptronClassifier(
             self.classes_[np.minimum(y_index, len(self.classes_) - 1)] == y)
         if not known.all():
             raise ValueError(f"y has labels {np.unique(y[~known])} not in classes {self.classes_}.")
+        s = combined_sample_weight(sample_weight, X, y_index, self.classes_, self.class_weight,
+                                   X.dtype)
         largest = float(abs(X).max())
         if largest > _LARGEST_FEATURE:
             raise ValueError(
                 f"The features reach {largest:.3g} in absolute value, beyond "
                 f"{_LARGEST_FEATURE:g}, where the perceptron's arithmetic would overflow; "
                 "scale them first, e.g. with sklearn.preprocessing.StandardScaler.")
-        s = combined_sample_weight(sample_weight, X, y_index, self.classes_, self.class_weight,
-                                   X.dtype)
         return X, y_index, np.ones(X.shape[0], dtype=X.dtype) if s is None else s
 
     def _initial(self, coef_init, intercept_init, X):
