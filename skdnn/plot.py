@@ -41,7 +41,7 @@ class LossCurveDisplay:
     >>> from skdnn import MLPClassifierFromScratch
     >>> from skdnn.plot import LossCurveDisplay
     >>> X, y = load_iris(return_X_y=True)
-    >>> est = MLPClassifierFromScratch(early_stopping=True, max_iter=30, random_state=0)
+    >>> est = MLPClassifierFromScratch(early_stopping=True, random_state=0)
     >>> display = LossCurveDisplay.from_estimator(est.fit(X, y))
     >>> sorted(display.lines_)
     ['training loss', 'validation loss', 'validation score']

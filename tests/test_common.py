@@ -1,6 +1,7 @@
 """scikit-learn's estimator checks over skdnn's estimators, with no expected failures
 except where training draws chance per sample."""
 
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skdnn import MLPClassifierFromScratch, MLPRegressorFromScratch
@@ -39,6 +40,10 @@ def _expected_failed_checks(estimator):
     return {}
 
 
+# The checks train on their own small data sets with the estimator's max_iter, and test the
+# contract, not convergence: their ~500 ConvergenceWarnings would bury a real warning (as in
+# scikit-learn's own common tests, which ignore them too).
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @parametrize_with_checks(MLP_INSTANCES, expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
