@@ -32,13 +32,34 @@ _NETWORK_PARAMETERS = """\
         ``"prelu"`` (one learned slope per hidden unit, starting at 0.25), ``"elu"``,
         ``"gelu"``.
     solver : {"lbfgs", "sgd", "adam"}, default="adam"
+        The solver for weight optimisation.
+
+        - ``"lbfgs"``: SciPy's L-BFGS-B, a quasi-Newton method, on the whole training set
+          at once (no mini-batches, no learning rate).
+        - ``"sgd"``: stochastic gradient descent on mini-batches, with ``momentum``.
+        - ``"adam"``: the stochastic gradient-based optimiser of Kingma and Ba (2014).
+
+        As in scikit-learn, ``"adam"`` works well on relatively large data sets (thousands
+        of samples or more), in training time and validation score alike; on small data
+        sets ``"lbfgs"`` can converge faster and to a better optimum.
     alpha : float, default=0.0001
         Strength of the L2 penalty on the weights.
     batch_size : int or "auto", default="auto"
         ``min(200, n_samples)`` for ``"auto"``. Not used by lbfgs.
     learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
-        Schedule of the sgd step size.
+        The step-size schedule of ``solver="sgd"`` (adam and lbfgs ignore it).
+
+        - ``"constant"``: ``learning_rate_init`` throughout.
+        - ``"invscaling"``: ``learning_rate_init / (t + 1) ** power_t`` after each epoch,
+          ``t`` being the number of training samples seen.
+        - ``"adaptive"``: ``learning_rate_init`` as long as the training loss keeps falling;
+          each time ``n_iter_no_change`` consecutive epochs fail to improve by ``tol`` (the
+          training loss, or the validation score with ``early_stopping``), the rate is
+          divided by 5 instead of stopping; training stops once it is at most 1e-6.
     learning_rate_init : float, default=0.001
+        The initial step size of ``"sgd"`` (then set by the ``learning_rate`` schedule) and
+        of ``"adam"``. Not used by ``"lbfgs"``. Too large a value makes training diverge,
+        which ``fit`` reports as a ValueError naming it.
     power_t : float, default=0.5
         Exponent of the ``"invscaling"`` schedule.
     max_iter : int, default=200
@@ -49,20 +70,46 @@ _NETWORK_PARAMETERS = """\
         Seeds the one generator that draws initial weights, shuffles, dropout masks and the
         validation split.
     tol : float, default=1e-4
+        Tolerance for the optimisation. For ``"sgd"`` and ``"adam"``, when the training
+        loss (or, with ``early_stopping``, the validation score) does not improve by at
+        least ``tol`` for ``n_iter_no_change`` consecutive epochs, training is considered
+        converged and stops (``learning_rate="adaptive"`` divides the rate by 5 instead).
+        For ``"lbfgs"`` it is the tolerance on the projected gradient (SciPy's ``gtol``).
     verbose : bool, default=False
-        Print the loss every epoch.
+        Print progress to standard output, in scikit-learn's words: the loss after each
+        epoch, the validation score with ``early_stopping``, and why training stopped or
+        the learning rate was lowered.
     warm_start : bool, default=False
         Continue from the current ``coefs_`` / ``intercepts_`` (also ones set by hand).
     momentum : float, default=0.9
+        Momentum of the ``"sgd"`` updates, between 0 and 1: the velocity keeps this
+        fraction of the previous step, ``v <- momentum * v - eta * g``. With 0, plain
+        gradient descent. Only used when ``solver="sgd"``.
     nesterovs_momentum : bool, default=True
+        Whether to use Nesterov's momentum, which steps from the point the velocity is
+        about to reach (``theta <- theta + momentum * v - eta * g``) rather than from the
+        current one. Only used when ``solver="sgd"`` and ``momentum > 0``.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data (stratified by class for single-label
         classification), stop when its score (``early_stopping_metric``) stops improving,
         and keep the best weights seen. Not with ``partial_fit``.
     validation_fraction : float, default=0.1
-    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
-        Adam's parameters.
+        The proportion of the training data set aside as the validation set for early
+        stopping, strictly between 0 and 1 (at least 2 samples, and one per class when the
+        split is stratified). Only used if ``early_stopping`` is True.
+    beta_1 : float, default=0.9
+        Exponential decay rate of adam's estimate of the first moment (the mean) of the
+        gradient, in [0, 1). Only used when ``solver="adam"``.
+    beta_2 : float, default=0.999
+        Exponential decay rate of adam's estimate of the second moment (the uncentred
+        variance) of the gradient, in [0, 1). Only used when ``solver="adam"``.
+    epsilon : float, default=1e-8
+        Value for numerical stability in adam, added to the square root of the second
+        moment before dividing by it. Only used when ``solver="adam"``.
     n_iter_no_change : int, default=10
+        Maximum number of consecutive epochs that do not improve by ``tol`` (see ``tol``)
+        before training stops, or before ``learning_rate="adaptive"`` lowers the rate. Only
+        used when ``solver="sgd"`` or ``"adam"``.
     max_fun : int, default=15000
         Maximum number of loss evaluations of lbfgs.
     negative_slope : float, default=0.01
@@ -297,8 +344,22 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseMLPFromScratch):
         return self._fit(X, y, sample_weight, incremental=True)
 
     def predict_proba(self, X):
-        """Probability of each class, shape (n_samples, n_classes), ordered as
-        ``classes_``."""
+        """Probability estimates of the classes (of each label, for multilabel targets).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data, with the features the estimator was fitted on.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            The probability of each class, in the order of ``classes_``, in the dtype of the
+            weights: the softmax of the output layer (multiclass), ``[1 - p, p]`` for the
+            one sigmoid unit of a binary target, or one independent sigmoid per label
+            (multilabel: ``n_classes`` is then the number of labels, and rows need not sum
+            to 1). Dropout plays no part in prediction.
+        """
         check_is_fitted(self)
         proba = self._forward(X)
         if self.n_outputs_ == 1 and len(self.classes_) > 1:
@@ -306,11 +367,37 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseMLPFromScratch):
         return proba
 
     def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba` (finite: no probability is exactly 0)."""
+        """Logarithm of the probability estimates, :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data, with the features the estimator was fitted on.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            The natural logarithm of each class's probability, in the order of
+            ``classes_``. It is always finite: the probabilities are kept at least the
+            dtype's machine epsilon away from 0 and 1, as scikit-learn's log-loss clips them.
+        """
         return np.log(self.predict_proba(X))
 
     def predict(self, X):
-        """Predicted class labels (or label indicators for multilabel targets)."""
+        """Predict the class of each sample (the labels, for multilabel targets).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data, with the features the estimator was fitted on.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            The class of the highest probability, one of ``classes_`` (for a binary target,
+            ``classes_[1]`` where its probability exceeds 0.5); for multilabel targets, a
+            0/1 indicator per label, 1 where that label's probability exceeds 0.5.
+        """
         check_is_fitted(self)
         return self._labels(self._forward(X))
 
@@ -526,8 +613,20 @@ class MLPRegressorFromScratch(RegressorMixin, BaseMLPFromScratch):
         return self._fit(X, y, sample_weight, incremental=True)
 
     def predict(self, X):
-        """Predicted targets, shape (n_samples,) for one output, else (n_samples, n_outputs),
-        in the dtype of the weights."""
+        """Predict the target of each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data, with the features the estimator was fitted on.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The output layer's values: the last layer's pre-activation for the squared
+            error, its exponential for the Poisson loss; one column per target, a 1-d
+            array for a single target, in the dtype of the weights.
+        """
         check_is_fitted(self)
         return self._predictions(self._forward(X))
 
