@@ -1,4 +1,4 @@
-"""Fine-tuning helpers: the linear probe that trains a new output layer before the
+r"""Fine-tuning helpers: the linear probe that trains a new output layer before the
 pretrained layers move, and the check that a pretrained network's architecture is not
 contradicted by explicit parameters.
 
@@ -15,8 +15,8 @@ regressor, a linear or Poisson regression: the same objective with its own outpu
 
 .. math::
 
-    \\min_{W, b} \\; \\frac{\\sum_i w_i \\, \\ell(y_i, \\sigma(h(x_i) W + b))}{\\sum_i w_i}
-    + \\frac{\\alpha}{2 \\sum_i w_i} \\lVert W \\rVert_F^2,
+    \min_{W, b} \; \frac{\sum_i w_i \, \ell(y_i, \sigma(h(x_i) W + b))}{\sum_i w_i}
+    + \frac{\alpha}{2 \sum_i w_i} \lVert W \rVert_F^2,
 
 a convex problem that L-BFGS solves to convergence. Fine-tuning then starts from a head that
 already fits the pretrained features.

@@ -1,4 +1,4 @@
-"""Exact gradient attributions of an MLP, chained through its pipeline to the raw features.
+r"""Exact gradient attributions of an MLP, chained through its pipeline to the raw features.
 
 Notes
 -----
@@ -8,8 +8,8 @@ layer maps ``z`` to probabilities. The backward pass of :class:`skdnn.nn.Network
 
 .. math::
 
-    \\text{softmax: } \\frac{\\partial p_t}{\\partial z_k} = p_t (\\delta_{tk} - p_k), \\qquad
-    \\text{sigmoid: } \\frac{\\partial \\sigma(z_t)}{\\partial z_t} = \\sigma(z_t)\\,\\sigma(-z_t).
+    \text{softmax: } \frac{\partial p_t}{\partial z_k} = p_t (\delta_{tk} - p_k), \qquad
+    \text{sigmoid: } \frac{\partial \sigma(z_t)}{\partial z_t} = \sigma(z_t)\,\sigma(-z_t).
 
 A binary classifier has a single sigmoid unit for ``P(classes_[1])``, so
 ``P(classes_[0]) = 1 - sigma(z)`` has the negated derivative; a multilabel classifier has one
@@ -26,9 +26,9 @@ to the features along the straight path from a baseline ``b`` to ``x``:
 
 .. math::
 
-    \\mathrm{IG}_j(x) = (x_j - b_j) \\int_0^1
-        \\frac{\\partial P(t \\mid b + \\alpha (x - b))}{\\partial x_j} \\, d\\alpha,
-    \\qquad \\sum_j \\mathrm{IG}_j(x) = P(t \\mid x) - P(t \\mid b)
+    \mathrm{IG}_j(x) = (x_j - b_j) \int_0^1
+        \frac{\partial P(t \mid b + \alpha (x - b))}{\partial x_j} \, d\alpha,
+    \qquad \sum_j \mathrm{IG}_j(x) = P(t \mid x) - P(t \mid b)
 
 (*completeness*, the fundamental theorem of calculus for path integrals). The integral is
 computed by **adaptive Gauss-Legendre quadrature**: the ``n_steps``-node Gauss-Legendre rule
