@@ -184,6 +184,9 @@ def test_integer_categories_through_a_bare_one_hot_encoder_on_arrays():
     gap = _gap(pipeline, rows, baseline[None], 1)
     np.testing.assert_allclose(attributions.sum(axis=1), gap, rtol=0, atol=1e-4)
     np.testing.assert_array_equal(attributions[rows == baseline], 0.0)
+    # LIME draws the integer columns the pipeline one-hot encodes as categories, too.
+    exp = explain_lime(pipeline, X, rows[0], num_samples=200, random_state=0)
+    assert sorted(rule for rule, _ in exp.as_list()) == [f"x{j}={rows[0, j]}" for j in range(3)]
 
 
 # -- what is not supported, said clearly ---------------------------------------------------------

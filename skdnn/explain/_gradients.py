@@ -59,8 +59,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._mlp import MLPClassifierFromScratch
 from ..nn.network import Params, Trace
-from ._lime import _is_frame
-from ._pipeline import Preprocessing, _flatten_steps
+from ._pipeline import Preprocessing, _flatten_steps, _is_frame
 
 __all__ = ["input_gradients", "integrated_gradients"]
 

@@ -22,6 +22,8 @@ from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from ._pipeline import Preprocessing, _flatten_steps, _is_frame
+
 __all__ = ["explain_lime", "explanation_stability", "format_explanation"]
 
 _INSTALL_HINT = 'pip install "skdnn[explain]"'
@@ -37,10 +39,6 @@ def _lime_tabular():
             "(or pip install lime)."
         ) from exc
     return lime_tabular
-
-
-def _is_frame(X):
-    return hasattr(X, "columns") and hasattr(X, "iloc")
 
 
 def _holds_numbers(column):
@@ -106,9 +104,10 @@ class _LimeProblem:
         self.to_frame = fitted_names is not None
         self.feature_names = self._feature_names(feature_names, n_features)
         row = self._row(x, n_features)
-        if categorical_features is None:  # the columns that do not hold numbers
+        if categorical_features is None:  # strings, and what the pipeline one-hot encodes
+            one_hot = Preprocessing(_flatten_steps(estimator)[:-1], self.feature_names).indicators
             self.categorical = [j for j, column in enumerate(train_columns)
-                                if not _holds_numbers(column)]
+                                if j in one_hot or not _holds_numbers(column)]
         else:
             self.categorical = self._categorical_indices(categorical_features, n_features)
         self.train, self.row = self._encode(train_columns, row)
@@ -403,7 +402,8 @@ def explain_lime(estimator, X_train, x, *, num_features=10, num_samples=5000, cl
     categorical_features : list of int or str, or bool mask, default=None
         Columns (by index or name) that LIME perturbs by drawing categories from ``X_train``
         instead of numeric values. ``None`` takes the columns that do not hold numbers (the
-        string columns of a DataFrame); give ``[]`` for none.
+        string columns of a DataFrame) and those that a pipeline one-hot encodes in its first
+        step (a ``OneHotEncoder``, or a ``ColumnTransformer`` branch); give ``[]`` for none.
     random_state : int, RandomState instance or None, default=None
         Seeds all of LIME's sampling. An int gives the same explanation on every call.
     **explainer_kwargs

@@ -51,10 +51,12 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from ._lime import _is_frame
-
 #: Raw columns (indices) that enter the first step's output ``out`` (a slice) through ``steps``.
 _Branch = namedtuple("_Branch", "name columns steps out")
+
+
+def _is_frame(X):
+    return hasattr(X, "columns") and hasattr(X, "iloc")
 
 
 def _flatten_steps(estimator, prefix=""):
