@@ -484,7 +484,7 @@ def explanation_stability(estimator, X_train, x, *, n_repeats=10, num_features=1
     **lime_kwargs
         Further arguments of :func:`explain_lime` (``class_names``, ``feature_names``,
         ``categorical_features``, explainer arguments). One class is explained: the predicted
-        one, or the single entry of ``labels``.
+        one, or the single entry of ``labels`` (for a regressor: its prediction).
 
     Returns
     -------
@@ -500,7 +500,7 @@ def explanation_stability(estimator, X_train, x, *, n_repeats=10, num_features=1
 
         ``table.attrs`` holds ``score_mean`` and ``score_std`` (the local fit R² of LIME's
         surrogate over the repeats), ``scores``, ``label`` (the explained column of
-        ``predict_proba``) and ``class_name``. Without pandas, a Bunch (a dict) of the columns
+        ``predict_proba``) and ``class_name`` (None for a regressor). Without pandas, a Bunch (a dict) of the columns
         as arrays plus ``feature`` and those entries.
 
     Examples
