@@ -244,3 +244,23 @@ def test_lime_takes_string_columns_as_categories_and_works_with_its_defaults(cus
     assert len(rules) == 7
     categorical_rules = [rule for rule, _ in rules if rule.split("=")[0] in CATEGORICAL]
     assert sorted(categorical_rules) == sorted(f"{c}={X[c].iloc[0]}" for c in CATEGORICAL)
+
+
+def test_attribution_display_draws_both_methods_for_the_one_hot_pipeline(customers):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from skdnn.plot import AttributionDisplay
+
+    pipeline, X, _ = customers
+    x = X.iloc[[2]]
+    ig = AttributionDisplay.from_estimator(pipeline, X, x, target=1)
+    names = {label.get_text() for label in ig.ax_.get_yticklabels()}
+    assert names == set(X.columns)  # seven raw columns, one bar each
+    lime = AttributionDisplay.from_estimator(pipeline, X, x, method="lime", target=1,
+                                             num_samples=200, random_state=0)
+    rules = [label.get_text() for label in lime.ax_.get_yticklabels()]
+    assert len(rules) == 7 and any(rule.startswith("region=") for rule in rules)
+    assert lime.ax_.get_title().startswith("LIME weights for P(1)\nlocal fit R² = ")
+    plt.close("all")

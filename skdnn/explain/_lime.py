@@ -500,8 +500,8 @@ def explanation_stability(estimator, X_train, x, *, n_repeats=10, num_features=1
 
         ``table.attrs`` holds ``score_mean`` and ``score_std`` (the local fit R² of LIME's
         surrogate over the repeats), ``scores``, ``label`` (the explained column of
-        ``predict_proba``) and ``class_name`` (None for a regressor). Without pandas, a Bunch (a dict) of the columns
-        as arrays plus ``feature`` and those entries.
+        ``predict_proba``) and ``class_name`` (None for a regressor). Without pandas, a Bunch
+        (a dict) of the columns as arrays plus ``feature`` and those entries.
 
     Examples
     --------
