@@ -141,10 +141,10 @@ class AttributionDisplay:
     >>> from sklearn.datasets import load_iris
     >>> from skdnn import MLPClassifierFromScratch
     >>> from skdnn.plot import AttributionDisplay
-    >>> X, y = load_iris(return_X_y=True, as_frame=True)
+    >>> X, y = load_iris(return_X_y=True)
     >>> clf = MLPClassifierFromScratch((8,), activation="tanh", solver="lbfgs",
     ...                                random_state=0).fit(X, y)
-    >>> display = AttributionDisplay.from_estimator(clf, X, X.iloc[[0]])
+    >>> display = AttributionDisplay.from_estimator(clf, X, X[:1])
     >>> display.ax_.get_title().splitlines()[0]
     'Integrated gradients of P(0)'
     """

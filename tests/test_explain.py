@@ -491,8 +491,7 @@ def _rows_predicted_as_each_class(estimator, X):
 
 @pytest.mark.parametrize("n_classes", [2, 3, 7])
 def test_lime_defaults_work_on_rows_predicted_as_every_class(n_classes):
-    import matplotlib
-
+    matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
