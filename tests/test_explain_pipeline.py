@@ -264,3 +264,46 @@ def test_attribution_display_draws_both_methods_for_the_one_hot_pipeline(custome
     assert len(rules) == 7 and any(rule.startswith("region=") for rule in rules)
     assert lime.ax_.get_title().startswith("LIME weights for P(1)\nlocal fit R² = ")
     plt.close("all")
+
+
+# -- regression ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def regressor():
+    from skdnn import MLPRegressorFromScratch
+
+    X, _ = _customers(200, seed=2)
+    y = (X["region"] == "west") * 1.0 + np.tanh(X["score"]) - (X["age"] - 40) / 24
+    return MLPRegressorFromScratch, X, y
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "poisson"])
+def test_integrated_gradients_of_a_regressor_add_up_to_its_prediction(regressor, loss):
+    MLPRegressorFromScratch, X, y = regressor
+    y = np.exp(y / 2) if loss == "poisson" else y
+    pipeline = make_pipeline(_column_transformer(), MLPRegressorFromScratch(
+        (8,), activation="tanh", loss=loss, solver="lbfgs", max_iter=40, random_state=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        pipeline.fit(X, y)
+    rows, baseline = X.iloc[:6], X.iloc[[50]]
+    attributions = integrated_gradients(pipeline, rows, baseline=baseline)
+    assert list(attributions.columns) == list(X.columns)
+    gap = pipeline.predict(rows) - pipeline.predict(baseline)
+    assert np.abs(gap).max() > 0.2
+    np.testing.assert_allclose(attributions.sum(axis=1), gap, rtol=0, atol=1e-4)
+    # Gradients of the prediction match central differences in a numeric column.
+    numeric = make_pipeline(ColumnTransformer([("num", StandardScaler(), NUMERIC)]),
+                            pipeline[-1].__class__(**pipeline[-1].get_params()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        numeric.fit(X, y)
+    gradients = input_gradients(numeric, rows)
+    h = 1e-4 * X["age"].std()
+    up, down = rows.copy(), rows.copy()
+    up["age"] += h
+    down["age"] -= h
+    derivative = (numeric.predict(up) - numeric.predict(down)) / (2 * h)
+    np.testing.assert_allclose(gradients["age"], derivative, rtol=1e-5, atol=1e-9)
+    # LIME explains the same regressor in its prediction's units.
+    exp = explain_lime(pipeline, X, rows.iloc[0], num_samples=200, random_state=0)
+    assert exp.mode == "regression" and len(exp.as_list()) == 7

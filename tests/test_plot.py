@@ -104,3 +104,29 @@ def test_attribution_display_rejects_an_unknown_method(tabular):
     pipeline, X = tabular
     with pytest.raises(ValueError, match="method must be 'integrated_gradients' or 'lime'"):
         AttributionDisplay.from_estimator(pipeline, X, X.iloc[[0]], method="shap")
+
+
+def test_both_methods_draw_a_regressor_in_its_prediction(tabular):
+    from skdnn import MLPRegressorFromScratch
+
+    _, X = tabular
+    y = (X["region"] == "west") + np.tanh(X["score"])
+    regressor = make_pipeline(
+        ColumnTransformer([("cat", OneHotEncoder(), ["region"]),
+                           ("num", StandardScaler(), ["age", "score", "noise"])]),
+        MLPRegressorFromScratch((8,), activation="tanh", solver="lbfgs", max_iter=40,
+                                random_state=0),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        regressor.fit(X, y)
+    x = X.iloc[[2]]
+    display = AttributionDisplay.from_estimator(regressor, X, x)
+    f_x = regressor.predict(x)[0]
+    title = display.ax_.get_title()
+    assert title.startswith("Integrated gradients of the prediction\n")
+    assert f"= f(x) {f_x:.3f} - f(baseline)" in title
+    lime = AttributionDisplay.from_estimator(regressor, X, x, method="lime", num_samples=200,
+                                             random_state=0)
+    assert lime.ax_.get_title().startswith("LIME weights for the prediction\nlocal fit R² = ")
+    assert len(lime.bars_) == 4

@@ -57,14 +57,14 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from .._mlp import MLPClassifierFromScratch
+from .._mlp import MLPClassifierFromScratch, MLPRegressorFromScratch
 from ..nn.network import Params, Trace
 from ._pipeline import Preprocessing, _flatten_steps, _is_frame
 
 __all__ = ["input_gradients", "integrated_gradients"]
 
 #: The estimators whose network can be differentiated.
-_MLPS = (MLPClassifierFromScratch,)
+_MLPS = (MLPClassifierFromScratch, MLPRegressorFromScratch)
 
 
 class _Differentiable:
@@ -79,7 +79,8 @@ class _Differentiable:
         mlp = steps[-1][1] if steps else estimator
         if not isinstance(mlp, _MLPS):
             raise ValueError(
-                f"{caller} needs an MLPClassifierFromScratch, or a Pipeline ending in one "
+                f"{caller} needs an MLPClassifierFromScratch or MLPRegressorFromScratch, or a "
+                "Pipeline ending in one "
                 f"whose earlier steps it can differentiate; got {type(mlp).__name__}. For "
                 "other models, use explain_lime."
             )
@@ -326,7 +327,7 @@ def input_gradients(estimator, X, *, target=None):
 
     Parameters
     ----------
-    estimator : MLPClassifierFromScratch or Pipeline
+    estimator : MLPClassifierFromScratch, MLPRegressorFromScratch or Pipeline
         Fitted; a Pipeline must end in the MLP and have only affine steps before it
         (``StandardScaler``, ``MinMaxScaler``, ``MaxAbsScaler``, ``RobustScaler``, ``PCA``,
         ``TruncatedSVD``, ``ColumnTransformer`` of those, ``"passthrough"``, ``"drop"``).
@@ -335,7 +336,8 @@ def input_gradients(estimator, X, *, target=None):
         Rows at which to differentiate.
     target : class label, array-like of shape (n_samples,) of labels, or None, default=None
         Whose probability to differentiate; ``None`` takes each row's most probable class
-        (for multilabel models, its most probable label).
+        (for multilabel models, its most probable label). For a regressor, the output
+        column (``None``: the first): its prediction is differentiated.
 
     Returns
     -------
@@ -400,7 +402,7 @@ def integrated_gradients(estimator, X, *, baseline=None, target=None, X_train=No
 
     Parameters
     ----------
-    estimator : MLPClassifierFromScratch or Pipeline
+    estimator : MLPClassifierFromScratch, MLPRegressorFromScratch or Pipeline
         Fitted; a Pipeline ends in the MLP. Before it: a ``OneHotEncoder``, or a
         ``ColumnTransformer`` of ``OneHotEncoder`` (string or integer categories), affine
         steps, ``"passthrough"`` and ``"drop"``; then affine steps (``StandardScaler``,
@@ -415,7 +417,9 @@ default=None
         the most frequent category of each categorical one), else the zero vector (not
         available when the pipeline one-hot encodes categories).
     target : class label, array-like of shape (n_samples,) of labels, or None, default=None
-        ``None`` takes each row's most probable class at ``x``.
+        ``None`` takes each row's most probable class at ``x``. For a regressor, the output
+        column (``None``: the first); the attributions then add up to
+        ``prediction(x) - prediction(baseline)``.
     X_train : {array-like, DataFrame} of shape (n_train, n_features), default=None
         Training data, used only for the default baseline.
     n_steps : int, default=64
