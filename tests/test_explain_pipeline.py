@@ -185,6 +185,7 @@ def test_integer_categories_through_a_bare_one_hot_encoder_on_arrays():
     np.testing.assert_allclose(attributions.sum(axis=1), gap, rtol=0, atol=1e-4)
     np.testing.assert_array_equal(attributions[rows == baseline], 0.0)
     # LIME draws the integer columns the pipeline one-hot encodes as categories, too.
+    pytest.importorskip("lime")
     exp = explain_lime(pipeline, X, rows[0], num_samples=200, random_state=0)
     assert sorted(rule for rule, _ in exp.as_list()) == [f"x{j}={rows[0, j]}" for j in range(3)]
 
@@ -238,6 +239,7 @@ def test_input_gradients_name_raw_columns_and_refuse_categories(customers):
 
 # -- LIME on the same pipeline, as a new user calls it ------------------------------------------
 def test_lime_takes_string_columns_as_categories_and_works_with_its_defaults(customers):
+    pytest.importorskip("lime")
     pipeline, X, _ = customers
     exp = explain_lime(pipeline, X, X.iloc[0], num_samples=300, random_state=0)
     rules = exp.as_list()  # LIME's default label=1
@@ -305,5 +307,6 @@ def test_integrated_gradients_of_a_regressor_add_up_to_its_prediction(regressor,
     derivative = (numeric.predict(up) - numeric.predict(down)) / (2 * h)
     np.testing.assert_allclose(gradients["age"], derivative, rtol=1e-5, atol=1e-9)
     # LIME explains the same regressor in its prediction's units.
+    pytest.importorskip("lime")
     exp = explain_lime(pipeline, X, rows.iloc[0], num_samples=200, random_state=0)
     assert exp.mode == "regression" and len(exp.as_list()) == 7
