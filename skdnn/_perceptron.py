@@ -33,8 +33,8 @@ from .nn.perceptron import (
     predicted_index,
 )
 
-# The products of training are small (a batch by the features by the outputs): one BLAS thread
-# does them fastest, and many times faster than several on a busy machine.
+# The products of training are small: one BLAS thread does them fastest, and many times faster
+# than several on a busy machine.
 _BLAS = ThreadpoolController()
 
 # Beyond this, products of features and weights can overflow float64: scale the features.
@@ -61,11 +61,12 @@ class PerceptronClassifier(
 ):
     r"""Rosenblatt's perceptron: inputs times weights plus a bias, a step, the perceptron rule.
 
-    Predicts ``classes_[1]`` when ``x . w + b > 0``; more than two classes get one perceptron
-    each (one-vs-rest) and the highest decision wins. Each mistake (a sample on the wrong side
-    of the line, or on it) moves the weights towards it: ``w <- w + eta0 y x``, ``b <- b +
-    eta0 y`` with ``y`` in {-1, +1}. The parameters shared with
-    :class:`sklearn.linear_model.Perceptron` have the same meaning.
+    Predicts ``classes_[1]`` when ``x . w + b > 0``; more classes get one perceptron each
+    (one-vs-rest) and the highest decision wins. Each mistake (a sample on the wrong side of
+    the line, or on it) moves the weights towards it: ``w <- w + eta0 y x``, ``b <- b + eta0
+    y`` with ``y`` in {-1, +1}. The rules are written out in :mod:`skdnn.nn.perceptron`, and
+    how the defaults were measured in ``docs/perceptron.md``. Parameters shared with
+    :class:`sklearn.linear_model.Perceptron` mean the same.
 
     Parameters
     ----------
@@ -74,36 +75,34 @@ class PerceptronClassifier(
     alpha : float, default=0.0001
         Strength of the penalty.
     l1_ratio : float, default=0.15
-        Share of L1 in the elastic net (0 is L2, 1 is L1). Only with ``"elasticnet"``.
+        Share of L1 in the elastic net (0 is L2, 1 is L1).
     fit_intercept : bool, default=True
         Learn the bias ``b``; otherwise ``b = 0``.
     max_iter : int, default=1000
         Most epochs (passes over the training data).
     tol : float or None, default=1e-3
-        Stop when, for ``n_iter_no_change`` epochs in a row, the epoch's loss has not fallen
-        below the best so far minus ``tol``; the loss is scikit-learn's (the perceptron loss
-        summed over the epoch) per unit of sample weight, divided by the norm of the weights
-        so that ``eta0`` and the batch size do not change its scale. With ``early_stopping``:
-        the validation accuracy has not risen above the best plus ``tol``. ``None``
-        disables the rule. An epoch without a mistake always ends training (unless a penalty
-        keeps shrinking the weights).
+        Stop when for ``n_iter_no_change`` epochs in a row the epoch's loss (the perceptron
+        loss per unit of sample weight, divided by the norm of the weights so that ``eta0``
+        and the batch size do not change its scale) has not fallen below its best minus
+        ``tol``; with ``early_stopping``, when the validation accuracy has not risen above
+        its best plus ``tol``. ``None`` disables the rule. An epoch without a mistake ends
+        training (unless a penalty keeps shrinking the weights).
     shuffle : bool, default=True
-        Present the rows in a new order each epoch, drawn from ``random_state``. With
-        ``False`` they come in the order of ``X``.
+        Present the rows in a new order each epoch, drawn from ``random_state``; otherwise
+        in the order of ``X``.
     verbose : int, default=0
         Print the loss and the mistakes of each epoch.
     eta0 : float, default=1.0
-        Step size of the rule. From zero weights and without a penalty it only scales the
-        weights, so it changes no prediction.
+        Step size of the rule.
     n_jobs : int or None, default=None
-        Accepted for compatibility with scikit-learn's ``Perceptron``; unused, since all the
-        one-vs-rest perceptrons are trained together in the same matrix products.
+        Unused (the one-vs-rest perceptrons train together in the same matrix products);
+        accepted as in scikit-learn's ``Perceptron``.
     random_state : int, RandomState instance or None, default=0
-        Seeds the epochs' orders and the early-stopping split. The default 0 makes two
-        default fits identical, as in scikit-learn.
+        Seeds the epochs' orders and the early-stopping split; 0 makes default fits
+        identical.
     early_stopping : bool, default=False
-        Hold out a stratified ``validation_fraction`` of the data, stop on its accuracy (see
-        ``tol``), keep the weights that score best on it, and fit the temperature on it.
+        Hold out a stratified ``validation_fraction`` of the data, stop on its accuracy,
+        keep the weights that score best on it, and fit the temperature on it.
     validation_fraction : float, default=0.1
         Share of the training data held out with ``early_stopping``.
     n_iter_no_change : int, default=5
@@ -113,20 +112,20 @@ class PerceptronClassifier(
     warm_start : bool, default=False
         Start ``fit`` from the previous ``coef_`` and ``intercept_``.
     batch_size : int, default=1024
-        ``1`` is the online rule, exactly as in the lesson: with ``shuffle=False``,
-        ``pocket=False``, ``average=False`` and ``tol=None`` it gives the ``coef_`` and
-        ``intercept_`` of scikit-learn's ``Perceptron`` on dense data (and with
-        ``average=True`` those of ``SGDClassifier(loss="perceptron", average=True)``). A
-        larger size is the mini-batch perceptron: one step per batch along the sum of its
-        mistakes' updates, and an epoch is a few matrix products. The default was chosen by
-        measurement (see Notes).
+        ``1`` is the online rule of the lesson: with ``shuffle=False``, ``pocket=False`` and
+        ``tol=None`` it gives scikit-learn's ``Perceptron``'s ``coef_`` and ``intercept_``.
+        A larger size is the mini-batch perceptron: one step per batch along the sum of its
+        mistakes' updates, an epoch of a few matrix products. 1024 fit fastest at least as
+        accurately as scikit-learn on the four data sets of ``docs/perceptron.md``.
     pocket : bool, default=False
         Gallant's pocket: keep the weights with the best (weighted) training accuracy seen
-        (validation accuracy with ``early_stopping``), not the last ones. On data no line
-        separates (XOR) the rule never settles; the pocket keeps the best line it met.
-    average : bool, default=True
-        The averaged perceptron (Freund and Schapire): use the mean of the weights after
-        every presentation, which generalises better than the last ones.
+        (validation accuracy with ``early_stopping``). On data no line separates (XOR) the
+        rule never settles, and the pocket keeps the best line it met. It costs a pass over
+        the data per epoch, for no gain on the data sets measured, so it is off.
+    average : bool or "auto", default="auto"
+        Freund and Schapire's averaged perceptron: use the mean of the weights after every
+        presentation. ``"auto"`` averages the mini-batch rule, where it is what makes large
+        batches accurate, and not the online rule (the lesson's, and scikit-learn's).
 
     Attributes
     ----------
@@ -137,9 +136,8 @@ class PerceptronClassifier(
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     temperature_ : float
-        The temperature ``T > 0`` of :meth:`predict_proba`: the probabilities are
-        ``softmax(d / T)`` of the decision function ``d`` (``sigmoid(d / T)`` for two
-        classes).
+        The temperature ``T > 0`` of :meth:`predict_proba`, ``softmax(d / T)`` of the
+        decision function ``d``, fitted to the training data's log-loss.
     n_iter_ : int
         Epochs run by the last ``fit`` (counted up by ``partial_fit``).
     t_ : float
@@ -151,24 +149,14 @@ class PerceptronClassifier(
 
     See Also
     --------
-    sklearn.linear_model.Perceptron : scikit-learn's perceptron, without probabilities,
-        pocket, averaging or mini-batches.
+    sklearn.linear_model.Perceptron : the online rule, without probabilities, pocket,
+        averaging or mini-batches.
 
     Notes
     -----
-    The rules, the pocket and the temperature are written out in :mod:`skdnn.nn.perceptron`.
-    The prediction is :math:`\hat y = [x \cdot w + b > 0]` for the kept weights.
-
-    **Defaults**, chosen by measurement against scikit-learn's ``Perceptron`` on scaled
-    digits, breast cancer, wine and a 20,000 x 50 three-class problem
-    (``benchmarks/bench_perceptron.py``; figures and the alternatives in
-    ``docs/perceptron.md``): averaged mini-batches of 1024 fit fastest while at least as
-    accurate in 10-fold cross-validation. Averaging is what makes large batches accurate;
-    the pocket, off by default, costs a pass over the data per epoch.
-
-    **Sample weights** multiply a sample's update (times its class weight). An integer
-    weight acts as repeating the sample when its copies would share a batch, so always with
-    ``batch_size >= n_samples``. The online rule does not honour it (as scikit-learn's
+    **Sample weights** multiply a sample's update (times its class weight). An integer weight
+    acts as repeating the sample when its copies share a batch, so always with ``batch_size
+    >= n_samples``. The online rule does not honour that (neither does scikit-learn's
     ``Perceptron``), nor does the validation split of ``early_stopping``.
 
     References
@@ -181,9 +169,6 @@ class PerceptronClassifier(
 
     Y. Freund and R. E. Schapire (1999). Large margin classification using the perceptron
     algorithm. Machine Learning 37(3).
-
-    C. Guo, G. Pleiss, Y. Sun and K. Q. Weinberger (2017). On calibration of modern neural
-    networks. ICML. (Temperature scaling.)
 
     Examples
     --------
@@ -216,14 +201,14 @@ class PerceptronClassifier(
         "warm_start": ["boolean"],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "pocket": ["boolean"],
-        "average": ["boolean"],
+        "average": ["boolean", StrOptions({"auto"})],
     }
 
     def __init__(
         self, *, penalty=None, alpha=0.0001, l1_ratio=0.15, fit_intercept=True, max_iter=1000,
         tol=1e-3, shuffle=True, verbose=0, eta0=1.0, n_jobs=None, random_state=0,
         early_stopping=False, validation_fraction=0.1, n_iter_no_change=5, class_weight=None,
-        warm_start=False, batch_size=1024, pocket=False, average=True,
+        warm_start=False, batch_size=1024, pocket=False, average="auto",
     ):
         self.penalty = penalty
         self.alpha = alpha
@@ -274,19 +259,19 @@ class PerceptronClassifier(
         -------
         self : PerceptronClassifier
         """
-        if self.warm_start and hasattr(self, "coef_") and coef_init is None:
-            coef_init, intercept_init, previous = self.coef_, self.intercept_, self.classes_
-        else:
-            previous = None
+        previous = self.classes_ if self.warm_start and hasattr(self, "coef_") else None
+        if previous is not None and coef_init is None:
+            coef_init, intercept_init = self.coef_, self.intercept_
         X, y_index, s = self._validate(X, y, sample_weight, first=True)
         if previous is not None and not np.array_equal(previous, self.classes_):
             raise ValueError(f"warm_start needs the classes of the previous fit, {previous}.")
-        rng = generator(self.random_state)
+        # Drawn only where chance plays a part: one batch is the same sum in any order.
+        chance = self.early_stopping or (self.shuffle and self.batch_size < X.shape[0])
+        rng = generator(self.random_state) if chance else None
         train, valid = (X, y_index, s), None
         if self.early_stopping:
             held = _validation_split(y_index, s, self.validation_fraction, rng)
-            train = X[~held], y_index[~held], s[~held]
-            valid = X[held], y_index[held], s[held]
+            train, valid = (X[~held], y_index[~held], s[~held]), (X[held], y_index[held], s[held])
         weights = self._weights(self._initial(coef_init, intercept_init, X))
         callbacks = EpochCallbacks(self, X, y, sample_weight, self.max_iter)
         with np.errstate(over="ignore", invalid="ignore"), _BLAS.limit(limits=1, user_api="blas"):
@@ -304,36 +289,34 @@ class PerceptronClassifier(
         return self
 
     def _epochs(self, weights, train, valid, rng, callbacks):
-        """Epochs until a stopping rule fires; returns the kept weights, the rule that stopped
-        ("separated", "no_change", "callback" or "max_iter") and the last epoch's mistakes."""
+        """Epochs until a rule stops them; returns the kept weights, the rule ("separated",
+        "no_change", "callback" or "max_iter") and the last epoch's weight of mistakes."""
         X, y_index, s = train
-        Y = self._targets(y_index, weights.W.shape[1], X.dtype)
-        total = float(s.sum())
+        Y, total = self._targets(y_index, weights.W.shape[1], X.dtype), float(s.sum())
+        scored = valid if self.early_stopping else train
 
-        def accuracy(data):
-            return lambda W, b: float(data[2] @ (predicted_index(data[0] @ W + b) == data[1])
-                                      ) / float(data[2].sum())
+        def score(W, b):
+            return float(scored[2] @ (predicted_index(scored[0] @ W + b) == scored[1])
+                         ) / float(scored[2].sum())
 
-        score = accuracy(valid if self.early_stopping else train)
         pocket = Pocket(score) if self.pocket else None
         rule, stop = StoppingRule(self.tol or 0.0), "max_iter"
         for epoch in range(1, self.max_iter + 1):
             callbacks.begin_epoch()
             loss, mistakes = self._one_epoch(weights, X, Y, s, rng, pocket)
             self._check_finite(weights.W, weights.b)
-            kept = weights.average() if self.average else (weights.W.copy(), weights.b.copy())
-            if mistakes == 0 and self.penalty is None:
-                kept = weights.W.copy(), weights.b.copy()  # separating: better than an average
-            kept_score = None
+            separated = mistakes == 0 and self.penalty is None
+            # Separating weights are better than an average of worse ones.
+            kept = weights.average() if not separated else (weights.W.copy(), weights.b.copy())
+            kept_score = None if pocket is None else pocket.offer(*kept)
             if pocket is not None:
-                kept_score = pocket.offer(*kept)
-                if self.average:
-                    pocket.offer(weights.W, weights.b)
+                pocket.offer(weights.W, weights.b)
                 kept = pocket.best
-            # The epoch's loss per unit of sample weight, in units of the weights' norm: the
-            # mean distance of the samples on the wrong side of their lines, whatever eta0
-            # and the batch size make of the weights' scale.
-            progress = loss / total / max(float(np.linalg.norm(weights.W)), 1e-300)
+            # Per unit of sample weight and of the weights' norm: the mean distance of the
+            # samples on the wrong side of their lines, whatever the scale of the weights. All
+            # margins 0 (from zero weights) measure nothing yet.
+            norm = max(float(np.linalg.norm(weights.W)), 1e-300)
+            progress = loss / total / norm if loss or not mistakes else np.inf
             if self.early_stopping:
                 progress = -(score(*kept) if kept_score is None else kept_score)
             if self.verbose:
@@ -342,31 +325,29 @@ class PerceptronClassifier(
                       + (f", validation accuracy {-progress:.4f}" if self.early_stopping else ""))
             if callbacks.end_epoch(lambda kept=kept: self._attributes(*kept, valid or train)):
                 stop = "callback"
-                break
-            if mistakes == 0 and self.penalty is None:
+            elif separated:
                 stop = "separated"
+            elif self.tol is not None and rule.update((progress,)) is not None and (
+                    rule.count >= self.n_iter_no_change):
+                stop = "no_change"
+            if stop != "max_iter":
                 break
-            if self.tol is not None:
-                rule.update((progress,))  # lower is better
-                if rule.count >= self.n_iter_no_change:
-                    stop = "no_change"
-                    break
         self.n_iter_, self.t_ = epoch, float(epoch * X.shape[0] + 1)
         return kept, stop, mistakes
 
     def _one_epoch(self, weights, X, Y, s, rng, pocket):
-        """One pass in the order of this epoch: online or in mini-batches."""
-        order = rng.permutation(X.shape[0]) if self.shuffle else np.arange(X.shape[0])
+        """One pass, online or in mini-batches, in a new order if shuffling needs one."""
+        order = rng.permutation(X.shape[0]) if self.shuffle and rng is not None else None
         if self.batch_size == 1:
             return online_epoch(weights, X, Y, s, self.eta0, order, pocket)
-        return minibatch_epoch(weights, X, Y, s, self.eta0, order, self.batch_size, pocket)
+        return minibatch_epoch(weights, X, Y, s, self.eta0, self.batch_size, order, pocket)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over the batch ``(X, y)``, continuing from the previous weights.
 
-        The pocket and early stopping do not apply: each call sees one batch. With
-        ``average`` the mean runs on over the calls. The temperature is refitted on the batch.
+        The pocket and early stopping do not apply: each call sees one batch. An average runs
+        on over the calls. The temperature is refitted on the batch.
 
         Parameters
         ----------
@@ -388,14 +369,14 @@ class PerceptronClassifier(
             self.n_iter_, self.t_ = 0, 0.0
         state = self._state
         weights = self._weights((state["W"].copy(), state["b"].copy()))
-        weights.count = state["count"]
-        if self.average and state["U"] is not None:
-            weights.U = [state["U"][0].copy(), state["U"][1].copy()]
+        if weights.U is not None and state["U"] is not None:
+            weights.U, weights.count = [u.copy() for u in state["U"]], state["count"]
         callbacks = EpochCallbacks(self, X, y, sample_weight, 1)
         callbacks.begin_epoch()
         Y = self._targets(y_index, weights.W.shape[1], X.dtype)
+        rng = generator(self.random_state) if self.shuffle else None
         with np.errstate(over="ignore", invalid="ignore"), _BLAS.limit(limits=1, user_api="blas"):
-            self._one_epoch(weights, X, Y, s, generator(self.random_state), None)
+            self._one_epoch(weights, X, Y, s, rng, None)
             self._check_finite(weights.W, weights.b)
             self._set_fitted(*weights.average(), (X, y_index, s))
         self._state = dict(W=weights.W, b=weights.b, U=weights.U, count=weights.count)
@@ -411,15 +392,15 @@ class PerceptronClassifier(
         X, y = validate_data(self, X, y, accept_sparse="csr", dtype=dtype, reset=first)
         check_classification_targets(y)
         if classes_from_y:
-            self.classes_ = np.unique(y)
+            self.classes_, y_index = np.unique(y, return_inverse=True)
+        else:
+            y_index = np.searchsorted(self.classes_, y).clip(0, len(self.classes_) - 1)
+            if not np.all(self.classes_[y_index] == y):
+                raise ValueError(f"y has labels {np.setdiff1d(y, self.classes_)} not in "
+                                 f"classes {self.classes_}.")
         if len(self.classes_) < 2:
             raise ValueError("PerceptronClassifier needs samples of at least 2 classes; got 1 "
                              f"class, {self.classes_[0]!r}.")
-        y_index = np.searchsorted(self.classes_, y)
-        known = (y_index < len(self.classes_)) & (
-            self.classes_[np.minimum(y_index, len(self.classes_) - 1)] == y)
-        if not known.all():
-            raise ValueError(f"y has labels {np.unique(y[~known])} not in classes {self.classes_}.")
         s = combined_sample_weight(sample_weight, X, y_index, self.classes_, self.class_weight,
                                    X.dtype)
         largest = float(abs(X).max())
@@ -433,26 +414,25 @@ class PerceptronClassifier(
     def _initial(self, coef_init, intercept_init, X):
         """Initial ``(W, b)``: zeros, or ``coef_init.T`` and ``intercept_init``."""
         n_outputs = 1 if len(self.classes_) == 2 else len(self.classes_)
-        W = np.zeros((X.shape[1], n_outputs), dtype=X.dtype)
-        b = np.zeros(n_outputs, dtype=X.dtype)
-        for name, value, target in (("coef_init", coef_init, W.T), ("intercept_init",
-                                                                    intercept_init, b)):
-            if value is None:
-                continue
-            value = np.asarray(value.toarray() if hasattr(value, "toarray") else value,
-                               dtype=X.dtype)
-            if value.size != target.size or not np.isfinite(value).all():
-                raise ValueError(f"{name} must be finite, of shape {target.shape}; got "
-                                 f"shape {value.shape}.")
-            target[...] = value.reshape(target.shape)
+        W, b = np.zeros((X.shape[1], n_outputs), dtype=X.dtype), np.zeros(n_outputs, X.dtype)
+        for name, value, target in (("coef_init", coef_init, W.T),
+                                    ("intercept_init", intercept_init, b)):
+            if value is not None:
+                value = np.asarray(value.toarray() if hasattr(value, "toarray") else value,
+                                   dtype=X.dtype)
+                if value.size != target.size or not np.isfinite(value).all():
+                    raise ValueError(f"{name} must be finite, of shape {target.shape}; got "
+                                     f"shape {value.shape}.")
+                target[...] = value.reshape(target.shape)
         return W, b
 
     def _weights(self, W_b):
-        """The engine's :class:`~skdnn.nn.perceptron.Weights` with this penalty."""
+        """The engine's :class:`~skdnn.nn.perceptron.Weights` with this penalty and averaging."""
         l1_share = {"l1": 1.0, "l2": 0.0, "elasticnet": self.l1_ratio, None: 0.0}[self.penalty]
         strength = 0.0 if self.penalty is None else self.eta0 * self.alpha
+        averaged = self.batch_size > 1 if self.average == "auto" else self.average
         return Weights(*W_b, fit_intercept=self.fit_intercept, l2=strength * (1 - l1_share),
-                       l1=strength * l1_share, averaged=self.average)
+                       l1=strength * l1_share, averaged=averaged)
 
     @staticmethod
     def _targets(y_index, n_outputs, dtype):
@@ -470,7 +450,7 @@ class PerceptronClassifier(
                 "it, or scale the features (StandardScaler).")
 
     def _attributes(self, W, b, calibration):
-        """The fitted attributes of weights ``(W, b)``, the temperature fitted on
+        """The fitted attributes of weights ``(W, b)``, with the temperature fitted on
         ``calibration`` ``(X, y_index, s)`` (kept as it is when None)."""
         attributes = {"coef_": np.ascontiguousarray(W.T),
                       "intercept_": b.copy() if self.fit_intercept else np.zeros_like(b)}
@@ -478,8 +458,7 @@ class PerceptronClassifier(
             X, y_index, s = calibration
             with np.errstate(over="ignore", invalid="ignore"):
                 decision = np.asarray(X @ W + b)
-            if not np.isfinite(decision).all():
-                self._check_finite(decision, b)
+            self._check_finite(decision, b)
             attributes["temperature_"] = fit_temperature(
                 decision[:, 0] if decision.shape[1] == 1 else decision, y_index, s)
         return attributes
@@ -490,7 +469,7 @@ class PerceptronClassifier(
 
     # -- prediction ------------------------------------------------------------------------------
     def decision_function(self, X):
-        """Signed distances ``X @ coef_.T + intercept_``, from ``LinearClassifierMixin``.
+        """Signed distances ``X @ coef_.T + intercept_`` (``LinearClassifierMixin``'s).
 
         Parameters
         ----------
@@ -499,8 +478,8 @@ class PerceptronClassifier(
         Returns
         -------
         ndarray of shape (n_samples,) or (n_samples, n_classes)
-            For two classes, positive means ``classes_[1]``. A ``ValueError`` says to scale
-            features so large that the decisions overflow.
+            For two classes, positive means ``classes_[1]``. Decisions that overflow get a
+            ``ValueError`` that says to scale the features.
         """
         with np.errstate(over="ignore", invalid="ignore"):
             decision = super().decision_function(X)
@@ -519,12 +498,12 @@ class PerceptronClassifier(
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
-            Rows sum to one; columns follow ``classes_``; the arg-max is :meth:`predict`.
+            Columns follow ``classes_``; the arg-max is :meth:`predict`.
         """
         return self._probabilities(X, softmax)
 
     def predict_log_proba(self, X):
-        """Log of :meth:`predict_proba`, computed as a log-softmax (no log of 0).
+        """Log of :meth:`predict_proba`, as a log-softmax (no log of 0).
 
         Parameters
         ----------
