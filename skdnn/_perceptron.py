@@ -81,12 +81,11 @@ class PerceptronClassifier(
     max_iter : int, default=1000
         Most epochs (passes over the training data).
     tol : float or None, default=1e-3
-        Stop when for ``n_iter_no_change`` epochs in a row the epoch's loss (the perceptron
-        loss per unit of sample weight, divided by the norm of the weights so that ``eta0``
-        and the batch size do not change its scale) has not fallen below its best minus
-        ``tol``; with ``early_stopping``, when the validation accuracy has not risen above
-        its best plus ``tol``. ``None`` disables the rule. An epoch without a mistake ends
-        training (unless a penalty keeps shrinking the weights).
+        Stop when for ``n_iter_no_change`` epochs the epoch's loss (the perceptron loss per
+        unit of sample weight and of the weights' norm, whatever ``eta0`` and the batch size
+        make of their scale) has not fallen below its best minus ``tol``; with
+        ``early_stopping``, when the validation accuracy has not risen above its best plus
+        ``tol``. ``None``: no such rule. An epoch without a mistake ends training.
     shuffle : bool, default=True
         Present the rows in a new order each epoch, drawn from ``random_state``; otherwise
         in the order of ``X``.
@@ -95,11 +94,9 @@ class PerceptronClassifier(
     eta0 : float, default=1.0
         Step size of the rule.
     n_jobs : int or None, default=None
-        Unused (the one-vs-rest perceptrons train together in the same matrix products);
-        accepted as in scikit-learn's ``Perceptron``.
+        Unused: the one-vs-rest perceptrons train together in the same matrix products.
     random_state : int, RandomState instance or None, default=0
-        Seeds the epochs' orders and the early-stopping split; 0 makes default fits
-        identical.
+        Seeds the orders and the early-stopping split; 0 makes default fits identical.
     early_stopping : bool, default=False
         Hold out a stratified ``validation_fraction`` of the data, stop on its accuracy,
         keep the weights that score best on it, and fit the temperature on it.
@@ -114,18 +111,17 @@ class PerceptronClassifier(
     batch_size : int, default=1024
         ``1`` is the online rule of the lesson: with ``shuffle=False``, ``pocket=False`` and
         ``tol=None`` it gives scikit-learn's ``Perceptron``'s ``coef_`` and ``intercept_``.
-        A larger size is the mini-batch perceptron: one step per batch along the sum of its
-        mistakes' updates, an epoch of a few matrix products. 1024 fit fastest at least as
-        accurately as scikit-learn on the four data sets of ``docs/perceptron.md``.
+        More is the mini-batch perceptron: one step per batch along the sum of its
+        mistakes' updates. 1024 fit fastest, as accurately as scikit-learn, on the data sets
+        of ``docs/perceptron.md``.
     pocket : bool, default=False
-        Gallant's pocket: keep the weights with the best (weighted) training accuracy seen
-        (validation accuracy with ``early_stopping``). On data no line separates (XOR) the
-        rule never settles, and the pocket keeps the best line it met. It costs a pass over
-        the data per epoch, for no gain on the data sets measured, so it is off.
+        Gallant's pocket: keep the weights with the best training accuracy seen (validation
+        accuracy with ``early_stopping``). Where no line separates the classes (XOR) the
+        rule never settles; the pocket keeps the best line it met.
     average : bool or "auto", default="auto"
-        Freund and Schapire's averaged perceptron: use the mean of the weights after every
-        presentation. ``"auto"`` averages the mini-batch rule, where it is what makes large
-        batches accurate, and not the online rule (the lesson's, and scikit-learn's).
+        Freund and Schapire's averaged perceptron: the mean of the weights after every
+        presentation. ``"auto"`` averages the mini-batch rule, which needs it to be accurate,
+        and not the online rule (the lesson's, and scikit-learn's).
 
     Attributes
     ----------
@@ -136,8 +132,8 @@ class PerceptronClassifier(
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     temperature_ : float
-        The temperature ``T > 0`` of :meth:`predict_proba`, ``softmax(d / T)`` of the
-        decision function ``d``, fitted to the training data's log-loss.
+        ``T`` of :meth:`predict_proba`, ``softmax(d / T)`` of the decisions ``d``, fitted
+        to the training data's log-loss.
     n_iter_ : int
         Epochs run by the last ``fit`` (counted up by ``partial_fit``).
     t_ : float
@@ -147,28 +143,12 @@ class PerceptronClassifier(
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of the features seen during fit, when ``X`` has string column names.
 
-    See Also
-    --------
-    sklearn.linear_model.Perceptron : the online rule, without probabilities, pocket,
-        averaging or mini-batches.
-
     Notes
     -----
-    **Sample weights** multiply a sample's update (times its class weight). An integer weight
-    acts as repeating the sample when its copies share a batch, so always with ``batch_size
-    >= n_samples``. The online rule does not honour that (neither does scikit-learn's
-    ``Perceptron``), nor does the validation split of ``early_stopping``.
-
-    References
-    ----------
-    F. Rosenblatt (1958). The perceptron: a probabilistic model for information storage and
-    organization in the brain. Psychological Review 65(6).
-
-    S. I. Gallant (1990). Perceptron-based learning algorithms. IEEE Transactions on Neural
-    Networks 1(2).
-
-    Y. Freund and R. E. Schapire (1999). Large margin classification using the perceptron
-    algorithm. Machine Learning 37(3).
+    A sample's update is multiplied by its weight (times its class weight). An integer
+    weight acts as repeating the sample when its copies share a batch, so always with
+    ``batch_size >= n_samples``; not in the online rule (nor in scikit-learn's), nor in the
+    split of ``early_stopping``. References are in ``docs/perceptron.md``.
 
     Examples
     --------
@@ -251,9 +231,7 @@ class PerceptronClassifier(
         coef_init : array-like of shape (n_outputs, n_features), default=None
             Initial weights (``n_outputs`` is 1 for two classes, else ``n_classes``).
         intercept_init : array-like of shape (n_outputs,), default=None
-            Initial biases.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights, multiplying each sample's update.
 
         Returns
         -------
@@ -272,19 +250,18 @@ class PerceptronClassifier(
         if self.early_stopping:
             held = _validation_split(y_index, s, self.validation_fraction, rng)
             train, valid = (X[~held], y_index[~held], s[~held]), (X[held], y_index[held], s[held])
-        weights = self._weights(self._initial(coef_init, intercept_init, X))
+        weights = self._weights(*self._initial(coef_init, intercept_init, X))
         callbacks = EpochCallbacks(self, X, y, sample_weight, self.max_iter)
         with np.errstate(over="ignore", invalid="ignore"), _BLAS.limit(limits=1, user_api="blas"):
             (W, b), stop, mistakes = self._epochs(weights, train, valid, rng, callbacks)
-            self._set_fitted(W, b, valid or train)
+            vars(self).update(self._attributes(W, b, valid or train))
         self._state = dict(W=W.copy(), b=b.copy(), U=None, count=0)
         if stop == "max_iter" and mistakes:
             warnings.warn(
                 f"max_iter={self.max_iter} epochs ended the fit before the stopping rule did: "
                 f"its last epoch still made mistakes (of total sample weight {mistakes:g}). "
                 "Raise max_iter, or set tol; the data may not be linearly separable.",
-                ConvergenceWarning, stacklevel=3,
-            )
+                ConvergenceWarning, stacklevel=3)
         callbacks.end_fit()
         return self
 
@@ -296,8 +273,8 @@ class PerceptronClassifier(
         scored = valid if self.early_stopping else train
 
         def score(W, b):
-            return float(scored[2] @ (predicted_index(scored[0] @ W + b) == scored[1])
-                         ) / float(scored[2].sum())
+            right = predicted_index(scored[0] @ W + b) == scored[1]
+            return float(scored[2] @ right) / float(scored[2].sum())
 
         pocket = Pocket(score) if self.pocket else None
         rule, stop = StoppingRule(self.tol or 0.0), "max_iter"
@@ -313,22 +290,23 @@ class PerceptronClassifier(
                 pocket.offer(weights.W, weights.b)
                 kept = pocket.best
             # Per unit of sample weight and of the weights' norm: the mean distance of the
-            # samples on the wrong side of their lines, whatever the scale of the weights. All
-            # margins 0 (from zero weights) measure nothing yet.
-            norm = max(float(np.linalg.norm(weights.W)), 1e-300)
-            progress = loss / total / norm if loss or not mistakes else np.inf
+            # samples on the wrong side of their lines. All margins 0 (zero weights) measure
+            # nothing yet.
+            progress = (loss / total / max(float(np.linalg.norm(weights.W)), 1e-300)
+                        if loss or not mistakes else np.inf)
             if self.early_stopping:
                 progress = -(score(*kept) if kept_score is None else kept_score)
             if self.verbose:
-                print(f"Epoch {epoch}: loss {loss / total:.6g}, "
-                      f"training error {mistakes / total:.4f}"
-                      + (f", validation accuracy {-progress:.4f}" if self.early_stopping else ""))
+                print(f"Epoch {epoch}: loss {loss / total:.6g}, training error "
+                      f"{mistakes / total:.4f}" + (f", validation accuracy {-progress:.4f}"
+                                                   if self.early_stopping else ""))
+            if self.tol is not None:
+                rule.update((progress,))
             if callbacks.end_epoch(lambda kept=kept: self._attributes(*kept, valid or train)):
                 stop = "callback"
             elif separated:
                 stop = "separated"
-            elif self.tol is not None and rule.update((progress,)) is not None and (
-                    rule.count >= self.n_iter_no_change):
+            elif self.tol is not None and rule.count >= self.n_iter_no_change:
                 stop = "no_change"
             if stop != "max_iter":
                 break
@@ -344,10 +322,8 @@ class PerceptronClassifier(
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """One epoch over the batch ``(X, y)``, continuing from the previous weights.
-
-        The pocket and early stopping do not apply: each call sees one batch. An average runs
-        on over the calls. The temperature is refitted on the batch.
+        """One epoch over ``(X, y)`` from the previous weights (no pocket, no early stopping);
+        an average runs on over the calls, and the temperature is refitted on the batch.
 
         Parameters
         ----------
@@ -365,12 +341,10 @@ class PerceptronClassifier(
         X, y_index, s = self._validate(X, y, sample_weight, first, classes_from_y=False)
         if first:
             W, b = self._initial(None, None, X)
-            self._state = dict(W=W, b=b, U=None, count=0)
-            self.n_iter_, self.t_ = 0, 0.0
-        state = self._state
-        weights = self._weights((state["W"].copy(), state["b"].copy()))
-        if weights.U is not None and state["U"] is not None:
-            weights.U, weights.count = [u.copy() for u in state["U"]], state["count"]
+            self._state, self.n_iter_, self.t_ = dict(W=W, b=b, U=None, count=0), 0, 0.0
+        weights = self._weights(self._state["W"].copy(), self._state["b"].copy())
+        if weights.U is not None and self._state["U"] is not None:
+            weights.U, weights.count = [u.copy() for u in self._state["U"]], self._state["count"]
         callbacks = EpochCallbacks(self, X, y, sample_weight, 1)
         callbacks.begin_epoch()
         Y = self._targets(y_index, weights.W.shape[1], X.dtype)
@@ -378,7 +352,7 @@ class PerceptronClassifier(
         with np.errstate(over="ignore", invalid="ignore"), _BLAS.limit(limits=1, user_api="blas"):
             self._one_epoch(weights, X, Y, s, rng, None)
             self._check_finite(weights.W, weights.b)
-            self._set_fitted(*weights.average(), (X, y_index, s))
+            vars(self).update(self._attributes(*weights.average(), (X, y_index, s)))
         self._state = dict(W=weights.W, b=weights.b, U=weights.U, count=weights.count)
         self.n_iter_, self.t_ = self.n_iter_ + 1, self.t_ + X.shape[0]
         callbacks.end_epoch(lambda: self._attributes(self.coef_.T, self.intercept_, None))
@@ -426,12 +400,12 @@ class PerceptronClassifier(
                 target[...] = value.reshape(target.shape)
         return W, b
 
-    def _weights(self, W_b):
+    def _weights(self, W, b):
         """The engine's :class:`~skdnn.nn.perceptron.Weights` with this penalty and averaging."""
         l1_share = {"l1": 1.0, "l2": 0.0, "elasticnet": self.l1_ratio, None: 0.0}[self.penalty]
         strength = 0.0 if self.penalty is None else self.eta0 * self.alpha
         averaged = self.batch_size > 1 if self.average == "auto" else self.average
-        return Weights(*W_b, fit_intercept=self.fit_intercept, l2=strength * (1 - l1_share),
+        return Weights(W, b, fit_intercept=self.fit_intercept, l2=strength * (1 - l1_share),
                        l1=strength * l1_share, averaged=averaged)
 
     @staticmethod
@@ -463,13 +437,9 @@ class PerceptronClassifier(
                 decision[:, 0] if decision.shape[1] == 1 else decision, y_index, s)
         return attributes
 
-    def _set_fitted(self, W, b, calibration):
-        for name, value in self._attributes(W, b, calibration).items():
-            setattr(self, name, value)
-
     # -- prediction ------------------------------------------------------------------------------
     def decision_function(self, X):
-        """Signed distances ``X @ coef_.T + intercept_`` (``LinearClassifierMixin``'s).
+        """Signed distances ``X @ coef_.T + intercept_``; a ``ValueError`` if they overflow.
 
         Parameters
         ----------
@@ -478,8 +448,7 @@ class PerceptronClassifier(
         Returns
         -------
         ndarray of shape (n_samples,) or (n_samples, n_classes)
-            For two classes, positive means ``classes_[1]``. Decisions that overflow get a
-            ``ValueError`` that says to scale the features.
+            For two classes, positive means ``classes_[1]``.
         """
         with np.errstate(over="ignore", invalid="ignore"):
             decision = super().decision_function(X)

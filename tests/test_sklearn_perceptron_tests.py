@@ -1,7 +1,7 @@
 """scikit-learn's own tests of its Perceptron (sklearn/linear_model/tests/test_perceptron.py,
 imported from the installed package, not copied), run against
-``PerceptronClassifier(batch_size=1, pocket=False, average=False)``: the online rule with the
-last weights (the default averages them, and scikit-learn's test compares the last)."""
+``PerceptronClassifier(batch_size=1, pocket=False)``: the online rule, not averaged (as
+``average="auto"`` makes it), with the last weights."""
 
 import functools
 
@@ -19,8 +19,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 def _perceptron_is_ours(monkeypatch):
     """Inside scikit-learn's test module, ``Perceptron`` is skdnn's online rule."""
     monkeypatch.setattr(sklearn_tests, "Perceptron",
-                        functools.partial(PerceptronClassifier, batch_size=1, pocket=False,
-                                          average=False))
+                        functools.partial(PerceptronClassifier, batch_size=1, pocket=False))
 
 
 test_perceptron_accuracy = sklearn_tests.test_perceptron_accuracy

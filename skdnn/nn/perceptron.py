@@ -1,20 +1,16 @@
 r"""The perceptron rule, online and in mini-batches, Gallant's pocket, and the temperature that
 turns decisions into probabilities.
 
-Notation: inputs ``X`` (n_samples, n_features), targets ``Y`` in {-1, +1} (n_samples,
-n_outputs: one output for two classes, one per class otherwise), sample weights ``s``,
-weights ``W`` (n_features, n_outputs) and biases ``b``.
+Inputs ``X`` (n_samples, n_features), targets ``Y`` in {-1, +1} (n_samples, n_outputs: one
+output for two classes, one per class otherwise), sample weights ``s``, weights ``W``
+(n_features, n_outputs), biases ``b``. Sample ``i`` is a *mistake* for output ``k`` when
+:math:`y_{ik} (x_i \cdot w_k + b_k) \le 0` (a point on the line is wrong for either class), and
+Rosenblatt's rule corrects it:
 
-Sample ``i`` is a *mistake* for output ``k`` when its margin
-:math:`m_{ik} = y_{ik} (x_i \cdot w_k + b_k)` is not positive (a point on the line is wrong for
-either class). Rosenblatt's rule corrects each mistake,
+.. math:: w_k \leftarrow w_k + \eta_0 s_i y_{ik} x_i, \qquad b_k \leftarrow b_k + \eta_0 s_i y_{ik}.
 
-.. math:: w_k \leftarrow w_k + \eta_0 \, s_i \, y_{ik} \, x_i, \qquad
-          b_k \leftarrow b_k + \eta_0 \, s_i \, y_{ik},
-
-which is stochastic gradient descent on the perceptron loss :math:`\max(0, -m_{ik})`. The
-mini-batch rule takes one step along the sum of a batch's updates; with the whole training set
-as one batch it is Duda and Hart's batch perceptron.
+The mini-batch rule takes one step along the sum of a batch's corrections; with the whole
+training set as one batch it is Duda and Hart's batch perceptron.
 """
 
 from __future__ import annotations
@@ -204,27 +200,16 @@ def logits(decision):
 
 
 def fit_temperature(decision, y_index, weights):
-    r"""The temperature ``T`` minimising the weighted log-loss of ``softmax(logits / T)``.
+    r"""The temperature ``T`` minimising the weighted log-loss of ``softmax(logits(decision) / T)``
+    against Platt's targets, :math:`(N_k + 1) / (N_k + 2)` for the true class ``k`` (``N_k``
+    its weighted count) and the rest shared by the others; 0/1 targets would drive ``T`` to
+    0 on data the perceptron separates.
 
-    Parameters
-    ----------
-    decision : ndarray of shape (n_samples,) or (n_samples, n_classes)
-    y_index : ndarray of shape (n_samples,) of int
-    weights : ndarray of shape (n_samples,)
-
-    Returns
-    -------
-    float
-
-    Notes
-    -----
-    The targets are Platt's, :math:`(N_k + 1) / (N_k + 2)` for the true class ``k`` (``N_k``
-    its weighted count) and the rest shared by the other classes: 0/1 targets would drive
-    ``T`` to 0 on data the perceptron separates. With the logits scaled to a largest
-    magnitude of 1, the loss is convex in :math:`\gamma = 1 / T`, with
-    :math:`L' = \sum_i w_i (p_i - t_i) \cdot z_i` and
-    :math:`L'' = \sum_i w_i \mathrm{Var}_{p_i}(z_i)`: Newton's method, kept inside a bracket of
-    the root of :math:`L'`, finds it in a few steps.
+    With the logits scaled to a largest magnitude of 1, the loss is convex in
+    :math:`\gamma = 1 / T`, with :math:`L' = \sum_i w_i (p_i - t_i) \cdot z_i` and
+    :math:`L'' = \sum_i w_i \mathrm{Var}_{p_i}(z_i)`: Newton's method, kept inside a bracket
+    of the root of :math:`L'`, finds it in a few steps. ``decision`` is of shape (n_samples,)
+    or (n_samples, n_classes), ``y_index`` the true classes' indices.
     """
     z = logits(decision)
     scale = float(np.abs(z).max())
