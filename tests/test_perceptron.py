@@ -74,7 +74,7 @@ def _expected_failed_checks(estimator):
             "with class weights of 1000 and 1e-4 on unscaled features the bias moves ~15 "
             "times slower than the weights; the average and one step per epoch need hundreds "
             "of epochs, and the stopping rule ends the fit first (as for scikit-learn's "
-            "averaged SGDClassifier(loss='perceptron'))")
+            "averaged SGDClassifier(loss='perceptron') with a constant step)")
     return failures
 
 
