@@ -23,15 +23,7 @@ from ._base import (
     combined_sample_weight,
     generator,
 )
-from .nn.perceptron import (
-    Pocket,
-    Weights,
-    fit_temperature,
-    logits,
-    minibatch_epoch,
-    online_epoch,
-    predicted_index,
-)
+from .nn import perceptron as engine
 
 # The products of training are small: one BLAS thread does them fastest, and many times faster
 # than several on a busy machine.
@@ -98,8 +90,8 @@ class PerceptronClassifier(
     random_state : int, RandomState instance or None, default=0
         Seeds the orders and the early-stopping split; 0 makes default fits identical.
     early_stopping : bool, default=False
-        Hold out a stratified ``validation_fraction`` of the data, stop on its accuracy,
-        keep the weights that score best on it, and fit the temperature on it.
+        Hold out a stratified ``validation_fraction`` of the data, stop on its accuracy and fit
+        the temperature on it (with ``pocket``, keep the weights that score best on it).
     validation_fraction : float, default=0.1
         Share of the training data held out with ``early_stopping``.
     n_iter_no_change : int, default=5
@@ -273,10 +265,10 @@ class PerceptronClassifier(
         scored = valid if self.early_stopping else train
 
         def score(W, b):
-            right = predicted_index(scored[0] @ W + b) == scored[1]
+            right = engine.predicted_index(scored[0] @ W + b) == scored[1]
             return float(scored[2] @ right) / float(scored[2].sum())
 
-        pocket = Pocket(score) if self.pocket else None
+        pocket = engine.Pocket(score) if self.pocket else None
         rule, stop = StoppingRule(self.tol or 0.0), "max_iter"
         for epoch in range(1, self.max_iter + 1):
             callbacks.begin_epoch()
@@ -317,8 +309,8 @@ class PerceptronClassifier(
         """One pass, online or in mini-batches, in a new order if shuffling needs one."""
         order = rng.permutation(X.shape[0]) if self.shuffle and rng is not None else None
         if self.batch_size == 1:
-            return online_epoch(weights, X, Y, s, self.eta0, order, pocket)
-        return minibatch_epoch(weights, X, Y, s, self.eta0, self.batch_size, order, pocket)
+            return engine.online_epoch(weights, X, Y, s, self.eta0, order, pocket)
+        return engine.minibatch_epoch(weights, X, Y, s, self.eta0, self.batch_size, order, pocket)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -405,8 +397,8 @@ class PerceptronClassifier(
         l1_share = {"l1": 1.0, "l2": 0.0, "elasticnet": self.l1_ratio, None: 0.0}[self.penalty]
         strength = 0.0 if self.penalty is None else self.eta0 * self.alpha
         averaged = self.batch_size > 1 if self.average == "auto" else self.average
-        return Weights(W, b, fit_intercept=self.fit_intercept, l2=strength * (1 - l1_share),
-                       l1=strength * l1_share, averaged=averaged)
+        return engine.Weights(W, b, self.fit_intercept, l2=strength * (1 - l1_share),
+                              l1=strength * l1_share, averaged=averaged)
 
     @staticmethod
     def _targets(y_index, n_outputs, dtype):
@@ -433,7 +425,7 @@ class PerceptronClassifier(
             with np.errstate(over="ignore", invalid="ignore"):
                 decision = np.asarray(X @ W + b)
             self._check_finite(decision, b)
-            attributes["temperature_"] = fit_temperature(
+            attributes["temperature_"] = engine.fit_temperature(
                 decision[:, 0] if decision.shape[1] == 1 else decision, y_index, s)
         return attributes
 
@@ -485,7 +477,7 @@ class PerceptronClassifier(
         return self._probabilities(X, log_softmax)
 
     def _probabilities(self, X, function):
-        largest = np.finfo(np.float64).max / 4
+        z, largest = engine.logits(self.decision_function(X)), np.finfo(np.float64).max / 4
         with np.errstate(over="ignore"):
-            z = np.clip(logits(self.decision_function(X)) / self.temperature_, -largest, largest)
+            z = np.clip(z / self.temperature_, -largest, largest)
         return function(z, axis=1).astype(self.coef_.dtype, copy=False)
