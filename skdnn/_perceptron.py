@@ -3,10 +3,12 @@ mini-batches, with Gallant's pocket, averaging and temperature-scaled probabilit
 
 from __future__ import annotations
 
+import math
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -46,6 +48,13 @@ def _validation_split(y_index, s, fraction, rng):
         raise ValueError("The validation set of early_stopping would hold every sample; use "
                          "more samples or a smaller validation_fraction.")
     return held
+
+
+def _root_mean_square(X, s):
+    """The features' root-mean-square over rows weighted by ``s`` (1 for all-zero features)."""
+    squares = X.multiply(X).sum(axis=1) if sp.issparse(X) else np.einsum("ij,ij->i", X, X)
+    mean_square = float(s @ np.ravel(squares)) / (float(s.sum()) * X.shape[1])
+    return math.sqrt(mean_square) if mean_square > 0 else 1.0
 
 
 class PerceptronClassifier(
@@ -242,12 +251,17 @@ class PerceptronClassifier(
         if self.early_stopping:
             held = _validation_split(y_index, s, self.validation_fraction, rng)
             train, valid = (X[~held], y_index[~held], s[~held]), (X[held], y_index[held], s[held])
-        weights = self._weights(*self._initial(coef_init, intercept_init, X))
+        # The bias's constant input: the lesson's 1 in the online rule (as in scikit-learn); in
+        # the mini-batch rule the features' root-mean-square, so that it keeps pace with the
+        # weights whatever their scale (1 when they are standardized).
+        scale = _root_mean_square(train[0], train[2])
+        bias_input = float(self.fit_intercept) * (scale if self.batch_size > 1 else 1.0)
+        weights = self._weights(*self._initial(coef_init, intercept_init, X), bias_input)
         callbacks = EpochCallbacks(self, X, y, sample_weight, self.max_iter)
         with np.errstate(over="ignore", invalid="ignore"), _BLAS.limit(limits=1, user_api="blas"):
-            (W, b), stop, mistakes = self._epochs(weights, train, valid, rng, callbacks)
+            (W, b), stop, mistakes = self._epochs(weights, train, valid, rng, callbacks, scale)
             vars(self).update(self._attributes(W, b, valid or train))
-        self._state = dict(W=W.copy(), b=b.copy(), U=None, count=0)
+        self._state = dict(W=W.copy(), b=b.copy(), U=None, count=0, bias_input=bias_input)
         if stop == "max_iter" and mistakes:
             warnings.warn(
                 f"max_iter={self.max_iter} epochs ended the fit before the stopping rule did: "
@@ -257,9 +271,10 @@ class PerceptronClassifier(
         callbacks.end_fit()
         return self
 
-    def _epochs(self, weights, train, valid, rng, callbacks):
+    def _epochs(self, weights, train, valid, rng, callbacks, scale):
         """Epochs until a rule stops them; returns the kept weights, the rule ("separated",
-        "no_change", "callback" or "max_iter") and the last epoch's weight of mistakes."""
+        "no_change", "callback" or "max_iter") and the last epoch's weight of mistakes.
+        ``scale`` is the features' root-mean-square."""
         X, y_index, s = train
         Y, total = self._targets(y_index, weights.W.shape[1], X.dtype), float(s.sum())
         scored = valid if self.early_stopping else train
@@ -281,11 +296,10 @@ class PerceptronClassifier(
             if pocket is not None:
                 pocket.offer(weights.W, weights.b)
                 kept = pocket.best
-            # Per unit of sample weight and of the weights' norm: the mean distance of the
-            # samples on the wrong side of their lines. All margins 0 (zero weights) measure
-            # nothing yet.
-            progress = (loss / total / max(float(np.linalg.norm(weights.W)), 1e-300)
-                        if loss or not mistakes else np.inf)
+            # The mean distance of the samples on the wrong side of their lines, in units of
+            # the features' scale. All margins 0 (zero weights) measure nothing yet.
+            norm = max(float(np.linalg.norm(weights.W)), 1e-300)
+            progress = loss / total / norm / scale if loss or not mistakes else np.inf
             if self.early_stopping:
                 progress = -(score(*kept) if kept_score is None else kept_score)
             if self.verbose:
@@ -333,10 +347,13 @@ class PerceptronClassifier(
         X, y_index, s = self._validate(X, y, sample_weight, first, classes_from_y=False)
         if first:
             W, b = self._initial(None, None, X)
-            self._state, self.n_iter_, self.t_ = dict(W=W, b=b, U=None, count=0), 0, 0.0
-        weights = self._weights(self._state["W"].copy(), self._state["b"].copy())
-        if weights.U is not None and self._state["U"] is not None:
-            weights.U, weights.count = [u.copy() for u in self._state["U"]], self._state["count"]
+            # A stream's scale is unknown in advance: the lesson's bias input, 1.
+            self._state = dict(W=W, b=b, U=None, count=0, bias_input=float(self.fit_intercept))
+            self.n_iter_, self.t_ = 0, 0.0
+        state = self._state
+        weights = self._weights(state["W"].copy(), state["b"].copy(), state["bias_input"])
+        if weights.U is not None and state["U"] is not None:
+            weights.U, weights.count = [u.copy() for u in state["U"]], state["count"]
         callbacks = EpochCallbacks(self, X, y, sample_weight, 1)
         callbacks.begin_epoch()
         Y = self._targets(y_index, weights.W.shape[1], X.dtype)
@@ -345,7 +362,7 @@ class PerceptronClassifier(
             self._one_epoch(weights, X, Y, s, rng, None)
             self._check_finite(weights.W, weights.b)
             vars(self).update(self._attributes(*weights.average(), (X, y_index, s)))
-        self._state = dict(W=weights.W, b=weights.b, U=weights.U, count=weights.count)
+        self._state = dict(state, W=weights.W, b=weights.b, U=weights.U, count=weights.count)
         self.n_iter_, self.t_ = self.n_iter_ + 1, self.t_ + X.shape[0]
         callbacks.end_epoch(lambda: self._attributes(self.coef_.T, self.intercept_, None))
         callbacks.end_fit()
@@ -392,12 +409,12 @@ class PerceptronClassifier(
                 target[...] = value.reshape(target.shape)
         return W, b
 
-    def _weights(self, W, b):
+    def _weights(self, W, b, bias_input):
         """The engine's :class:`~skdnn.nn.perceptron.Weights` with this penalty and averaging."""
         l1_share = {"l1": 1.0, "l2": 0.0, "elasticnet": self.l1_ratio, None: 0.0}[self.penalty]
         strength = 0.0 if self.penalty is None else self.eta0 * self.alpha
         averaged = self.batch_size > 1 if self.average == "auto" else self.average
-        return engine.Weights(W, b, self.fit_intercept, l2=strength * (1 - l1_share),
+        return engine.Weights(W, b, bias_input, l2=strength * (1 - l1_share),
                               l1=strength * l1_share, averaged=averaged)
 
     @staticmethod

@@ -5,9 +5,11 @@ Inputs ``X`` (n_samples, n_features), targets ``Y`` in {-1, +1} (n_samples, n_ou
 output for two classes, one per class otherwise), sample weights ``s``, weights ``W``
 (n_features, n_outputs), biases ``b``. Sample ``i`` is a *mistake* for output ``k`` when
 :math:`y_{ik} (x_i \cdot w_k + b_k) \le 0` (a point on the line is wrong for either class), and
-Rosenblatt's rule corrects it:
+Rosenblatt's rule corrects it, the bias being the weight of a constant input ``c`` (1 in the
+lesson):
 
-.. math:: w_k \leftarrow w_k + \eta_0 s_i y_{ik} x_i, \qquad b_k \leftarrow b_k + \eta_0 s_i y_{ik}.
+.. math:: w_k \leftarrow w_k + \eta_0 s_i y_{ik} x_i, \qquad
+          b_k \leftarrow b_k + \eta_0 s_i y_{ik} c^2.
 
 The mini-batch rule takes one step along the sum of a batch's corrections; with the whole
 training set as one batch it is Duda and Hart's batch perceptron.
@@ -22,7 +24,8 @@ import scipy.sparse as sp
 
 
 class Weights:
-    r"""The weights ``W``, ``b``, their penalty, and the sums the averaged perceptron needs.
+    r"""The weights ``W``, ``b`` (the weight of the constant input ``bias_input``, ``c``; 0
+    for no bias), their penalty, and the sums the averaged perceptron needs.
 
     ``l2`` and ``l1`` are the per-sample shrinkage of the penalty (``eta0 alpha (1 -
     l1_ratio)`` and ``eta0 alpha l1_ratio``; ``b`` is not penalised). ``n`` presentations
@@ -35,19 +38,18 @@ class Weights:
     :math:`U = \sum_u t_u \Delta_u`.
     """
 
-    def __init__(self, W, b, fit_intercept=True, l2=0.0, l1=0.0, averaged=False):
-        self.W, self.b, self.fit_intercept = W, b, fit_intercept
+    def __init__(self, W, b, bias_input=1.0, l2=0.0, l1=0.0, averaged=False):
+        self.W, self.b, self.bias_gain = W, b, bias_input**2  # a mistake moves b by c times c y
         self.l2, self.l1 = l2, l1
         self.U = [np.zeros_like(W), np.zeros_like(b)] if averaged else None
         self.count = 0
 
     def step(self, X_rows, G):
-        """Add ``X_rows.T @ G`` to ``W`` and the column sums of ``G`` to ``b``: the updates of
-        samples ``X_rows``, one row of ``G`` each."""
-        dW, db = X_rows.T @ G, G.sum(axis=0)
+        """Add ``X_rows.T @ G`` to ``W`` and the column sums of ``G`` times ``c**2`` to ``b``:
+        the updates of samples ``X_rows``, one row of ``G`` each."""
+        dW, db = X_rows.T @ G, G.sum(axis=0) * self.bias_gain
         self.W += dW
-        if self.fit_intercept:
-            self.b += db
+        self.b += db
         if self.count:
             self.record(dW * self.count, db * self.count)
 
@@ -55,7 +57,7 @@ class Weights:
         """Add to ``U`` changes of the weights times the presentations that came before them."""
         if self.U is not None:
             self.U[0] += dW_times_t
-            self.U[1] += db_times_t if self.fit_intercept else 0
+            self.U[1] += db_times_t
 
     def advance(self, n):
         """Count presentations of total sample weight ``n`` after which ``W`` stands as it is
@@ -129,6 +131,7 @@ def online_epoch(weights, X, Y, s, eta0, order=None, pocket=None):
         X, Y, s = X[order], Y[order], s[order]
     seen = np.concatenate([[0.0], np.cumsum(s)]).tolist()  # weight of the rows before each
     n_samples, start, block, n_wrong = X.shape[0], 0, 32, 0
+    sparse, gain = sp.issparse(X), weights.bias_gain
     # Per mistake: its margins (for the loss), its update, and the presentations before it.
     lost, steps = np.empty((2, n_samples, Y.shape[1]), dtype=Y.dtype)
     rows, when = np.empty(n_samples, dtype=np.intp), np.empty(n_samples)
@@ -150,15 +153,15 @@ def online_epoch(weights, X, Y, s, eta0, order=None, pocket=None):
         lost[n_wrong], step = margins[first], steps[n_wrong]
         np.multiply(Y[i], margins[first] <= 0, out=step)
         step *= eta0 * s[i]
-        weights.W += X[i : i + 1].T @ step[None, :] if sp.issparse(X) else X[i][:, None] * step
-        weights.b += step if weights.fit_intercept else 0
+        weights.W += X[i : i + 1].T @ step[None, :] if sparse else X[i][:, None] * step
+        weights.b += step if gain == 1.0 else step * gain
         rows[n_wrong], when[n_wrong] = i, weights.count
         weights.advance(seen[i + 1] - seen[i])
         n_wrong += 1
         start, block = i + 1, max(32, 2 * first)
     if weights.U is not None and n_wrong:  # each update times its presentations, all at once
         G = steps[:n_wrong] * when[:n_wrong, None]
-        weights.record(X[rows[:n_wrong]].T @ G, G.sum(axis=0))
+        weights.record(X[rows[:n_wrong]].T @ G, G.sum(axis=0) * gain)
     weight = s[rows[:n_wrong]]
     return -float(weight @ np.minimum(lost[:n_wrong], 0).sum(axis=1)), float(weight.sum())
 
