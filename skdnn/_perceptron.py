@@ -57,6 +57,11 @@ def _root_mean_square(X, s):
     return math.sqrt(mean_square) if mean_square > 0 else 1.0
 
 
+def _accuracy(W, b, X, y_index, s):
+    """The accuracy of weights ``(W, b)`` on ``X``, weighted by ``s``."""
+    return float(s @ (engine.predicted_index(X @ W + b) == y_index)) / float(s.sum())
+
+
 class PerceptronClassifier(
     LinearClassifierMixin, SparseCoefMixin, CallbackSupportMixin, BaseEstimator
 ):
@@ -281,7 +286,7 @@ class PerceptronClassifier(
         # Any line with a bias can do as well as always predicting the most frequent class:
         # a fit that does worse has stopped before it learned (features of very unequal
         # scales make the rule wander for tens of epochs).
-        accuracy = float(s @ (engine.predicted_index(X @ W + b) == y_index)) / float(s.sum())
+        accuracy = _accuracy(W, b, X, y_index, s)
         constant = float(np.bincount(y_index, weights=s).max()) / float(s.sum())
         if accuracy < constant:
             warnings.warn(
@@ -299,8 +304,7 @@ class PerceptronClassifier(
         scored = valid if self.early_stopping else train
 
         def score(W, b):
-            right = engine.predicted_index(scored[0] @ W + b) == scored[1]
-            return float(scored[2] @ right) / float(scored[2].sum())
+            return _accuracy(W, b, *scored)
 
         pocket = engine.Pocket(score) if self.pocket else None
         rule, stop = StoppingRule(self.tol or 0.0), "max_iter"
