@@ -174,7 +174,8 @@ def minibatch_epoch(weights, X, Y, s, eta0, batch_size, order=None, pocket=None)
     """
     loss, mistakes = 0.0, 0.0
     for start in range(0, X.shape[0], batch_size):
-        rows = slice(start, start + batch_size) if order is None else order[start:][:batch_size]
+        rows = slice(start, start + batch_size)  # rows in order are views, not copies
+        rows = rows if order is None else order[rows]
         X_batch, Y_batch, s_batch = X[rows], Y[rows], s[rows]
         margins = Y_batch * (X_batch @ weights.W + weights.b)
         wrong = margins <= 0
