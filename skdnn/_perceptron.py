@@ -352,7 +352,8 @@ class PerceptronClassifier(
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over ``(X, y)`` from the previous weights (no pocket, no early stopping);
-        an average runs on over the calls, and the temperature is refitted on the batch.
+        an average runs on over the calls, and the temperature is refitted on the batch. The
+        bias's input is the previous ``fit``'s, or 1 (a stream's scale is not known in advance).
 
         Parameters
         ----------
