@@ -3,7 +3,6 @@ mini-batches, with Gallant's pocket, averaging and temperature-scaled probabilit
 
 from __future__ import annotations
 
-import math
 import warnings
 from numbers import Integral, Real
 
@@ -50,11 +49,11 @@ def _validation_split(y_index, s, fraction, rng):
     return held
 
 
-def _root_mean_square(X, s):
-    """The features' root-mean-square over rows weighted by ``s`` (1 for all-zero features)."""
-    squares = X.multiply(X).sum(axis=1) if sp.issparse(X) else np.einsum("ij,ij->i", X, X)
-    mean_square = float(s @ np.ravel(squares)) / (float(s.sum()) * X.shape[1])
-    return math.sqrt(mean_square) if mean_square > 0 else 1.0
+def _root_mean_squares(X, s):
+    """Each feature's root-mean-square over the rows, weighted by ``s`` (1 for a feature that
+    is always 0)."""
+    mean_squares = np.ravel(s @ (X.multiply(X) if sp.issparse(X) else X * X)) / float(s.sum())
+    return np.sqrt(np.where(mean_squares > 0, mean_squares, 1.0))
 
 
 def _accuracy(W, b, X, y_index, s):
@@ -88,7 +87,7 @@ class PerceptronClassifier(
         Most epochs (passes over the training data).
     tol : float or None, default=1e-3
         Stop when for ``n_iter_no_change`` epochs the epoch's loss (the mean distance of the
-        mistakes to their lines, in units of the features' root-mean-square) has not fallen
+        mistakes to their lines, each feature in units of its root-mean-square) has not fallen
         below its best minus ``tol``; with ``early_stopping``, when the validation accuracy
         has not risen above its best plus ``tol``. ``None``: no such rule. An epoch without a
         mistake ends training.
@@ -118,10 +117,9 @@ class PerceptronClassifier(
         ``1`` is the online rule of the lesson: with ``shuffle=False``, ``pocket=False`` and
         ``tol=None`` it gives scikit-learn's ``Perceptron``'s ``coef_`` and ``intercept_``.
         More is the mini-batch perceptron: one step per batch along the sum of its
-        mistakes' updates, with the bias as the weight of a constant input equal to the
-        features' root-mean-square (1 when standardized), which makes the rule independent of
-        the features' scale. 1024 fit fastest, as accurately as scikit-learn, on the data sets
-        of ``docs/perceptron.md``.
+        mistakes' updates, on each feature divided by its root-mean-square (1 when
+        standardized), so that the rule does not depend on the features' scales. 1024 fit
+        fastest, as accurately as scikit-learn, on the data sets of ``docs/perceptron.md``.
     pocket : bool, default=False
         Gallant's pocket: keep the weights with the best training accuracy seen (validation
         accuracy with ``early_stopping``). Where no line separates the classes (XOR) the
@@ -260,17 +258,17 @@ class PerceptronClassifier(
         if self.early_stopping:
             held = _validation_split(y_index, s, self.validation_fraction, rng)
             train, valid = (X[~held], y_index[~held], s[~held]), (X[held], y_index[held], s[held])
-        # The bias's constant input: the lesson's 1 in the online rule (as in scikit-learn); in
-        # the mini-batch rule the features' root-mean-square, so that it keeps pace with the
-        # weights whatever their scale (1 when they are standardized).
-        scale = _root_mean_square(train[0], train[2])
-        bias_input = float(self.fit_intercept) * (scale if self.batch_size > 1 else 1.0)
-        weights = self._weights(*self._initial(coef_init, intercept_init, X), bias_input)
+        # The mini-batch rule sees each feature divided by its root-mean-square, so that it
+        # does not depend on the features' scales (1 when standardized); the online rule is the
+        # lesson's, on the raw features (as scikit-learn's).
+        scale = _root_mean_squares(train[0], train[2])
+        rule_scale = scale if self.batch_size > 1 else None
+        weights = self._weights(*self._initial(coef_init, intercept_init, X), rule_scale)
         callbacks = EpochCallbacks(self, X, y, sample_weight, self.max_iter)
         with np.errstate(over="ignore", invalid="ignore"), _BLAS.limit(limits=1, user_api="blas"):
             (W, b), stop, mistakes = self._epochs(weights, train, valid, rng, callbacks, scale)
             vars(self).update(self._attributes(W, b, valid or train))
-        self._state = dict(W=W.copy(), b=b.copy(), U=None, count=0, bias_input=bias_input)
+        self._state = dict(W=W.copy(), b=b.copy(), U=None, count=0, scale=rule_scale)
         if stop == "max_iter" and mistakes:
             warnings.warn(
                 f"max_iter={self.max_iter} epochs ended the fit before the stopping rule did: "
@@ -298,7 +296,7 @@ class PerceptronClassifier(
     def _epochs(self, weights, train, valid, rng, callbacks, scale):
         """Epochs until a rule stops them; returns the kept weights, the rule ("separated",
         "no_change", "callback" or "max_iter") and the last epoch's weight of mistakes.
-        ``scale`` is the features' root-mean-square."""
+        ``scale`` holds the features' root-mean-squares."""
         X, y_index, s = train
         Y, total = self._targets(y_index, weights.W.shape[1], X.dtype), float(s.sum())
         scored = valid if self.early_stopping else train
@@ -319,10 +317,10 @@ class PerceptronClassifier(
             if pocket is not None:
                 pocket.offer(weights.W, weights.b)
                 kept = pocket.best
-            # The mean distance of the samples on the wrong side of their lines, in units of
-            # the features' scale. All margins 0 (zero weights) measure nothing yet.
-            norm = max(float(np.linalg.norm(weights.W)), 1e-300)
-            progress = loss / total / norm / scale if loss or not mistakes else np.inf
+            # The mean distance of the samples on the wrong side of their lines, with each
+            # feature in units of its scale. All margins 0 (zero weights) measure nothing yet.
+            norm = max(float(np.linalg.norm(weights.W * scale[:, None])), 1e-300)
+            progress = loss / total / norm if loss or not mistakes else np.inf
             if self.early_stopping:
                 progress = -(score(*kept) if kept_score is None else kept_score)
             if self.verbose:
@@ -353,7 +351,7 @@ class PerceptronClassifier(
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over ``(X, y)`` from the previous weights (no pocket, no early stopping);
         an average runs on over the calls, and the temperature is refitted on the batch. The
-        bias's input is the previous ``fit``'s, or 1 (a stream's scale is not known in advance).
+        features' scales are the previous ``fit``'s, or 1 (a stream's are not known in advance).
 
         Parameters
         ----------
@@ -371,11 +369,10 @@ class PerceptronClassifier(
         X, y_index, s = self._validate(X, y, sample_weight, first, classes_from_y=False)
         if first:
             W, b = self._initial(None, None, X)
-            # A stream's scale is unknown in advance: the lesson's bias input, 1.
-            self._state = dict(W=W, b=b, U=None, count=0, bias_input=float(self.fit_intercept))
+            self._state = dict(W=W, b=b, U=None, count=0, scale=None)
             self.n_iter_, self.t_ = 0, 0.0
         state = self._state
-        weights = self._weights(state["W"].copy(), state["b"].copy(), state["bias_input"])
+        weights = self._weights(state["W"].copy(), state["b"].copy(), state["scale"])
         if weights.U is not None and state["U"] is not None:
             weights.U, weights.count = [u.copy() for u in state["U"]], state["count"]
         callbacks = EpochCallbacks(self, X, y, sample_weight, 1)
@@ -433,13 +430,13 @@ class PerceptronClassifier(
                 target[...] = value.reshape(target.shape)
         return W, b
 
-    def _weights(self, W, b, bias_input):
+    def _weights(self, W, b, scale):
         """The engine's :class:`~skdnn.nn.perceptron.Weights` with this penalty and averaging."""
         l1_share = {"l1": 1.0, "l2": 0.0, "elasticnet": self.l1_ratio, None: 0.0}[self.penalty]
         strength = 0.0 if self.penalty is None else self.eta0 * self.alpha
         averaged = self.batch_size > 1 if self.average == "auto" else self.average
-        return engine.Weights(W, b, bias_input, l2=strength * (1 - l1_share),
-                              l1=strength * l1_share, averaged=averaged)
+        return engine.Weights(W, b, self.fit_intercept, l2=strength * (1 - l1_share),
+                              l1=strength * l1_share, averaged=averaged, scale=scale)
 
     @staticmethod
     def _targets(y_index, n_outputs, dtype):

@@ -112,18 +112,20 @@ def test_online_average_wins_class_weights_when_the_fit_runs_long_enough(n_class
 
 
 @pytest.mark.parametrize("sparse", [False, True])
-def test_mini_batch_rule_does_not_depend_on_the_features_scale(sparse):
-    # The bias's input is the features' root-mean-square: scaling X by a scales the weights
-    # by a and the bias by a**2, so every decision by a**2, and no prediction changes.
+def test_mini_batch_rule_does_not_depend_on_the_features_scales(sparse):
+    # Each feature is seen divided by its root-mean-square: scaling feature j by a_j scales its
+    # weight by 1 / a_j, so no decision, prediction, probability or epoch count changes.
     X, y = _blobs(n_classes=3, std=4.0)
     X = X + 3.0  # off-centre, where the bias has work to do
-    scaled = [sp.csr_matrix(a * X) if sparse else a * X for a in (1.0, 1e-3, 1e3)]
+    factors = [np.ones(2), np.full(2, 1e-3), np.array([1e3, 1e-2])]
+    scaled = [sp.csr_matrix(X * a) if sparse else X * a for a in factors]
     fits = [PerceptronClassifier(batch_size=16).fit(Xa, y) for Xa in scaled]
-    for Xa, clf in zip(scaled, fits, strict=True):
+    for Xa, a, clf in zip(scaled, factors, fits, strict=True):
+        np.testing.assert_allclose(clf.coef_ * a, fits[0].coef_, rtol=1e-9)
         np.testing.assert_array_equal(clf.predict(Xa), fits[0].predict(scaled[0]))
         np.testing.assert_allclose(clf.predict_proba(Xa), fits[0].predict_proba(scaled[0]),
                                    atol=1e-9)
-    assert fits[0].n_iter_ == fits[1].n_iter_ == fits[2].n_iter_
+        assert clf.n_iter_ == fits[0].n_iter_
 
 
 # -- the logic gates of the perceptron lesson -----------------------------------------------------
@@ -293,12 +295,28 @@ def test_default_fits_of_scaled_data_are_identical_and_do_not_warn(name):
     assert first.n_iter_ < first.max_iter
 
 
-@pytest.mark.parametrize("name", ["wine", "breast_cancer"])
-def test_a_fit_stopped_below_the_most_frequent_class_says_to_standardize(name):
-    X, y = LOADERS[name](return_X_y=True)  # unscaled: features from 0.1 to 1,680
+@pytest.mark.parametrize("offset", [100.0, 1e4])
+def test_a_fit_stopped_below_the_most_frequent_class_says_to_standardize(offset):
+    # Features far from 0 (not centred) make the full-batch rule wander: its bias must undo a
+    # large common term. StandardScaler centres them.
+    X, y = make_classification(n_samples=300, n_features=5, random_state=0)
     with pytest.warns(UserWarning, match="below the .* most frequent class: standardize"):
-        clf = PerceptronClassifier().fit(X, y)
-    assert clf.score(X, y) < np.bincount(y).max() / len(y)
+        clf = PerceptronClassifier().fit(X + offset, y)
+    assert clf.score(X + offset, y) < np.bincount(y).max() / len(y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert PerceptronClassifier().fit(StandardScaler().fit_transform(X + offset), y).score(
+            StandardScaler().fit_transform(X + offset), y) > 0.9
+
+
+@pytest.mark.parametrize("name", ["wine", "breast_cancer"])
+def test_mini_batch_rule_learns_unscaled_data(name):
+    # Features from 0.1 to 1,680 (wine) and 0.001 to 4,254 (breast cancer): each is seen
+    # divided by its root-mean-square, so the default learns them without a scaler.
+    X, y = LOADERS[name](return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert PerceptronClassifier().fit(X, y).score(X, y) > 0.9
 
 
 @pytest.mark.parametrize("mode", MODES)

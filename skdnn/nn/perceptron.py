@@ -5,14 +5,15 @@ Inputs ``X`` (n_samples, n_features), targets ``Y`` in {-1, +1} (n_samples, n_ou
 output for two classes, one per class otherwise), sample weights ``s``, weights ``W``
 (n_features, n_outputs), biases ``b``. Sample ``i`` is a *mistake* for output ``k`` when
 :math:`y_{ik} (x_i \cdot w_k + b_k) \le 0` (a point on the line is wrong for either class), and
-Rosenblatt's rule corrects it, the bias being the weight of a constant input ``c`` (1 in the
-lesson):
+Rosenblatt's rule corrects it:
 
-.. math:: w_k \leftarrow w_k + \eta_0 s_i y_{ik} x_i, \qquad
-          b_k \leftarrow b_k + \eta_0 s_i y_{ik} c^2.
+.. math:: w_k \leftarrow w_k + \eta_0 s_i y_{ik} x_i, \qquad b_k \leftarrow b_k + \eta_0 s_i y_{ik}.
 
 The mini-batch rule takes one step along the sum of a batch's corrections; with the whole
-training set as one batch it is Duda and Hart's batch perceptron.
+training set as one batch it is Duda and Hart's batch perceptron. Either rule can see each
+feature divided by a scale :math:`r_j` (its root-mean-square): that is the rule on
+:math:`x_j / r_j`, whose weights are :math:`w_j r_j`, so in the weights of the raw features a
+mistake moves :math:`w_j` by :math:`\eta_0 s_i y_{ik} x_{ij} / r_j^2`.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ import scipy.sparse as sp
 
 
 class Weights:
-    r"""The weights ``W``, ``b`` (the weight of the constant input ``bias_input``, ``c``; 0
-    for no bias), their penalty, and the sums the averaged perceptron needs.
+    r"""The weights ``W``, ``b``, the features' ``scale`` (None: 1), the penalty, and the sums
+    the averaged perceptron needs.
 
     ``l2`` and ``l1`` are the per-sample shrinkage of the penalty (``eta0 alpha (1 -
     l1_ratio)`` and ``eta0 alpha l1_ratio``; ``b`` is not penalised). ``n`` presentations
@@ -38,20 +39,26 @@ class Weights:
     :math:`U = \sum_u t_u \Delta_u`.
     """
 
-    def __init__(self, W, b, bias_input=1.0, l2=0.0, l1=0.0, averaged=False):
-        self.W, self.b, self.bias_gain = W, b, bias_input**2  # a mistake moves b by c times c y
+    def __init__(self, W, b, fit_intercept=True, l2=0.0, l1=0.0, averaged=False, scale=None):
+        self.W, self.b, self.bias_gain = W, b, float(fit_intercept)
+        # A feature's step is divided by its scale squared (the rule on x / scale).
+        self.gain = None if scale is None else (1.0 / scale**2).astype(W.dtype)[:, None]
         self.l2, self.l1 = l2, l1
         self.U = [np.zeros_like(W), np.zeros_like(b)] if averaged else None
         self.count = 0
 
     def step(self, X_rows, G):
-        """Add ``X_rows.T @ G`` to ``W`` and the column sums of ``G`` times ``c**2`` to ``b``:
-        the updates of samples ``X_rows``, one row of ``G`` each."""
-        dW, db = X_rows.T @ G, G.sum(axis=0) * self.bias_gain
+        """Add ``X_rows.T @ G`` (over the features' scale squared) to ``W`` and the column sums
+        of ``G`` to ``b``: the updates of samples ``X_rows``, one row of ``G`` each."""
+        dW, db = self.scaled(X_rows.T @ G), G.sum(axis=0) * self.bias_gain
         self.W += dW
         self.b += db
         if self.count:
             self.record(dW * self.count, db * self.count)
+
+    def scaled(self, dW):
+        """A change of the raw weights, ``dW``, divided by the features' scale squared."""
+        return dW if self.gain is None else dW * self.gain
 
     def record(self, dW_times_t, db_times_t):
         """Add to ``U`` changes of the weights times the presentations that came before them."""
@@ -61,12 +68,13 @@ class Weights:
 
     def advance(self, n):
         """Count presentations of total sample weight ``n`` after which ``W`` stands as it is
-        now, then shrink it."""
+        now, then shrink it (each feature's shrinkage over its scale squared, as its steps)."""
         self.count += n
         if n and (self.l2 or self.l1):
-            shrunk = self.W * max(0.0, 1.0 - self.l2) ** n
+            gain = 1.0 if self.gain is None else self.gain
+            shrunk = self.W * np.maximum(0.0, 1.0 - self.l2 * gain) ** n
             if self.l1:
-                shrunk = np.sign(shrunk) * np.maximum(np.abs(shrunk) - n * self.l1, 0)
+                shrunk = np.sign(shrunk) * np.maximum(np.abs(shrunk) - n * self.l1 * gain, 0)
             if self.U is not None:
                 self.U[0] += (shrunk - self.W) * self.count
             self.W[...] = shrunk
@@ -131,7 +139,7 @@ def online_epoch(weights, X, Y, s, eta0, order=None, pocket=None):
         X, Y, s = X[order], Y[order], s[order]
     seen = np.concatenate([[0.0], np.cumsum(s)]).tolist()  # weight of the rows before each
     n_samples, start, block, n_wrong = X.shape[0], 0, 32, 0
-    sparse, gain = sp.issparse(X), weights.bias_gain
+    sparse, bias_gain = sp.issparse(X), weights.bias_gain
     # Per mistake: its margins (for the loss), its update, and the presentations before it.
     lost, steps = np.empty((2, n_samples, Y.shape[1]), dtype=Y.dtype)
     rows, when = np.empty(n_samples, dtype=np.intp), np.empty(n_samples)
@@ -153,15 +161,16 @@ def online_epoch(weights, X, Y, s, eta0, order=None, pocket=None):
         lost[n_wrong], step = margins[first], steps[n_wrong]
         np.multiply(Y[i], margins[first] <= 0, out=step)
         step *= eta0 * s[i]
-        weights.W += X[i : i + 1].T @ step[None, :] if sparse else X[i][:, None] * step
-        weights.b += step if gain == 1.0 else step * gain
+        update = X[i : i + 1].T @ step[None, :] if sparse else X[i][:, None] * step
+        weights.W += weights.scaled(update)
+        weights.b += step if bias_gain == 1.0 else step * bias_gain
         rows[n_wrong], when[n_wrong] = i, weights.count
         weights.advance(seen[i + 1] - seen[i])
         n_wrong += 1
         start, block = i + 1, max(32, 2 * first)
     if weights.U is not None and n_wrong:  # each update times its presentations, all at once
         G = steps[:n_wrong] * when[:n_wrong, None]
-        weights.record(X[rows[:n_wrong]].T @ G, G.sum(axis=0) * gain)
+        weights.record(weights.scaled(X[rows[:n_wrong]].T @ G), G.sum(axis=0) * bias_gain)
     weight = s[rows[:n_wrong]]
     return -float(weight @ np.minimum(lost[:n_wrong], 0).sum(axis=1)), float(weight.sum())
 
