@@ -111,15 +111,16 @@ def test_online_average_wins_class_weights_when_the_fit_runs_long_enough(n_class
     assert np.mean(clf.predict(X_test) == 0) > 0.87
 
 
+@pytest.mark.parametrize("penalty", [None, "elasticnet"])
 @pytest.mark.parametrize("sparse", [False, True])
-def test_mini_batch_rule_does_not_depend_on_the_features_scales(sparse):
-    # Each feature is seen divided by its root-mean-square: scaling feature j by a_j scales its
-    # weight by 1 / a_j, so no decision, prediction, probability or epoch count changes.
+def test_mini_batch_rule_does_not_depend_on_the_features_scales(sparse, penalty):
+    # Each feature is seen divided by its root-mean-square, penalty included: scaling feature j
+    # by a_j scales its weight by 1 / a_j, so no decision, probability or epoch count changes.
     X, y = _blobs(n_classes=3, std=4.0)
     X = X + 3.0  # off-centre, where the bias has work to do
     factors = [np.ones(2), np.full(2, 1e-3), np.array([1e3, 1e-2])]
     scaled = [sp.csr_matrix(X * a) if sparse else X * a for a in factors]
-    fits = [PerceptronClassifier(batch_size=16).fit(Xa, y) for Xa in scaled]
+    fits = [PerceptronClassifier(batch_size=16, penalty=penalty).fit(Xa, y) for Xa in scaled]
     for Xa, a, clf in zip(scaled, factors, fits, strict=True):
         np.testing.assert_allclose(clf.coef_ * a, fits[0].coef_, rtol=1e-9)
         np.testing.assert_array_equal(clf.predict(Xa), fits[0].predict(scaled[0]))

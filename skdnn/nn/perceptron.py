@@ -25,8 +25,8 @@ import scipy.sparse as sp
 
 
 class Weights:
-    r"""The weights ``W``, ``b``, the features' ``scale`` (None: 1), the penalty, and the sums
-    the averaged perceptron needs.
+    r"""The weights ``W``, ``b``, the features' ``scale`` (None: 1; the rule, penalty included,
+    then runs on ``X / scale``), the penalty, and the sums the averaged perceptron needs.
 
     ``l2`` and ``l1`` are the per-sample shrinkage of the penalty (``eta0 alpha (1 -
     l1_ratio)`` and ``eta0 alpha l1_ratio``; ``b`` is not penalised). ``n`` presentations
@@ -41,8 +41,9 @@ class Weights:
 
     def __init__(self, W, b, fit_intercept=True, l2=0.0, l1=0.0, averaged=False, scale=None):
         self.W, self.b, self.bias_gain = W, b, float(fit_intercept)
-        # A feature's step is divided by its scale squared (the rule on x / scale).
-        self.gain = None if scale is None else (1.0 / scale**2).astype(W.dtype)[:, None]
+        # The rule on x / scale: a feature's step over its scale squared, its L1 shrinkage over
+        # its scale (L2 shrinks every weight by the same factor in either form).
+        self.scale = None if scale is None else scale.astype(W.dtype)[:, None]
         self.l2, self.l1 = l2, l1
         self.U = [np.zeros_like(W), np.zeros_like(b)] if averaged else None
         self.count = 0
@@ -58,7 +59,7 @@ class Weights:
 
     def scaled(self, dW):
         """A change of the raw weights, ``dW``, divided by the features' scale squared."""
-        return dW if self.gain is None else dW * self.gain
+        return dW if self.scale is None else dW / self.scale**2
 
     def record(self, dW_times_t, db_times_t):
         """Add to ``U`` changes of the weights times the presentations that came before them."""
@@ -68,13 +69,13 @@ class Weights:
 
     def advance(self, n):
         """Count presentations of total sample weight ``n`` after which ``W`` stands as it is
-        now, then shrink it (each feature's shrinkage over its scale squared, as its steps)."""
+        now, then shrink it."""
         self.count += n
         if n and (self.l2 or self.l1):
-            gain = 1.0 if self.gain is None else self.gain
-            shrunk = self.W * np.maximum(0.0, 1.0 - self.l2 * gain) ** n
+            shrunk = self.W * max(0.0, 1.0 - self.l2) ** n
             if self.l1:
-                shrunk = np.sign(shrunk) * np.maximum(np.abs(shrunk) - n * self.l1 * gain, 0)
+                threshold = n * self.l1 if self.scale is None else n * self.l1 / self.scale
+                shrunk = np.sign(shrunk) * np.maximum(np.abs(shrunk) - threshold, 0)
             if self.U is not None:
                 self.U[0] += (shrunk - self.W) * self.count
             self.W[...] = shrunk
