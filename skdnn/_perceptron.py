@@ -282,8 +282,8 @@ class PerceptronClassifier(
 
     def _warn_if_below_constant(self, W, b, X, y_index, s):
         # Any line with a bias can do as well as always predicting the most frequent class:
-        # a fit that does worse has stopped before it learned (features of very unequal
-        # scales make the rule wander for tens of epochs).
+        # a fit that does worse has stopped before it learned (features far from 0, or of
+        # very unequal scales in the online rule, make it wander for tens of epochs).
         accuracy = _accuracy(W, b, X, y_index, s)
         constant = float(np.bincount(y_index, weights=s).max()) / float(s.sum())
         if accuracy < constant:
