@@ -40,10 +40,11 @@ class Weights:
     """
 
     def __init__(self, W, b, fit_intercept=True, l2=0.0, l1=0.0, averaged=False, scale=None):
-        self.W, self.b, self.bias_gain = W, b, float(fit_intercept)
+        self.W, self.b, self.fit_intercept = W, b, fit_intercept
         # The rule on x / scale: a feature's step over its scale squared, its L1 shrinkage over
         # its scale (L2 shrinks every weight by the same factor in either form).
         self.scale = None if scale is None else scale.astype(W.dtype)[:, None]
+        self.scale_squared = None if scale is None else self.scale**2
         self.l2, self.l1 = l2, l1
         self.U = [np.zeros_like(W), np.zeros_like(b)] if averaged else None
         self.count = 0
@@ -51,7 +52,8 @@ class Weights:
     def step(self, X_rows, G):
         """Add ``X_rows.T @ G`` (over the features' scale squared) to ``W`` and the column sums
         of ``G`` to ``b``: the updates of samples ``X_rows``, one row of ``G`` each."""
-        dW, db = self.scaled(X_rows.T @ G), G.sum(axis=0) * self.bias_gain
+        dW = self.scaled(X_rows.T @ G)
+        db = G.sum(axis=0) if self.fit_intercept else np.zeros_like(self.b)
         self.W += dW
         self.b += db
         if self.count:
@@ -59,7 +61,7 @@ class Weights:
 
     def scaled(self, dW):
         """A change of the raw weights, ``dW``, divided by the features' scale squared."""
-        return dW if self.scale is None else dW / self.scale**2
+        return dW if self.scale is None else dW / self.scale_squared
 
     def record(self, dW_times_t, db_times_t):
         """Add to ``U`` changes of the weights times the presentations that came before them."""
@@ -140,7 +142,7 @@ def online_epoch(weights, X, Y, s, eta0, order=None, pocket=None):
         X, Y, s = X[order], Y[order], s[order]
     seen = np.concatenate([[0.0], np.cumsum(s)]).tolist()  # weight of the rows before each
     n_samples, start, block, n_wrong = X.shape[0], 0, 32, 0
-    sparse, bias_gain = sp.issparse(X), weights.bias_gain
+    sparse, fit_intercept = sp.issparse(X), weights.fit_intercept
     # Per mistake: its margins (for the loss), its update, and the presentations before it.
     lost, steps = np.empty((2, n_samples, Y.shape[1]), dtype=Y.dtype)
     rows, when = np.empty(n_samples, dtype=np.intp), np.empty(n_samples)
@@ -164,14 +166,16 @@ def online_epoch(weights, X, Y, s, eta0, order=None, pocket=None):
         step *= eta0 * s[i]
         update = X[i : i + 1].T @ step[None, :] if sparse else X[i][:, None] * step
         weights.W += weights.scaled(update)
-        weights.b += step if bias_gain == 1.0 else step * bias_gain
+        if fit_intercept:
+            weights.b += step
         rows[n_wrong], when[n_wrong] = i, weights.count
         weights.advance(seen[i + 1] - seen[i])
         n_wrong += 1
         start, block = i + 1, max(32, 2 * first)
     if weights.U is not None and n_wrong:  # each update times its presentations, all at once
         G = steps[:n_wrong] * when[:n_wrong, None]
-        weights.record(weights.scaled(X[rows[:n_wrong]].T @ G), G.sum(axis=0) * bias_gain)
+        weights.record(weights.scaled(X[rows[:n_wrong]].T @ G),
+                       G.sum(axis=0) if fit_intercept else 0)
     weight = s[rows[:n_wrong]]
     return -float(weight @ np.minimum(lost[:n_wrong], 0).sum(axis=1)), float(weight.sum())
 
