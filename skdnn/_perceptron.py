@@ -24,6 +24,7 @@ from ._base import (
     combined_sample_weight,
     generator,
 )
+from ._diagnostics import feature_scale, scale_advice
 from .nn import perceptron as engine
 
 # The products of training are small: one BLAS thread does them fastest, and many times faster
@@ -407,12 +408,9 @@ class PerceptronClassifier(
                              f"class, {self.classes_[0]!r}.")
         s = combined_sample_weight(sample_weight, X, y_index, self.classes_, self.class_weight,
                                    X.dtype)
-        largest = float(abs(X).max())
-        if largest > _LARGEST_FEATURE:
-            raise ValueError(
-                f"The features reach {largest:.3g} in absolute value, beyond "
-                f"{_LARGEST_FEATURE:g}, where the perceptron's arithmetic would overflow; "
-                "scale them first, e.g. with sklearn.preprocessing.StandardScaler.")
+        if feature_scale(X) > _LARGEST_FEATURE:
+            raise ValueError(f"Beyond {_LARGEST_FEATURE:g} the perceptron's arithmetic would "
+                             f"overflow. {scale_advice(X)}")
         return X, y_index, np.ones(X.shape[0], dtype=X.dtype) if s is None else s
 
     def _initial(self, coef_init, intercept_init, X):
