@@ -1,4 +1,12 @@
-"""skdnn: scikit-learn compatible neural networks written from scratch in NumPy."""
+"""skdnn: scikit-learn compatible neural networks written from scratch in NumPy.
+
+The estimators are imported with the package. The submodules ``skdnn.explain``, ``skdnn.plot``,
+``skdnn.onnx`` and ``skdnn.nn`` are imported on first access (``skdnn.explain`` works after a
+bare ``import skdnn``), as scikit-learn does, so that importing skdnn never imports lime,
+matplotlib or skl2onnx.
+"""
+
+import importlib
 
 from ._mlp import MLPClassifierFromScratch, MLPRegressorFromScratch
 from ._perceptron import PerceptronClassifier
@@ -6,3 +14,16 @@ from ._perceptron import PerceptronClassifier
 __version__ = "0.1.0"
 __all__ = ["MLPClassifierFromScratch", "MLPRegressorFromScratch", "PerceptronClassifier",
            "__version__"]
+
+#: Public submodules, imported when first used.
+_SUBMODULES = ["explain", "nn", "onnx", "plot"]
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted({*globals(), *_SUBMODULES})
