@@ -9,8 +9,8 @@ Two families, for two questions:
 * :func:`input_gradients` and :func:`integrated_gradients` (in ``_gradients.py``) work for
   :class:`~skdnn.MLPClassifierFromScratch`, alone or at the end of a pipeline. They are exact,
   computed by the engine's backward pass, and need no sampling. ``_pipeline.py`` carries them
-  back through the steps before the network (one-hot encoded categories, scalers, PCA) to the
-  raw columns.
+  back through the steps before the network (imputers, one-hot encoded categories, scalers,
+  PCA) to the raw columns, so rows with missing values that the pipeline imputes are explained.
 
 :class:`skdnn.plot.AttributionDisplay` draws either kind.
 """

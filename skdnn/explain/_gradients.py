@@ -19,7 +19,8 @@ A regressor's output is its prediction: the identity, ``P = z_t`` and ``delta = 
 with the Poisson loss the exponential, ``P = exp(z_t)`` and ``delta = exp(z_t) e_t``.
 
 **Through the pipeline.** ``_pipeline.py`` carries ``dP/du`` back to the raw columns through
-the steps before the network (one-hot encoded categories and affine steps, see its notes).
+the steps before the network (imputers, one-hot encoded categories and affine steps, see its
+notes).
 
 **Integrated gradients** (Sundararajan, Taly and Yan, 2017) attribute ``P(t | x) - P(t | b)``
 to the features along the straight path from a baseline ``b`` to ``x``:
@@ -117,7 +118,7 @@ class _Differentiable:
         if baseline is None and X_train is not None:
             B = pre.typical_row(self.validate(X_train, "X_train"))
         elif baseline is None:
-            if pre.indicators:
+            if pre.categories:
                 raise ValueError(
                     "The pipeline one-hot encodes categories, which have no zero: give "
                     "integrated_gradients a baseline (a raw row) or X_train (for its typical "
@@ -297,21 +298,20 @@ def _baseline_rows(estimator, X, baseline=None, X_train=None):
     return model.baseline(baseline, model.validate(X), X_train)
 
 
-def _through_pipeline(model, X, baseline=None, X_train=None):
+def _through_pipeline(model, X, baseline=None):
     """Raw rows (and baselines) to network inputs: what both public functions share.
 
-    Returns ``numbers`` (the numeric raw columns, stacked with the baselines' if any), ``V``
-    (the first step's outputs), ``J = dv/dx`` of the numeric columns, ``U`` (network inputs)
-    and ``A = du/dv`` (None for the identity).
+    Returns ``E`` (the encoded rows, stacked with the baselines' if any), ``M`` with
+    ``v = e M + c``, ``U`` (network inputs) and ``A = du/dv`` (None for the identity).
     """
     pre = model.preprocessing
     rows = [X] if baseline is None else [X, baseline]
-    numbers = [pre.numbers(R, what) for R, what in zip(rows, ["X", "baseline"], strict=False)]
-    V = np.vstack([pre.encode(R, n) for R, n in zip(rows, numbers, strict=True)])
-    numbers = np.vstack(numbers)
-    J = pre.jacobian(numbers, V.shape[1])
+    encoded = [pre.encode(R, what) for R, what in zip(rows, ["X", "baseline"], strict=False)]
+    E = np.vstack([e for e, _ in encoded])
+    V = np.vstack([v for _, v in encoded])
+    M = pre.jacobian(E, V.shape[1])
     U, A = pre.to_network_input(V)
-    return numbers, V, J, U, A
+    return E, M, U, A
 
 
 _GRADIENT_CONSTRAINTS = {
@@ -328,12 +328,14 @@ def input_gradients(estimator, X, *, target=None):
     Parameters
     ----------
     estimator : MLPClassifierFromScratch, MLPRegressorFromScratch or Pipeline
-        Fitted; a Pipeline must end in the MLP and have only affine steps before it
-        (``StandardScaler``, ``MinMaxScaler``, ``MaxAbsScaler``, ``RobustScaler``, ``PCA``,
-        ``TruncatedSVD``, ``ColumnTransformer`` of those, ``"passthrough"``, ``"drop"``).
-        The chain rule through them gives gradients in the pipeline's raw inputs.
+        Fitted; a Pipeline must end in the MLP and have only imputers (``SimpleImputer``,
+        ``KNNImputer``, first) and affine steps before it (``StandardScaler``,
+        ``MinMaxScaler``, ``MaxAbsScaler``, ``RobustScaler``, ``PCA``, ``TruncatedSVD``,
+        ``ColumnTransformer`` of those, ``"passthrough"``, ``"drop"``). The chain rule
+        through them gives gradients in the pipeline's raw inputs.
     X : {array-like, DataFrame} of shape (n_samples, n_features)
-        Rows at which to differentiate.
+        Rows at which to differentiate. A missing value (NaN) that the pipeline imputes is
+        differentiated at the value it is imputed with.
     target : class label, array-like of shape (n_samples,) of labels, or None, default=None
         Whose probability to differentiate; ``None`` takes each row's most probable class
         (for multilabel models, its most probable label). For a regressor, the output
@@ -367,8 +369,9 @@ def input_gradients(estimator, X, *, target=None):
     """
     model = _Differentiable(estimator, "input_gradients")
     X = model.validate(X)
-    _, _, J, U, A = _through_pipeline(model, X)
-    categories = [model.preprocessing.columns[j] for j in model.preprocessing.indicators]
+    _, M, U, A = _through_pipeline(model, X)
+    pre = model.preprocessing
+    categories = [pre.columns[j] for j in pre.categories]
     if categories:
         raise ValueError(
             f"The columns {categories} are one-hot encoded categories, which have no "
@@ -376,7 +379,8 @@ def input_gradients(estimator, X, *, target=None):
         )
     gradient_u = model.gradient(U, model.targets(target, U))
     gradient_v = gradient_u if A is None else gradient_u @ A.T
-    return model.named(gradient_v @ J.T, X)
+    # A missing-value flag is constant in the raw value: it adds nothing to the derivative.
+    return model.named(pre.to_raw(gradient_v @ M.T, kinds=("value",)), X)
 
 
 @validate_params(
@@ -403,19 +407,25 @@ def integrated_gradients(estimator, X, *, baseline=None, target=None, X_train=No
     Parameters
     ----------
     estimator : MLPClassifierFromScratch, MLPRegressorFromScratch or Pipeline
-        Fitted; a Pipeline ends in the MLP. Before it: a ``OneHotEncoder``, or a
-        ``ColumnTransformer`` of ``OneHotEncoder`` (string or integer categories), affine
-        steps, ``"passthrough"`` and ``"drop"``; then affine steps (``StandardScaler``,
-        ``MinMaxScaler``, ``MaxAbsScaler``, ``RobustScaler``, ``PCA``, ...). Any other step
-        is named in a ``ValueError``.
+        Fitted; a Pipeline ends in the MLP. Before it: imputers (``SimpleImputer`` with any
+        strategy, ``KNNImputer``, ``MissingIndicator``), then a ``OneHotEncoder``, or a
+        ``ColumnTransformer`` whose branches are ``OneHotEncoder`` (string or integer
+        categories), affine steps, ``"passthrough"`` and ``"drop"``, each possibly after
+        imputers; then affine steps (``StandardScaler``, ``MinMaxScaler``,
+        ``MaxAbsScaler``, ``RobustScaler``, ``PCA``, ...). Any other step is named in a
+        ``ValueError``.
     X : {array-like, DataFrame} of shape (n_samples, n_features)
-        Raw rows, strings included for one-hot encoded columns.
+        Raw rows, strings included for one-hot encoded columns, and missing values (NaN)
+        where the pipeline imputes them. The path runs in the imputed, encoded space: a
+        missing value counts as what it is imputed with (a missing category imputed as a
+        constant is a category of its own), and a missing-value flag's share goes to its
+        column.
     baseline : {array-like, DataFrame, Series} of shape (n_features,) or (n_rows, n_features), \
 default=None
         The reference input, as raw row(s): one row for all of ``X``, or one per row. ``None``
-        is the typical row of ``X_train`` when that is given (the mean of each numeric column,
-        the most frequent category of each categorical one), else the zero vector (not
-        available when the pipeline one-hot encodes categories).
+        is the typical row of ``X_train`` when that is given (the mean of each numeric
+        column's observed values, the most frequent category of each categorical one), else
+        the zero vector (not available when the pipeline one-hot encodes categories).
     target : class label, array-like of shape (n_samples,) of labels, or None, default=None
         ``None`` takes each row's most probable class at ``x``. For a regressor, the output
         column (``None``: the first); the attributions then add up to
@@ -461,13 +471,10 @@ default=None
     X = model.validate(X)
     n_samples = X.shape[0]
     B = model.baseline(baseline, X, X_train)
-    numbers, V, J, U, A = _through_pipeline(model, X, B)
+    E, M, U, A = _through_pipeline(model, X, B)
     U_x, U_b = U[:n_samples], U[n_samples:]
     t = model.targets(target, U_x)
     mean_gradient = _integrate_gradients(model, U_b, U_x - U_b, t, n_steps, float(tol))
     gradient_v = mean_gradient if A is None else mean_gradient @ A.T
-    attributions = (numbers[:n_samples] - numbers[n_samples:]) * (gradient_v @ J.T)
-    encoded = (V[:n_samples] - V[n_samples:]) * gradient_v
-    for j, positions in model.preprocessing.indicators.items():
-        attributions[:, j] += encoded[:, positions].sum(axis=1)
-    return model.named(attributions, X)
+    encoded = (E[:n_samples] - E[n_samples:]) * (gradient_v @ M.T)
+    return model.named(model.preprocessing.to_raw(encoded), X)

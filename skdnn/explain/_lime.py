@@ -22,7 +22,7 @@ from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._pipeline import Preprocessing, _flatten_steps, _is_frame
+from ._pipeline import Preprocessing, _as_floats, _flatten_steps, _is_frame
 
 __all__ = ["explain_lime", "explanation_stability", "format_explanation"]
 
@@ -105,7 +105,7 @@ class _LimeProblem:
         self.feature_names = self._feature_names(feature_names, n_features)
         row = self._row(x, n_features)
         if categorical_features is None:  # strings, and what the pipeline one-hot encodes
-            one_hot = Preprocessing(_flatten_steps(estimator)[:-1], self.feature_names).indicators
+            one_hot = Preprocessing(_flatten_steps(estimator)[:-1], self.feature_names).categories
             self.categorical = [j for j, column in enumerate(train_columns)
                                 if j in one_hot or not _holds_numbers(column)]
         else:
@@ -214,13 +214,10 @@ class _LimeProblem:
         return sorted(set(indices))
 
     def _numeric(self, column, j, what):
-        try:
-            values = np.asarray(column, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"Feature {self.feature_names[j]!r} of {what} is not numeric; list it in "
-                "categorical_features to have LIME perturb it as a category."
-            ) from None
+        values = _as_floats(column, (
+            f"Feature {self.feature_names[j]!r} of {what} is not numeric; list it in "
+            "categorical_features to have LIME perturb it as a category."
+        ))
         if not np.isfinite(values).all():
             raise ValueError(
                 f"Feature {self.feature_names[j]!r} of {what} contains NaN or infinity; LIME "
