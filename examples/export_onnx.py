@@ -36,7 +36,7 @@ from sklearn.preprocessing import StandardScaler
 import skdnn.onnx  # noqa: F401  (registers skdnn's converters with skl2onnx)
 from skdnn import MLPClassifierFromScratch
 
-OUT = Path(os.environ.get("SKDNN_EXAMPLES_OUT", Path(__file__).resolve().parent / "images"))
+OUT = Path(os.environ.get("SKDNN_EXAMPLES_OUT") or Path(__file__).resolve().parent / "images")
 OUT.mkdir(parents=True, exist_ok=True)
 
 # %%

@@ -25,7 +25,7 @@ import numpy as np
 from skdnn.nn import ACTIVATIONS
 from skdnn.nn.activations import PRELU_INIT, activation_param
 
-OUT = Path(os.environ.get("SKDNN_EXAMPLES_OUT", Path(__file__).resolve().parent / "images"))
+OUT = Path(os.environ.get("SKDNN_EXAMPLES_OUT") or Path(__file__).resolve().parent / "images")
 OUT.mkdir(parents=True, exist_ok=True)
 
 # %%
@@ -55,6 +55,7 @@ for name, act in ACTIVATIONS.items():
 # * **ReLU** has a derivative of exactly 0 for ``z <= 0``. A unit whose inputs all land
 #   there gets no gradient at all and stops learning (a "dead" unit). Leaky ReLU, PReLU,
 #   ELU and GELU keep a small slope there.
+#
 # The step function of the perceptron has derivative 0 everywhere (except at 0, where it is
 # undefined): gradient descent cannot train it, which is why the perceptron has its own rule.
 ncols = 3

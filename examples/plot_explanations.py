@@ -1,7 +1,7 @@
 """
-==================================================
+========================================================
 Explaining one prediction: LIME and integrated gradients
-==================================================
+========================================================
 
 A pipeline ``StandardScaler -> PCA -> MLP`` never sees the raw measurements: the network's
 inputs are principal components, which nobody can read. ``skdnn.explain`` explains the whole
@@ -46,7 +46,7 @@ from skdnn.explain import (
 )
 from skdnn.plot import AttributionDisplay
 
-OUT = Path(os.environ.get("SKDNN_EXAMPLES_OUT", Path(__file__).resolve().parent / "images"))
+OUT = Path(os.environ.get("SKDNN_EXAMPLES_OUT") or Path(__file__).resolve().parent / "images")
 OUT.mkdir(parents=True, exist_ok=True)
 
 # %%

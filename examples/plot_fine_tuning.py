@@ -41,7 +41,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skdnn import MLPClassifierFromScratch
 
-OUT = Path(os.environ.get("SKDNN_EXAMPLES_OUT", Path(__file__).resolve().parent / "images"))
+OUT = Path(os.environ.get("SKDNN_EXAMPLES_OUT") or Path(__file__).resolve().parent / "images")
 OUT.mkdir(parents=True, exist_ok=True)
 warnings.simplefilter("ignore", ConvergenceWarning)  # 200 epochs on 10 samples rarely converge
 

@@ -29,7 +29,7 @@ from sklearn.model_selection import train_test_split
 
 from skdnn import MLPClassifierFromScratch
 
-OUT = Path(os.environ.get("SKDNN_EXAMPLES_OUT", Path(__file__).resolve().parent / "images"))
+OUT = Path(os.environ.get("SKDNN_EXAMPLES_OUT") or Path(__file__).resolve().parent / "images")
 OUT.mkdir(parents=True, exist_ok=True)
 
 # %%

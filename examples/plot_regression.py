@@ -25,7 +25,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skdnn import MLPRegressorFromScratch
 
-OUT = Path(os.environ.get("SKDNN_EXAMPLES_OUT", Path(__file__).resolve().parent / "images"))
+OUT = Path(os.environ.get("SKDNN_EXAMPLES_OUT") or Path(__file__).resolve().parent / "images")
 OUT.mkdir(parents=True, exist_ok=True)
 
 # %%

@@ -34,7 +34,7 @@ from skdnn import MLPClassifierFromScratch
 from skdnn.nn import Network
 from skdnn.nn.init import glorot_uniform
 
-OUT = Path(os.environ.get("SKDNN_EXAMPLES_OUT", Path(__file__).resolve().parent / "images"))
+OUT = Path(os.environ.get("SKDNN_EXAMPLES_OUT") or Path(__file__).resolve().parent / "images")
 OUT.mkdir(parents=True, exist_ok=True)
 
 # %%

@@ -89,7 +89,7 @@ def main():
     # %%
     # The out-of-core model's accuracy, epoch by epoch
     # ------------------------------------------------
-    out_dir = Path(os.environ.get("SKDNN_EXAMPLES_OUT", Path(__file__).parent / "images"))
+    out_dir = Path(os.environ.get("SKDNN_EXAMPLES_OUT") or Path(__file__).parent / "images")
     out_dir.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(5, 3.5))
     ax.plot(range(1, len(accuracies) + 1), accuracies, marker="o")

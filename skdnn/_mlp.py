@@ -191,7 +191,7 @@ _FITTED_ATTRIBUTES = """\
         Number of layers, input and output included.
     n_outputs_ : int
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Only when ``X`` has string column names.
 """
 _NOTES = """\

@@ -59,6 +59,9 @@ from skl2onnx.proto import onnx_proto
 
 import skdnn
 
+__all__ = ["convert_mlp_classifier", "convert_mlp_regressor", "convert_perceptron",
+           "mlp_classifier_shapes", "mlp_regressor_shapes"]
+
 _ONNX_ACTIVATIONS = {"identity": "Identity", "logistic": "Sigmoid", "tanh": "Tanh", "relu": "Relu"}
 _INT64 = onnx_proto.TensorProto.INT64
 _CLASSIFIER_OPTIONS = {
@@ -224,7 +227,7 @@ def convert_perceptron(scope, operator, container):
 
 
 def convert_mlp_regressor(scope, operator, container):
-    """skl2onnx converter of ``MLPRegressorFromScratch``: predictions of shape (N, n_outputs_)."""
+    """skl2onnx converter of ``MLPRegressorFromScratch``: predictions ``(N, n_outputs_)``."""
     model, graph = operator.raw_operator, _Graph(scope, operator, container)
     y = _network_output(graph, graph.input(operator), model)
     graph.op("Identity", y, output=operator.outputs[0].full_name)
@@ -244,7 +247,7 @@ def mlp_classifier_shapes(operator):
 
 
 def mlp_regressor_shapes(operator):
-    """Output type: predictions of shape (N, n_outputs_), in the input's float type."""
+    """Output type: predictions of shape ``(N, n_outputs_)``, in the input's float type."""
     calculate_linear_regressor_output_shapes(operator)
     operator.outputs[0].type.shape = [operator.inputs[0].get_first_dimension(),
                                       operator.raw_operator.n_outputs_]

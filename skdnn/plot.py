@@ -7,6 +7,8 @@ from sklearn.base import is_regressor
 from sklearn.utils._optional_dependencies import check_matplotlib_support
 from sklearn.utils.validation import check_is_fitted
 
+__all__ = ["AttributionDisplay", "LossCurveDisplay"]
+
 
 class LossCurveDisplay:
     """Training loss per epoch and, with early stopping, validation loss and score.

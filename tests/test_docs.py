@@ -3,7 +3,12 @@ entry of its own with a type, a default and a description, and every public meth
 what it takes and what it returns."""
 
 import inspect
+import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -54,3 +59,130 @@ def test_public_methods_say_what_they_take_and_return(estimator):
         entries = _section(doc, "Parameters")
         assert all(p in entries for p in params), f"{estimator.__name__}.{name}: {doc!r}"
         assert _section(doc, "Returns"), f"{estimator.__name__}.{name} documents no return"
+
+
+# -- The code on the pages runs ------------------------------------------------------------
+# Every ```python block of the README and of the site's Markdown pages runs, and every
+# ```pycon block is a doctest whose output is checked: the blocks of a page run in order, in
+# one fresh interpreter, so each page defines everything it uses. A page whose code needs an
+# optional dependency that is not installed is skipped, naming it.
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md"))
+FENCE = re.compile(r"^```(python|pycon)[^\n]*\n(.*?)^```", re.M | re.S)
+
+DRIVER = r'''
+import doctest, json, sys
+blocks = json.load(sys.stdin)
+namespace = {"__name__": "__main__"}
+class Skip(Exception):
+    pass
+def optional(exc):
+    """The name of a missing module that is not skdnn's, else None."""
+    name = getattr(exc, "name", None) or ""
+    if isinstance(exc, ImportError) and name and not name.startswith("skdnn"):
+        return name
+    if isinstance(exc, ImportError) and "sklearn.callback" in str(exc):
+        return "sklearn.callback"
+    return None
+class Runner(doctest.DocTestRunner):
+    def report_unexpected_exception(self, out, test, example, exc_info):
+        if optional(exc_info[1]):
+            raise Skip(optional(exc_info[1]))
+        super().report_unexpected_exception(out, test, example, exc_info)
+flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+runner = Runner(optionflags=flags)
+try:
+    for kind, line, code in blocks:
+        if kind == "python":
+            try:
+                exec(compile(code, f"{sys.argv[1]}:{line}", "exec"), namespace)
+            except ImportError as exc:
+                if not optional(exc):
+                    raise
+                raise Skip(optional(exc))
+        else:
+            test = doctest.DocTestParser().get_doctest(code, namespace, sys.argv[1],
+                                                       sys.argv[1], line)
+            runner.run(test, clear_globs=False)
+            namespace = test.globs  # a DocTest runs in a copy of the namespace it is given
+except Skip as skip:
+    print(f"SKIP needs {skip}")
+    sys.exit(0)
+sys.exit(1 if runner.failures else 0)
+'''
+
+
+def page_blocks(page):
+    """The page's ```python and ```pycon blocks, as (kind, line, code), in order."""
+    text = page.read_text(encoding="utf-8")
+    return [(m.group(1), text.count("\n", 0, m.start()) + 1, m.group(2))
+            for m in FENCE.finditer(text)]
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if page_blocks(p)],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_code_blocks_of_a_page_run_in_order_in_a_fresh_interpreter(page, tmp_path):
+    env = {**os.environ, "MPLBACKEND": "Agg",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    result = subprocess.run(
+        [sys.executable, "-W", "error::RuntimeWarning", "-c", DRIVER, page.name],
+        input=json.dumps(page_blocks(page)), cwd=tmp_path, env=env, capture_output=True,
+        text=True, timeout=600,
+    )
+    if result.returncode == 0 and result.stdout.startswith("SKIP needs "):
+        pytest.skip(f"{page.name}: {result.stdout.strip()}")
+    assert result.returncode == 0, f"{page.name}:\n{result.stdout}\n{result.stderr[-3000:]}"
+
+
+def test_a_failing_block_fails_the_page(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("```pycon\n>>> 1 + 1\n3\n```\n")
+    result = subprocess.run([sys.executable, "-c", DRIVER, "page.md"],
+                            input=json.dumps(page_blocks(page)), capture_output=True, text=True)
+    assert result.returncode == 1 and "Expected:" in result.stdout
+
+
+# -- The API reference lists every public name -------------------------------------------
+
+API_INDEX = ROOT / "docs" / "api" / "index.rst"
+PUBLIC_MODULES = ["skdnn", "skdnn.explain", "skdnn.plot", "skdnn.onnx", "skdnn.nn"]
+
+
+def api_entries():
+    """{module: names listed in its autosummary tables} of ``docs/api/index.rst``."""
+    entries, module, in_table = {}, None, False
+    for line in API_INDEX.read_text(encoding="utf-8").splitlines():
+        if line.startswith(".. currentmodule::"):
+            module = line.split("::")[1].strip()
+        elif line.startswith(".. autosummary::"):
+            in_table = True
+        elif in_table and line.startswith("   ") and not line.strip().startswith(":"):
+            entries.setdefault(module, set()).add(line.strip())
+        elif line and not line.startswith(" "):
+            in_table = False
+    return entries
+
+
+@pytest.mark.parametrize("module_name", PUBLIC_MODULES)
+def test_every_name_of_all_has_an_api_reference_entry(module_name):
+    module = pytest.importorskip(module_name)
+    listed = api_entries().get(module_name, set())
+    missing = set(module.__all__) - listed
+    extra = listed - set(module.__all__)
+    assert not missing, f"{module_name}: add {sorted(missing)} to docs/api/index.rst"
+    assert not extra, f"{module_name}: {sorted(extra)} are listed but not in __all__"
+
+
+# -- The README is a front page --------------------------------------------------------------
+
+def test_the_readme_is_a_front_page_without_commit_hashes_or_suite_timings():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 150
+    hashes = re.findall(r"(?<![\w.])(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{7,40}(?![\w.])", text)
+    assert not hashes, f"commit hashes in the README: {hashes}"
+    timings = re.findall(r"\d[\d,]* (?:tests|passed)\b[^.]*?\bin \d", text)
+    assert not timings, f"suite timings in the README: {timings}"
+    for command in ["python -m skdnn", "python -m pytest",
+                    "python -m sphinx -W -b html docs docs/_build/html"]:
+        assert command in text
