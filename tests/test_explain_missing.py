@@ -212,3 +212,126 @@ def test_a_missing_indicator_branch_is_attributed_to_its_columns(patients):
                                rtol=0, atol=1e-4)
     missing_age = rows["age"].isna().to_numpy()
     assert (attributions["age"][missing_age].abs() > 1e-4).all()  # the flag alone moves it
+
+
+# -- LIME samples, perturbs and explains missing values ----------------------------------------
+@pytest.fixture(scope="module")
+def imputing(patients):
+    X, y = patients
+    return _fit([_issue_pipeline()], X, y), X
+
+
+def test_lime_explains_a_row_with_missing_values_at_its_defaults(imputing):
+    pytest.importorskip("lime")
+    from skdnn.explain import explain_lime, format_explanation
+
+    pipeline, X = imputing
+    x = _rows_with_gaps(X).iloc[[2]]  # no site, no age
+    exp = explain_lime(pipeline, X, x, random_state=0)
+    rules = dict(exp.as_list())
+    assert len(rules) == 5
+    assert {"site=missing", "age=missing", f"plan={x['plan'].iloc[0]}"} <= set(rules)
+    assert exp.predict_proba == pytest.approx(pipeline.predict_proba(x)[0])
+    assert "site=missing" in format_explanation(exp)
+    # A row without missing values, explained among training rows with them.
+    full = _rows_with_gaps(X).iloc[[3]]
+    rules = [rule for rule, _ in explain_lime(pipeline, X, full, random_state=0).as_list()]
+    assert len(rules) == 5 and not any("missing" in rule for rule in rules)
+
+
+def test_lime_draws_missing_values_as_often_as_the_training_data_have_them(imputing):
+    pytest.importorskip("lime")
+    from skdnn.explain import explain_lime
+
+    pipeline, X = imputing
+    seen = []
+
+    class Spy:  # the pipeline, recording what LIME asks it about
+        def __getattr__(self, name):
+            return getattr(pipeline, name)
+
+        def predict_proba(self, rows):
+            seen.append(rows)
+            return pipeline.predict_proba(rows)
+
+    spy = Spy()
+    spy.__class__.__sklearn_tags__ = pipeline.__sklearn_tags__
+    x = _rows_with_gaps(X).iloc[[2]]
+    explain_lime(spy, X, x, num_samples=4000, random_state=0)
+    samples = seen[-1]
+    assert samples.shape == (4000, 5)
+    pd.testing.assert_frame_equal(samples.iloc[[0]].reset_index(drop=True),
+                                  x.reset_index(drop=True), check_dtype=False)  # the row
+    for column in X.columns:
+        assert samples[column].isna().mean() == pytest.approx(X[column].isna().mean(),
+                                                              abs=0.03), column
+    # Observed values are drawn around the observed ones, never at the stand-in for NaN.
+    ages = samples["age"].dropna()
+    assert X["age"].min() - 1 <= ages.min() and ages.max() <= X["age"].max() + 1e-9
+    assert set(samples["site"].dropna()) <= set(X["site"].dropna())
+
+
+def test_lime_on_arrays_with_none_as_a_missing_category_and_the_decile_discretizer():
+    pytest.importorskip("lime")
+    from skdnn.explain import explain_lime
+
+    X, y = _patients(200, seed=3)
+    X = X.to_numpy(dtype=object)
+    X[:, [1, 3]] = np.where(pd.isna(X[:, [1, 3]]), None, X[:, [1, 3]])  # None, not NaN
+    pipeline = _fit([ColumnTransformer([
+        ("cat", make_pipeline(SimpleImputer(strategy="constant", fill_value="?",
+                                            missing_values=None),
+                              OneHotEncoder(handle_unknown="ignore")), [1, 3]),
+        ("num", make_pipeline(SimpleImputer(), StandardScaler()), [0, 2, 4]),
+    ])], X, y)
+    row = X[[i for i in range(len(X)) if X[i, 1] is None and np.isnan(X[i, 0])][0]]
+    exp = explain_lime(pipeline, X, row, random_state=0, num_samples=500,
+                       categorical_features=[1, 3], discretizer="decile")
+    rules = [rule for rule, _ in exp.as_list()]
+    assert {"x1=missing", "x0=missing"} <= set(rules)
+
+
+def test_lime_says_what_to_do_when_missing_values_cannot_be_explained(patients):
+    pytest.importorskip("lime")
+    from skdnn.explain import explain_lime
+
+    X, y = patients
+    numbers = X[NUMERIC]
+    plain = _fit([], numbers.dropna(), y[numbers.notna().all(axis=1)])
+    with pytest.raises(ValueError, match=r"^Pipeline cannot predict rows with missing values, "
+                                         r"which X_train or x have \(Input X contains NaN\.\)\. "
+                                         r"Explain a pipeline that imputes them"):
+        explain_lime(plain, numbers, numbers.dropna().iloc[0], num_samples=100)
+    imputed = _fit([SimpleImputer()], numbers, y)
+    with pytest.raises(ValueError, match=r"\['age', 'income', 'visits'\] have missing values.*"
+                                         r"keep discretize_continuous=True"):
+        explain_lime(imputed, numbers, numbers.iloc[0], num_samples=100,
+                     discretize_continuous=False)
+    with pytest.raises(ValueError, match=r"discretizer='quartile' or 'decile'; got 'entropy'"):
+        explain_lime(imputed, numbers, numbers.iloc[0], num_samples=100,
+                     discretizer="entropy")
+    with pytest.raises(ValueError, match="'income' of x contains infinity"):
+        explain_lime(imputed, numbers, numbers.iloc[0].replace(numbers.iloc[0, 1], np.inf),
+                     num_samples=100)
+
+
+def test_every_explanation_and_display_works_on_the_issue_pipeline(imputing):
+    pytest.importorskip("lime")
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from skdnn.explain import explanation_stability
+    from skdnn.plot import AttributionDisplay
+
+    pipeline, X = imputing
+    x = _rows_with_gaps(X).iloc[[2]]
+    table = explanation_stability(pipeline, X, x, n_repeats=3, num_samples=500,
+                                  random_state=0)
+    assert sorted(table.index) == sorted(X.columns)
+    ig = AttributionDisplay.from_estimator(pipeline, X, x)
+    assert {label.get_text() for label in ig.ax_.get_yticklabels()} == set(X.columns)
+    lime = AttributionDisplay.from_estimator(pipeline, X, x, method="lime", num_samples=500,
+                                             random_state=0)
+    assert "site=missing" in {label.get_text() for label in lime.ax_.get_yticklabels()}
+    plt.close("all")

@@ -5,10 +5,12 @@
 their names, and so that the same ``random_state`` gives the same explanation on every call.
 :func:`explanation_stability` repeats LIME with different seeds and says how far each feature's
 weight can be trusted; :func:`format_explanation` prints an explanation as a few lines of text.
+Rows with missing values are explained too: a missing value is one more value LIME draws.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import warnings
 from collections.abc import Mapping
@@ -49,11 +51,27 @@ def _holds_numbers(column):
     return True
 
 
+def _is_missing(values):
+    """Elementwise: is each entry of a 1-D array missing (NaN, None, ``pd.NA``, ``NaT``)?"""
+    try:
+        import pandas as pd
+    except ImportError:
+        return np.array([v is None or (isinstance(v, float | np.floating) and v != v)
+                         for v in values], dtype=bool)
+    return np.asarray(pd.isna(pd.Series(values, dtype=object)), dtype=bool)
+
+
+#: How a missing category is shown, unless a category has that name already.
+_MISSING = "missing"
+
+
 def _category_names(categories, user_names):
     """Display names of a categorical column's values, from lime-style ``categorical_names``."""
     names = []
     for value in categories:
-        if isinstance(user_names, Mapping):
+        if _is_missing([value])[0]:
+            names.append(_MISSING if _MISSING not in map(str, categories) else "NaN")
+        elif isinstance(user_names, Mapping):
             names.append(str(user_names.get(value, value)))
         elif (
             user_names is not None
@@ -111,7 +129,7 @@ class _LimeProblem:
         else:
             self.categorical = self._categorical_indices(categorical_features, n_features)
         self.train, self.row = self._encode(train_columns, row)
-        outputs = self.predict(self.row[None, :])[0]
+        outputs = self._predict_missing_values()
         self.outputs = np.atleast_1d(outputs)
         self.n_outputs = len(self.outputs)
         # Multilabel classifiers give one independent probability per label.
@@ -123,24 +141,75 @@ class _LimeProblem:
         """``X_train`` and ``x`` as float matrices, categories as codes of an OrdinalEncoder.
 
         The encoder is fitted on ``X_train`` and ``x`` together, so the row's own category is
-        known even when the training data lack it; :meth:`decode` inverts it.
+        known even when the training data lack it; :meth:`decode` inverts it. A missing
+        category is a category of its own (the last code). A missing number becomes a value
+        above all observed ones, at or above ``self.missing[j]``, which LIME's discretizer
+        puts in a bin of its own (see :func:`_missing_discretizer`).
         """
         n_features = len(train_columns)
         train = np.empty((len(train_columns[0]), n_features))
         encoded_row = np.empty(n_features)
         numeric = [j for j in range(n_features) if j not in self.categorical]
+        self.missing = {}  # numeric column -> LIME's values from there up stand for NaN
+        # How each column spells a missing value (NaN, None, pd.NA), to give it back so.
+        self.markers = {}
+        for j in range(n_features):
+            column = np.append(np.asarray(train_columns[j], dtype=object), row[j])
+            missing = _is_missing(column)
+            if missing.any():
+                self.markers[j] = column[np.argmax(missing)]
         for j in numeric:
-            train[:, j] = self._numeric(train_columns[j], j, "X_train")
-            encoded_row[j] = self._numeric(row[j:j + 1], j, "x")[0]
+            values = np.append(self._numeric(train_columns[j], j, "X_train"),
+                               self._numeric(row[j:j + 1], j, "x"))
+            missing = np.isnan(values)
+            if missing.any():
+                observed = values[~missing]
+                top = observed.max(initial=0.0)
+                span = max(float(np.ptp(observed)) if len(observed) else 0.0, 1.0)
+                self.missing[j] = top + span
+                values[missing] = top + 2 * span
+            train[:, j], encoded_row[j] = values[:-1], values[-1]
         self.encoder = None
         if self.categorical:
             categories = np.empty((len(train) + 1, len(self.categorical)), dtype=object)
             for c, j in enumerate(self.categorical):
                 categories[:-1, c], categories[-1, c] = train_columns[j], row[j]
+                categories[_is_missing(categories[:, c]), c] = np.nan  # one missing value
             self.encoder = OrdinalEncoder().fit(categories)
             codes = self.encoder.transform(categories)
+            for c, values in enumerate(self.encoder.categories_):
+                # OrdinalEncoder codes NaN as NaN; LIME needs a code, NaN's place (the last).
+                codes[np.isnan(codes[:, c]), c] = len(values) - 1
             train[:, self.categorical], encoded_row[self.categorical] = codes[:-1], codes[-1]
         return train, encoded_row
+
+    def _missing_mask(self, Z):
+        """Which entries of LIME samples ``Z`` stand for a missing value."""
+        mask = np.zeros(Z.shape, dtype=bool)
+        for j, threshold in self.missing.items():
+            mask[:, j] = Z[:, j] >= threshold
+        for c, j in enumerate(self.categorical):
+            values = self.encoder.categories_[c]
+            if len(values) and _is_missing(values[-1:])[0]:
+                mask[:, j] = np.rint(Z[:, j]) == len(values) - 1
+        return mask
+
+    def _predict_missing_values(self):
+        """The outputs at the row, after checking that the estimator takes missing values."""
+        rows = self.row[None, :]
+        with_missing = self._missing_mask(self.train).any(axis=1)
+        if with_missing.any() or self._missing_mask(rows).any():
+            rows = np.vstack([rows, self.train[with_missing][:5]])
+        try:
+            return self.predict(rows)[0]
+        except ValueError as exc:
+            if len(rows) == 1 and not self._missing_mask(rows).any():
+                raise
+            raise ValueError(
+                f"{type(self.estimator).__name__} cannot predict rows with missing values, "
+                f"which X_train or x have ({str(exc).splitlines()[0]}). Explain a pipeline "
+                "that imputes them (a SimpleImputer before the model)."
+            ) from exc
 
     # -- validation ---------------------------------------------------------------------------
     @staticmethod
@@ -218,10 +287,10 @@ class _LimeProblem:
             f"Feature {self.feature_names[j]!r} of {what} is not numeric; list it in "
             "categorical_features to have LIME perturb it as a category."
         ))
-        if not np.isfinite(values).all():
+        if np.isinf(values).any():
             raise ValueError(
-                f"Feature {self.feature_names[j]!r} of {what} contains NaN or infinity; LIME "
-                "needs finite numeric values (impute them, or treat the column as categorical)."
+                f"Feature {self.feature_names[j]!r} of {what} contains infinity; LIME needs "
+                "finite numbers, or NaN for a missing value."
             )
         return values
 
@@ -243,11 +312,18 @@ class _LimeProblem:
     def decode(self, Z):
         """Turn a matrix of LIME samples (codes for categories) into the estimator's input."""
         columns = list(Z.T)
+        missing = self._missing_mask(Z)
+        for j in self.missing:
+            columns[j] = Z[:, j]
         if self.encoder is not None:
             codes = np.clip(np.rint(Z[:, self.categorical]), 0, None)
             values = self.encoder.inverse_transform(codes)
             for c, j in enumerate(self.categorical):
                 columns[j] = values[:, c]
+        for j, marker in self.markers.items():
+            if missing[:, j].any():
+                columns[j] = np.where(missing[:, j], marker,
+                                      columns[j].astype(object) if marker is None else columns[j])
         if self.to_frame:
             import pandas as pd
 
@@ -268,6 +344,26 @@ class _LimeProblem:
             return np.asarray(self.estimator.predict(X), dtype=np.float64).reshape(len(Z))
         return np.asarray(self.estimator.predict_proba(X), dtype=np.float64)
 
+    def _missing_discretizer(self, random_state, explainer_kwargs):
+        """LIME's quartile (or decile) discretizer, with a bin of its own for missing values."""
+        names = [self.feature_names[j] for j in self.missing]
+        if not explainer_kwargs.get("discretize_continuous", True):
+            raise ValueError(
+                f"The numeric features {names} have missing values, which LIME samples only "
+                "as a bin of their own: keep discretize_continuous=True (the default), or "
+                "impute them before explain_lime."
+            )
+        how = explainer_kwargs.get("discretizer", "quartile")
+        if how not in _PERCENTILES:
+            raise ValueError(
+                f"The numeric features {names} have missing values, which LIME samples as a "
+                f"bin of their own with discretizer='quartile' or 'decile'; got {how!r}."
+            )
+        return _missing_discretizer()(
+            self.train, self.categorical, self.feature_names, percentiles=_PERCENTILES[how],
+            missing=self.missing, random_state=random_state,
+        )
+
     def explainer(self, lime_tabular, random_state, explainer_kwargs):
         """A new ``LimeTabularExplainer`` whose random numbers all come from ``random_state``."""
         user_names = dict(explainer_kwargs.pop("categorical_names", None) or {})
@@ -275,6 +371,9 @@ class _LimeProblem:
         for c, j in enumerate(self.categorical):
             names = user_names.get(j, user_names.get(self.feature_names[j]))
             categorical_names[j] = _category_names(self.encoder.categories_[c], names)
+        if self.missing:
+            explainer_kwargs["discretizer"] = self._missing_discretizer(random_state,
+                                                                        explainer_kwargs)
         return lime_tabular.LimeTabularExplainer(
             self.train,
             mode=self.mode,
@@ -285,6 +384,56 @@ class _LimeProblem:
             random_state=random_state,
             **explainer_kwargs,
         )
+
+
+#: The percentiles that bound LIME's bins, for its discretizers of those names.
+_PERCENTILES = {"quartile": [25, 50, 75], "decile": list(range(10, 100, 10))}
+
+
+@functools.cache
+def _missing_discretizer():
+    """LIME's percentile discretizer with one more bin, of the missing values (lime is
+    optional, so the class is made on first use).
+
+    A numeric column with missing values is binned by the percentiles of its *observed*
+    values, as LIME's own ``"quartile"`` or ``"decile"`` discretizer would, and one bin more
+    holds the missing values (encoded above a threshold, see ``_LimeProblem._encode``). LIME
+    then samples missingness as often as ``X_train`` has it, and an explanation names the bin
+    as ``"age=missing"``.
+    """
+    from lime.discretize import BaseDiscretizer
+
+    class MissingAwareDiscretizer(BaseDiscretizer):
+        def __init__(self, data, categorical_features, feature_names, *, percentiles, missing,
+                     random_state=None):
+            self.percentiles, self.missing = percentiles, missing
+            super().__init__(data, categorical_features, feature_names,
+                             random_state=random_state)
+            for j, threshold in missing.items():
+                observed = data[data[:, j] < threshold, j]
+                name, edges = feature_names[j], self.edges[j]
+                if len(edges) > 1:
+                    self.names[j][-2] = f"{name} > {edges[-2]:.2f}"
+                self.names[j][-1] = f"{name}={_MISSING}"
+                # The bin below the missing ones ends at the largest observed value.
+                self.maxs[j][-2] = observed.max(initial=edges[0])
+                self.mins[j][-1], self.maxs[j][-1] = threshold, data[:, j].max(initial=threshold)
+
+        def bins(self, data, labels):
+            self.edges = {}
+            for j in self.to_discretize:
+                column = data[:, j]
+                if j in self.missing:
+                    observed = column[column < self.missing[j]]
+                    edges = np.percentile(observed if len(observed) else [0.0],
+                                          self.percentiles)
+                    edges = np.append(np.unique(edges), self.missing[j])
+                else:
+                    edges = np.percentile(column, self.percentiles)
+                self.edges[j] = np.unique(edges)
+            return [self.edges[j] for j in self.to_discretize]
+
+    return MissingAwareDiscretizer
 
 
 def _split_lime_kwargs(lime_tabular, kwargs):
@@ -384,9 +533,11 @@ def explain_lime(estimator, X_train, x, *, num_features=10, num_samples=5000, cl
         in LIME's ``mode="regression"``: the weights are in units of its prediction.
     X_train : {ndarray, DataFrame} of shape (n_samples, n_features)
         Data whose distribution LIME samples from (usually the training set). DataFrame
-        columns may hold strings for categorical features.
+        columns may hold strings for categorical features. Missing values (NaN, None) are
+        allowed when the estimator takes them (a pipeline that imputes), see Notes.
     x : {ndarray, DataFrame, Series} of shape (n_features,) or (1, n_features)
-        The row to explain. A DataFrame/Series row is aligned to ``X_train``'s columns by name.
+        The row to explain, missing values allowed. A DataFrame/Series row is aligned to
+        ``X_train``'s columns by name.
     num_features : int, default=10
         Features in the explanation.
     num_samples : int, default=5000
@@ -432,6 +583,23 @@ def explain_lime(estimator, X_train, x, *, num_features=10, num_samples=5000, cl
         If a classifier has no ``predict_proba``, or the data do not match the estimator.
     sklearn.exceptions.NotFittedError
         If the estimator is not fitted.
+
+    Notes
+    -----
+    **Missing values.** LIME perturbs ``x`` by drawing each feature from ``X_train``, and a
+    missing value is drawn like any other:
+
+    * a **missing category** is a category of its own, drawn as often as ``X_train`` has it
+      and shown as ``"site=missing"`` (``"site=NaN"`` if a category is called
+      ``"missing"``);
+    * a **missing number** is a bin of its own next to LIME's quartiles (or deciles) of the
+      column's observed values: drawn as often as ``X_train`` has it, passed to the estimator
+      as NaN, and shown as ``"age=missing"``. This needs LIME's discretized mode (the default
+      ``discretize_continuous=True``, ``discretizer="quartile"`` or ``"decile"``); the other
+      modes raise a ``ValueError`` naming the columns.
+
+    The estimator then sees missing values where ``X_train`` has them, so it must take them:
+    an estimator that cannot is named in a ``ValueError`` that says to impute in the pipeline.
 
     Examples
     --------
