@@ -304,13 +304,21 @@ class AttributionDisplay:
         feature_names : list of str, default=None
             Names of an array's attributions; ``x0, x1, ...`` by default.
         label : int, default=None
-            The class column of a LIME explanation; its first explained class by default.
+            The class column of a LIME explanation; its first explained class by default
+            (the predicted class, as ``explanation.as_list()`` describes).
         max_features, ax, title
             As in :meth:`plot`.
 
         Returns
         -------
         display : AttributionDisplay
+
+        Raises
+        ------
+        TypeError
+            If ``explanation`` is none of those (``None``, a string, a dict, ...).
+        ValueError
+            If it is empty, more than one row, or holds NaN or infinity.
         """
         if hasattr(explanation, "as_list") and hasattr(explanation, "local_exp"):
             regression = explanation.mode == "regression"
@@ -324,11 +332,26 @@ class AttributionDisplay:
                 score=float(explanation.score) if label == first else None,
             )
             return display.plot(ax=ax, max_features=max_features, title=title)
+        what = ("from_explanation needs a LIME explanation (from skdnn.explain.explain_lime) or "
+                "one row of attributions (a row of skdnn.explain.integrated_gradients: a "
+                "Series, a one-row DataFrame or an array of numbers)")
+        if explanation is None or isinstance(explanation, str | bytes | dict):
+            raise TypeError(f"{what}; got {type(explanation).__name__}.")
         if hasattr(explanation, "iloc") and getattr(explanation, "ndim", 1) == 2:
+            if explanation.shape[0] != 1:
+                raise ValueError(f"{what}; got a DataFrame of {explanation.shape[0]} rows.")
             explanation = explanation.iloc[0]
-        if feature_names is None:
-            feature_names = list(getattr(explanation, "index", []))
-        values = np.asarray(explanation, dtype=np.float64).ravel()
+        if feature_names is None and hasattr(explanation, "iloc"):  # a Series: its names
+            feature_names = list(explanation.index)
+        try:
+            values = np.asarray(explanation, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{what}; got {type(explanation).__name__}.") from None
+        if values.size == 0 or values.ndim > 2 or values.ndim == 2 and values.shape[0] != 1:
+            raise ValueError(f"{what}; got an array of shape {values.shape}.")
+        values = values.ravel()
+        if not np.isfinite(values).all():
+            raise ValueError("The attributions to draw contain NaN or infinity.")
         feature_names = feature_names or [f"x{j}" for j in range(len(values))]
         display = cls(attributions=values, feature_names=[str(f) for f in feature_names],
                       method="attributions")

@@ -504,10 +504,11 @@ def test_lime_defaults_work_on_rows_predicted_as_every_class(n_classes):
         assert labels[0] == label  # the predicted class first
         expected = set(range(n_classes)) if n_classes <= 5 else {label, 1}
         assert set(labels) == expected
-        assert len(exp.as_list()) == 3  # LIME's default label=1
+        # Our default label is the predicted class (LIME's own is 1), as format_explanation's.
+        assert exp.as_list() == exp.as_list(label=label) and len(exp.as_list()) == 3
         assert set(exp.as_map()) == expected
         figure = exp.as_pyplot_figure()
-        assert figure.axes[0].get_title() == "Local explanation for class 1"
+        assert figure.axes[0].get_title() == f"Local explanation for class {label}"
         plt.close(figure)
         assert "exp_div" in exp.as_html()  # what show_in_notebook() displays
         # exp.score is the predicted class's R²: the same sample, that class alone.

@@ -98,6 +98,7 @@ def test_from_explanation_draws_a_row_the_user_already_has(tabular):
     assert "2 largest of 4; sum" in display.ax_.get_title()
     plain = AttributionDisplay.from_explanation(np.array([0.5, -1.0]))
     assert _bars(plain) == [("x1", -1.0), ("x0", 0.5)]
+    assert _bars(AttributionDisplay.from_explanation([0.5, -1.0])) == _bars(plain)  # a list
 
 
 def test_attribution_display_rejects_an_unknown_method(tabular):
@@ -130,3 +131,48 @@ def test_both_methods_draw_a_regressor_in_its_prediction(tabular):
                                              random_state=0)
     assert lime.ax_.get_title().startswith("LIME weights for the prediction\nlocal fit R² = ")
     assert len(lime.bars_) == 4
+
+
+def test_lime_weights_agree_in_every_output_on_a_binary_problem(tabular):
+    # On a row predicted as class column 0, LIME's own default label (1) would flip every sign.
+    from skdnn.explain import explanation_stability, format_explanation
+
+    pipeline, X = tabular
+    predicted = pipeline.predict(X)
+    x = X.iloc[[int(np.flatnonzero(predicted == pipeline.classes_[0])[0])]]
+    name = str(pipeline.classes_[0])
+    kwargs = dict(num_features=3, num_samples=500, random_state=0)
+    exp = explain_lime(pipeline, X, x, **kwargs)
+    weights = exp.as_list()
+    assert exp.available_labels()[0] == 0 and weights == exp.as_list(label=0)
+    assert weights != exp.as_list(label=1)
+    lines = format_explanation(exp, top=3).splitlines()
+    assert lines[0].startswith(f"Predicted {name!r}")
+    assert lines[2:] == [f"  {weight:+.3f}  {rule}" for rule, weight in weights]
+    assert _bars(AttributionDisplay.from_explanation(exp)) == weights
+    assert _bars(AttributionDisplay.from_estimator(pipeline, X, x, method="lime",
+                                                   max_features=3, num_samples=500,
+                                                   random_state=0)) == weights
+    table = explanation_stability(pipeline, X, x, n_repeats=2, **kwargs)
+    top = weights[0][0].split(" ")[0].split("=")[0]  # "region=west" or "age <= 30.1"
+    assert np.sign(table.loc[top, "mean_weight"]) == np.sign(weights[0][1])
+    assert table.attrs["label"] == 0
+    assert f"LIME weights of P({name!r})" in str(table)  # printed with the table
+
+
+@pytest.mark.parametrize(
+    "explanation, error, match",
+    [
+        (None, TypeError, "needs a LIME explanation .* or one row of attributions.*got NoneType"),
+        ("age", TypeError, "got str"),
+        ({"age": 1.0}, TypeError, "got dict"),
+        ([], ValueError, r"got an array of shape \(0,\)"),
+        (np.ones((2, 3)), ValueError, r"got an array of shape \(2, 3\)"),
+        (pd.DataFrame(np.ones((2, 3))), ValueError, "got a DataFrame of 2 rows"),
+        ([0.1, np.nan], ValueError, "contain NaN or infinity"),
+    ],
+    ids=["none", "str", "dict", "empty", "two-rows", "two-row-frame", "nan"],
+)
+def test_from_explanation_refuses_what_is_no_explanation(explanation, error, match):
+    with pytest.raises(error, match=match):
+        AttributionDisplay.from_explanation(explanation)

@@ -436,6 +436,41 @@ def _missing_discretizer():
     return MissingAwareDiscretizer
 
 
+@functools.cache
+def _explanation_type():
+    """:class:`Explanation`, made on first use (lime is optional)."""
+    from lime.explanation import Explanation as LimeExplanation
+
+    class Explanation(LimeExplanation):
+        """LIME's explanation whose ``label`` defaults to the first explained class.
+
+        That is the predicted class for explanations from :func:`explain_lime`, and the
+        class that :func:`format_explanation`, :func:`explanation_stability` and
+        :class:`skdnn.plot.AttributionDisplay` describe, so that all of them show the same
+        weights. (LIME's own default is class column 1, whatever was predicted.)
+        """
+
+        def _label(self, label):
+            if label is not None or self.mode != "classification":
+                return 1 if label is None else label
+            return self.available_labels()[0]
+
+        def as_list(self, label=None, **kwargs):
+            return super().as_list(label=self._label(label), **kwargs)
+
+        def as_pyplot_figure(self, label=None, **kwargs):
+            return super().as_pyplot_figure(label=self._label(label), **kwargs)
+
+    Explanation.__module__, Explanation.__qualname__ = __name__, "Explanation"
+    return Explanation
+
+
+def __getattr__(name):  # pickle finds the lazily made class by its name
+    if name == "Explanation":
+        return _explanation_type()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _split_lime_kwargs(lime_tabular, kwargs):
     """Split ``**kwargs`` between ``LimeTabularExplainer`` and its ``explain_instance``."""
     accepted = inspect.signature(lime_tabular.LimeTabularExplainer.explain_instance).parameters
@@ -503,6 +538,7 @@ class _LimeSession:
             )
         if self.labels is not None:
             exp.top_labels = list(self.labels)  # what available_labels() returns, in order
+        exp.__class__ = _explanation_type()
         return exp
 
 
@@ -563,13 +599,18 @@ def explain_lime(estimator, X_train, x, *, num_features=10, num_samples=5000, cl
     Returns
     -------
     lime.explanation.Explanation
-        LIME's own object, so its calls work with their defaults: ``exp.as_list()``,
-        ``exp.as_map()``, ``exp.as_pyplot_figure()``, ``exp.show_in_notebook()``.
+        LIME's own object (a subclass), so its calls work with their defaults:
+        ``exp.as_list()``, ``exp.as_map()``, ``exp.as_pyplot_figure()``,
+        ``exp.show_in_notebook()``. One default differs from LIME's: ``as_list`` and
+        ``as_pyplot_figure`` describe the **first explained class** (the predicted one) when
+        no ``label`` is given, not class column 1, so that they show the same weights as
+        :func:`format_explanation`, :func:`explanation_stability` and
+        :class:`skdnn.plot.AttributionDisplay`. On a binary problem, pass ``label=1`` for
+        the positive class.
 
         Unless ``labels`` or ``top_labels`` is given, a classifier's explanation covers
         **every class when there are at most five**, and otherwise the predicted class and
-        class column 1 (the ``label`` that ``as_list`` and ``as_pyplot_figure`` use when none
-        is given). ``exp.available_labels()`` lists the explained columns of
+        class column 1. ``exp.available_labels()`` lists the explained columns of
         ``predict_proba``, the predicted class first; ``exp.score`` is the weighted R² of
         LIME's local linear surrogate for the predicted class. ``exp.as_list(label=k)`` gives
         ``(rule, weight)`` pairs on the raw features for class column ``k``. A regressor's
@@ -613,8 +654,8 @@ def explain_lime(estimator, X_train, x, *, num_features=10, num_samples=5000, cl
     True
     >>> exp.available_labels()  # every class of three, the predicted one (setosa) first
     [0, 1, 2]
-    >>> len(exp.as_list())  # LIME's default label=1: versicolor
-    2
+    >>> exp.as_list() == exp.as_list(label=0)  # by default, of the predicted class
+    True
     """
     session = _LimeSession(
         estimator, X_train, x, class_names=class_names, feature_names=feature_names,
@@ -665,7 +706,9 @@ def explanation_stability(estimator, X_train, x, *, n_repeats=10, num_features=1
 
         ``table.attrs`` holds ``score_mean`` and ``score_std`` (the local fit R² of LIME's
         surrogate over the repeats), ``scores``, ``label`` (the explained column of
-        ``predict_proba``) and ``class_name`` (None for a regressor). Without pandas, a Bunch
+        ``predict_proba``) and ``class_name`` (None for a regressor); ``table.columns.name``
+        names the explained output (``"LIME weights of P('benign')"``), so that it prints
+        with the table. Without pandas, a Bunch
         (a dict) of the columns as arrays plus ``feature`` and those entries.
 
     Examples
@@ -733,6 +776,9 @@ def explanation_stability(estimator, X_train, x, *, n_repeats=10, num_features=1
     except ImportError:
         return Bunch(feature=names, **columns, **attrs)
     table = pd.DataFrame(columns, index=pd.Index(names, name="feature"))
+    # Printed above the index: which output the weights are of.
+    explained = "the prediction" if attrs["class_name"] is None else f"P({attrs['class_name']!r})"
+    table.columns.name = f"LIME weights of {explained}"
     table.attrs.update(attrs)
     return table
 
