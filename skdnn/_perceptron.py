@@ -53,7 +53,11 @@ def _validation_split(y_index, s, fraction, rng):
 def _root_mean_squares(X, s):
     """Each feature's root-mean-square over the rows, weighted by ``s`` (1 for a feature that
     is always 0)."""
-    mean_squares = np.ravel(s @ (X.multiply(X) if sp.issparse(X) else X * X)) / float(s.sum())
+    # The weights as shares of their sum: weights near 1e300 times squares near 1e8 would
+    # overflow, where shares of at most 1 times squares of at most 1e300 (_LARGEST_FEATURE
+    # squared) cannot.
+    share = s / s.sum()
+    mean_squares = np.ravel(share @ (X.multiply(X) if sp.issparse(X) else X * X))
     return np.sqrt(np.where(mean_squares > 0, mean_squares, 1.0))
 
 

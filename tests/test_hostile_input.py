@@ -13,7 +13,7 @@ from skdnn import MLPClassifierFromScratch, PerceptronClassifier
 
 hypothesis = pytest.importorskip("hypothesis")
 st = pytest.importorskip("hypothesis.strategies")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, example, given, settings  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
 ESTIMATORS = [
@@ -84,6 +84,9 @@ def _what_is_wrong(est, X, y, sample_weight):
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda est: repr(est).replace("\n", ""))
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problem=hostile_problems())
+# What Hypothesis once found: weights near 1e300 times squares of ordinary features overflowed
+# the perceptron's feature scales (a RuntimeWarning, then probabilities of 0.5 / 0.5).
+@example(problem=(np.array([[-20000.0], [0.0]]), np.array([0, 1]), np.full(2, 1e300)))
 def test_fit_gives_finite_probabilities_or_a_clear_value_error(estimator, problem):
     X, y, sample_weight = problem
     est = estimator.__class__(**estimator.get_params())
@@ -124,3 +127,32 @@ def test_perceptron_with_a_huge_learning_rate_errs_clearly_or_stays_finite(eta0,
             return
         assert np.isfinite(est.coef_).all() and np.isfinite(est.intercept_).all()
         assert np.isfinite(est.predict_proba(X * 1e5)).all()
+
+
+@pytest.mark.parametrize("batch_size", [1, 1024])
+@pytest.mark.parametrize("weight", [1e300, 1e-300])
+def test_perceptron_with_extreme_sample_weights_fits_or_names_eta0(batch_size, weight):
+    X = np.array([[-20000.0], [0.0], [3.0], [-7.0]])
+    y = np.array([0, 1, 1, 0])
+    est = PerceptronClassifier(max_iter=5, batch_size=batch_size, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        try:
+            est.fit(X, y, sample_weight=np.full(len(y), weight))
+        except ValueError as exc:
+            assert "eta0=" in str(exc)
+            return
+        proba = est.predict_proba(X)
+    assert np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+
+
+def test_ci_draws_the_same_examples_on_every_run_without_a_database():
+    from pathlib import Path
+
+    ci = settings.get_profile("ci")
+    assert ci.derandomize and ci.database is None
+    run = (Path(__file__).parents[1] / ".ci" / "run").read_text()
+    assert "export HYPOTHESIS_PROFILE=ci" in run
+    assert "python -m pytest" in run  # the README's command, as written there
