@@ -123,7 +123,7 @@ class StoppingRule:
 
 
 try:  # scikit-learn >= 1.9 ships the callback framework (ProgressBar, ScoringMonitor, ...)
-    from sklearn.callback import CallbackSupportMixin
+    from sklearn.callback import CallbackSupportMixin as _CallbackSupportMixin
 except ImportError:  # older scikit-learn: the estimators work the same, without callbacks
 
     class _NoCallbackContext:
@@ -138,9 +138,43 @@ except ImportError:  # older scikit-learn: the estimators work the same, without
         def call_on_fit_task_end(self, **kwargs):
             return False
 
-    class CallbackSupportMixin:  # type: ignore[no-redef]
+    class _CallbackSupportMixin:  # type: ignore[no-redef]
         def _init_callback_context(self, **kwargs):
             return _NoCallbackContext()
+
+
+#: Where scikit-learn's CallbackSupportMixin keeps the callbacks of ``set_callbacks`` and,
+#: during a fit, their context and the ones to tear down; ``_parent_callback_ctx`` is set by a
+#: meta-estimator on the estimators it fits.
+CALLBACK_ATTRIBUTES = ("_skl_callbacks", "_callback_fit_ctx", "_skl_callbacks_to_teardown",
+                       "_parent_callback_ctx")
+
+
+class CallbackSupportMixin(_CallbackSupportMixin):
+    """scikit-learn's callback support, with the callbacks kept out of a saved model.
+
+    A callback is not fitted state: a ``ScoringMonitor`` holds its log (with ``uuid.UUID``
+    run ids) and a ``ListenerHandle`` to a live listener, none of it plain data, so a model
+    saved with them could not be loaded by ``skops.io.load`` trusting only skdnn's class.
+    :meth:`__getstate__`, what ``skops`` saves, leaves them out: a loaded model has no
+    callbacks (attach new ones with ``set_callbacks``). ``pickle``, ``copy.deepcopy`` and
+    joblib keep them, as scikit-learn requires of every estimator (its callbacks report
+    from the worker processes of ``n_jobs``): :meth:`__reduce_ex__` puts them back in the
+    state it hands over.
+    """
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        return {name: value for name, value in state.items()
+                if name not in CALLBACK_ATTRIBUTES}
+
+    def __reduce_ex__(self, protocol):
+        reduced = list(super().__reduce_ex__(protocol))  # its state from __getstate__
+        callbacks = {name: value for name, value in vars(self).items()
+                     if name in CALLBACK_ATTRIBUTES}
+        if callbacks:
+            reduced[2] = {**reduced[2], **callbacks}
+        return tuple(reduced)
 
 
 class EpochCallbacks:

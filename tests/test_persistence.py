@@ -6,7 +6,7 @@ import pytest
 from sklearn.datasets import load_iris
 from sklearn.preprocessing import StandardScaler
 
-from skdnn import MLPClassifierFromScratch, MLPRegressorFromScratch
+from skdnn import MLPClassifierFromScratch, MLPRegressorFromScratch, PerceptronClassifier
 from skdnn.nn import HIDDEN_ACTIVATIONS
 
 sio = pytest.importorskip("skops.io")
@@ -91,3 +91,28 @@ def test_perceptron_skops_round_trip_and_partial_fit(params):
     loaded.partial_fit(X, y)
     np.testing.assert_array_equal(loaded.coef_, est.coef_)
     np.testing.assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
+
+
+@pytest.mark.parametrize("est", [
+    MLPClassifierFromScratch(hidden_layer_sizes=(6,), max_iter=5, random_state=0),
+    MLPRegressorFromScratch(hidden_layer_sizes=(6,), max_iter=5, random_state=0),
+    PerceptronClassifier(max_iter=5),
+], ids=lambda est: type(est).__name__)
+def test_a_model_fitted_with_callbacks_saves_as_plain_data(est):
+    import pickle
+
+    callback = pytest.importorskip("sklearn.callback")
+    X, y = _data()
+    scoring = "r2" if isinstance(est, MLPRegressorFromScratch) else "accuracy"
+    est.set_callbacks(callback.ScoringMonitor(scoring=scoring)).fit(X, y)
+    # skops: the callbacks (a ScoringMonitor's log holds UUIDs and a ListenerHandle) are
+    # left out, so that trusting skdnn's class alone loads the model.
+    loaded = _round_trip(est)
+    assert not hasattr(loaded, "_skl_callbacks")
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+    # pickle (and joblib's workers) keep them, as scikit-learn's contract asks.
+    unpickled = pickle.loads(pickle.dumps(est))
+    assert [type(c) for c in unpickled._skl_callbacks] == [callback.ScoringMonitor]
+    np.testing.assert_array_equal(unpickled.predict(X), est.predict(X))
+    unpickled.fit(X, y)  # and a reloaded model's callbacks still report
+    assert unpickled._skl_callbacks[0].get_logs(select="most_recent").data
