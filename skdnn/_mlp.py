@@ -358,7 +358,11 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseMLPFromScratch):
             weights: the softmax of the output layer (multiclass), ``[1 - p, p]`` for the
             one sigmoid unit of a binary target, or one independent sigmoid per label
             (multilabel: ``n_classes`` is then the number of labels, and rows need not sum
-            to 1). Dropout plays no part in prediction.
+            to 1). Dropout plays no part in prediction. Each probability is clipped to
+            ``[eps, 1 - eps]``, ``eps`` being the machine epsilon of that dtype
+            (``numpy.finfo(dtype).eps``), so that none is 0 or 1 and the logarithms of
+            :meth:`predict_log_proba` stay finite; a softmax row then sums to 1 within
+            ``n_classes * eps``.
         """
         check_is_fitted(self)
         proba = self._forward(X)

@@ -532,6 +532,20 @@ def test_predict_log_proba_is_finite_for_a_saturated_network():
     np.testing.assert_allclose(np.exp(log_proba).sum(axis=1), 1)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_saturated_probabilities_stay_machine_epsilon_from_0_and_1(n_classes, dtype):
+    # What predict_proba's docstring promises, for softmax and sigmoid outputs alike.
+    X, y = _data(n_classes)
+    X = X.astype(dtype)
+    est = MLPClassifierFromScratch(hidden_layer_sizes=(5,), max_iter=5, random_state=0).fit(X, y)
+    proba = est.predict_proba(X * 1e4)
+    eps = np.finfo(dtype).eps
+    assert proba.dtype == dtype
+    assert proba.min() == eps and proba.max() == 1 - eps  # saturated: clipped on both sides
+    np.testing.assert_allclose(proba.sum(axis=1), 1, atol=n_classes * eps)
+
+
 @pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
 def test_every_activation_learns_the_data(activation):
     X, y = _data(3, n_samples=200)

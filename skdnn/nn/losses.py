@@ -72,7 +72,10 @@ def output_probabilities(z, out_activation, out=None):
     """Map logits of shape (n_samples, n_outputs) to probabilities, in place when ``out is z``.
 
     Softmax subtracts the row maximum first: ``softmax(z) = softmax(z - max_j z_j)``, and then
-    every ``exp`` is at most 1, so nothing overflows.
+    every ``exp`` is at most 1, so nothing overflows. Every probability, softmax or sigmoid,
+    is then clipped to ``[eps, 1 - eps]`` with ``eps = np.finfo(dtype).eps`` (2.2e-16 in
+    float64, 1.2e-7 in float32), as scikit-learn's log-loss clips: a softmax row then sums
+    to 1 within ``n_outputs * eps``.
     """
     if out is None:
         out = np.empty_like(z)
@@ -87,8 +90,10 @@ def output_probabilities(z, out_activation, out=None):
     np.subtract(out, _row_max(out), out=out)
     np.exp(out, out=out)
     out /= _row_sum(out)
-    # No probability is exactly 0, so its logarithm (predict_log_proba) stays finite.
-    return np.maximum(out, np.finfo(out.dtype).tiny, out=out)
+    # Clipped to [eps, 1 - eps] as the sigmoid's are: no probability is 0 or 1, so its
+    # logarithm (predict_log_proba) and that of its complement stay finite.
+    eps = np.finfo(out.dtype).eps
+    return np.clip(out, eps, 1 - eps, out=out)
 
 
 def output_values(z, out_activation, out=None):
