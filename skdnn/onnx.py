@@ -60,7 +60,7 @@ from skl2onnx.proto import onnx_proto
 import skdnn
 
 __all__ = ["convert_mlp_classifier", "convert_mlp_regressor", "convert_perceptron",
-           "mlp_classifier_shapes", "mlp_regressor_shapes"]
+           "mlp_classifier_shapes", "mlp_regressor_shapes", "perceptron_shapes"]
 
 _ONNX_ACTIVATIONS = {"identity": "Identity", "logistic": "Sigmoid", "tanh": "Tanh", "relu": "Relu"}
 _INT64 = onnx_proto.TensorProto.INT64
@@ -238,16 +238,36 @@ def _is_multilabel(model):
     return model.out_activation_ == "logistic" and model.n_outputs_ > 1
 
 
+def _check_one_input(operator):
+    """A ValueError, rather than skl2onnx's count of inputs, for the columns of a DataFrame."""
+    if len(operator.inputs) != 1:
+        names = [variable.onnx_name for variable in operator.inputs]
+        raise ValueError(
+            f"{type(operator.raw_operator).__name__} takes one input tensor; got "
+            f"{len(names)}, {names}: a pandas DataFrame gives to_onnx one input per column. "
+            "Pass one float32 array, X[:1].to_numpy(dtype=np.float32) (pandas' float64 "
+            "columns would make a float64 graph), or a pipeline whose first step takes "
+            "the columns (a ColumnTransformer).")
+
+
 def mlp_classifier_shapes(operator):
     """Output types as skl2onnx's classifiers; multilabel: labels of shape (N, n_labels)."""
+    _check_one_input(operator)
     calculate_linear_classifier_output_shapes(operator)
     if _is_multilabel(operator.raw_operator):
         n_rows = operator.inputs[0].get_first_dimension()
         operator.outputs[0].type = Int64TensorType([n_rows, operator.raw_operator.n_outputs_])
 
 
+def perceptron_shapes(operator):
+    """Output types as skl2onnx's linear classifiers."""
+    _check_one_input(operator)
+    calculate_linear_classifier_output_shapes(operator)
+
+
 def mlp_regressor_shapes(operator):
     """Output type: predictions of shape ``(N, n_outputs_)``, in the input's float type."""
+    _check_one_input(operator)
     calculate_linear_regressor_output_shapes(operator)
     operator.outputs[0].type.shape = [operator.inputs[0].get_first_dimension(),
                                       operator.raw_operator.n_outputs_]
@@ -258,8 +278,8 @@ def _register():
         skdnn.MLPClassifierFromScratch, "SkdnnMLPClassifierFromScratch", mlp_classifier_shapes,
         convert_mlp_classifier, parser=_parse_sklearn_classifier, options=_CLASSIFIER_OPTIONS)
     update_registered_converter(
-        skdnn.PerceptronClassifier, "SkdnnPerceptronClassifier",
-        calculate_linear_classifier_output_shapes, convert_perceptron,
+        skdnn.PerceptronClassifier, "SkdnnPerceptronClassifier", perceptron_shapes,
+        convert_perceptron,
         parser=_parse_sklearn_classifier, options=_CLASSIFIER_OPTIONS)
     regressor = getattr(skdnn, "MLPRegressorFromScratch", None)
     if regressor is not None:

@@ -220,3 +220,25 @@ def test_fine_tuned_network_exports_its_pretrained_activation():
     X = X.astype(np.float32)
     _assert_same_answers(tuned, skl2onnx.to_onnx(tuned, X[:1], options={"zipmap": False}), X,
                          atol=1e-5)
+
+
+@pytest.mark.parametrize("estimator", [
+    MLPClassifierFromScratch(hidden_layer_sizes=(4,), max_iter=5, random_state=0),
+    skdnn.MLPRegressorFromScratch(hidden_layer_sizes=(4,), max_iter=5, random_state=0),
+    PerceptronClassifier(max_iter=5),
+], ids=lambda est: type(est).__name__)
+def test_a_dataframe_passed_to_the_estimator_says_to_give_one_float32_array(estimator):
+    pd = pytest.importorskip("pandas")
+    X, y = DATA[2]
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])  # float64 columns
+    model = estimator.fit(frame, y)
+    with pytest.raises(ValueError, match=r"one input per column.*to_numpy\(dtype=np.float32\)"):
+        skl2onnx.to_onnx(model, frame[:1])
+    # What the error says to do: one float32 input "X", float32 probabilities.
+    regressor = isinstance(model, skdnn.MLPRegressorFromScratch)
+    onx = skl2onnx.to_onnx(model, frame[:1].to_numpy(dtype=np.float32),
+                           options=None if regressor else {"zipmap": False})
+    outputs = _run(onx, frame.to_numpy(dtype=np.float32))
+    np.testing.assert_allclose(np.squeeze(outputs[-1]),
+                               model.predict(frame) if regressor else model.predict_proba(frame),
+                               atol=1e-5)
