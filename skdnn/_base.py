@@ -4,11 +4,27 @@ their training loops, and support for scikit-learn's callbacks."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import _check_sample_weight
+
+#: The root of skdnn's documentation site, the one place its address is written. No site is
+#: hosted yet (skdnn has no public repository or package index entry either), so this is the
+#: site as ``python -m sphinx docs docs/_build/html`` builds it in the checkout skdnn is
+#: imported from; write the hosted address here once there is one.
+DOCS_URL = (Path(__file__).resolve().parents[1] / "docs" / "_build" / "html").as_uri() + "/"
+
+
+class DocLinkMixin:
+    """Links an estimator's HTML representation (in Jupyter) to its API page of the docs
+    site, ``api/generated/skdnn.<ClassName>.html`` under :data:`DOCS_URL`, as scikit-learn's
+    ``BaseEstimator`` links its own estimators to scikit-learn.org."""
+
+    _doc_link_module = "skdnn"
+    _doc_link_template = DOCS_URL + "api/generated/{estimator_module}.{estimator_name}.html"
 
 
 def generator(random_state):

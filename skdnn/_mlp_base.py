@@ -42,7 +42,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOp
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import validate_data
 
-from ._base import CallbackSupportMixin, EpochCallbacks, StoppingRule, generator
+from ._base import CallbackSupportMixin, DocLinkMixin, EpochCallbacks, StoppingRule, generator
 from ._diagnostics import check_learned, scale_advice
 from ._fine_tuning import check_architecture, linear_probe
 from .nn import optimizers
@@ -151,7 +151,7 @@ def _diverged(loss, theta, loss_curve):
         loss > _DIVERGENCE_FACTOR * max(first, 1.0))
 
 
-class BaseMLPFromScratch(CallbackSupportMixin, BaseEstimator):
+class BaseMLPFromScratch(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
     """Base class of skdnn's multi-layer perceptrons (not for direct use).
 
     See :class:`~skdnn.MLPClassifierFromScratch` and :class:`~skdnn.MLPRegressorFromScratch`

@@ -19,6 +19,7 @@ from threadpoolctl import ThreadpoolController
 
 from ._base import (
     CallbackSupportMixin,
+    DocLinkMixin,
     EpochCallbacks,
     StoppingRule,
     combined_sample_weight,
@@ -67,7 +68,7 @@ def _accuracy(W, b, X, y_index, s):
 
 
 class PerceptronClassifier(
-    LinearClassifierMixin, SparseCoefMixin, CallbackSupportMixin, BaseEstimator
+    LinearClassifierMixin, SparseCoefMixin, DocLinkMixin, CallbackSupportMixin, BaseEstimator
 ):
     r"""Rosenblatt's perceptron: inputs times weights plus a bias, a step, the perceptron rule.
 

@@ -186,3 +186,12 @@ def test_the_readme_is_a_front_page_without_commit_hashes_or_suite_timings():
     for command in ["python -m skdnn", "python -m pytest",
                     "python -m sphinx -W -b html docs docs/_build/html"]:
         assert command in text
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda cls: cls.__name__)
+def test_html_representation_links_to_the_api_page_of_the_docs_site(estimator):
+    from skdnn._base import DOCS_URL
+
+    page = f"{DOCS_URL}api/generated/skdnn.{estimator.__name__}.html"
+    assert estimator()._get_doc_link() == page
+    assert f'href="{page}"' in estimator()._repr_html_()
