@@ -206,6 +206,6 @@ def test_without_sklearn_callbacks_the_hooks_do_nothing_and_the_estimators_train
 def test_with_sklearn_callbacks_the_estimators_take_sklearns_own_mixin():
     from skdnn import PerceptronClassifier
 
-    assert _base.CallbackSupportMixin is callback.CallbackSupportMixin
+    assert issubclass(_base.CallbackSupportMixin, callback.CallbackSupportMixin)
     for est in (MLPClassifierFromScratch(), PerceptronClassifier()):
         assert isinstance(est, callback.CallbackSupportMixin) and hasattr(est, "set_callbacks")
