@@ -60,7 +60,7 @@ from skl2onnx.proto import onnx_proto
 import skdnn
 
 __all__ = ["convert_mlp_classifier", "convert_mlp_regressor", "convert_perceptron",
-           "mlp_classifier_shapes", "mlp_regressor_shapes", "perceptron_shapes"]
+           "mlp_classifier_shapes", "mlp_regressor_shapes"]
 
 _ONNX_ACTIVATIONS = {"identity": "Identity", "logistic": "Sigmoid", "tanh": "Tanh", "relu": "Relu"}
 _INT64 = onnx_proto.TensorProto.INT64
@@ -259,7 +259,7 @@ def mlp_classifier_shapes(operator):
         operator.outputs[0].type = Int64TensorType([n_rows, operator.raw_operator.n_outputs_])
 
 
-def perceptron_shapes(operator):
+def _perceptron_shapes(operator):
     """Output types as skl2onnx's linear classifiers."""
     _check_one_input(operator)
     calculate_linear_classifier_output_shapes(operator)
@@ -278,7 +278,7 @@ def _register():
         skdnn.MLPClassifierFromScratch, "SkdnnMLPClassifierFromScratch", mlp_classifier_shapes,
         convert_mlp_classifier, parser=_parse_sklearn_classifier, options=_CLASSIFIER_OPTIONS)
     update_registered_converter(
-        skdnn.PerceptronClassifier, "SkdnnPerceptronClassifier", perceptron_shapes,
+        skdnn.PerceptronClassifier, "SkdnnPerceptronClassifier", _perceptron_shapes,
         convert_perceptron,
         parser=_parse_sklearn_classifier, options=_CLASSIFIER_OPTIONS)
     regressor = getattr(skdnn, "MLPRegressorFromScratch", None)
