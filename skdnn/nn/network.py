@@ -315,9 +315,8 @@ class Network:
         ----------
         params : Params
         trace : Trace
-            Filled by :meth:`logits` for the same input. The backward pass consumes it: once
-            ``dL/dW`` of a layer is known, that layer's input array is overwritten with
-            ``g'(z)``, which saves an array per hidden layer.
+            Filled by :meth:`logits` for the same input; read, not changed (``g'(z)`` goes
+            into arrays of ``workspace``).
         delta : ndarray of shape (n_samples, n_outputs)
             Gradient of the objective with respect to the logits.
         grads : Params or None
@@ -359,8 +358,8 @@ class Network:
             z, a = trace.pre[hidden], trace.outputs[hidden]
             if grads is not None and self.hidden.param_gradient is not None:
                 grads.slopes[hidden][...] = self.hidden.param_gradient(z, delta)
-            # a was last needed for dL/dW of the layer above: g'(z) takes its place.
-            delta *= self.hidden.derivative(z, a, self._param(params, hidden), out=a)
+            derivative = self._array(workspace, ("derivative", hidden), a.shape)
+            delta *= self.hidden.derivative(z, a, self._param(params, hidden), out=derivative)
         return None
 
     # -- objective --------------------------------------------------------------------------

@@ -1,0 +1,188 @@
+r"""The engine as a textbook: every equation of training written once, plainly.
+
+The rest of :mod:`skdnn.nn` is the fast form of what is here: buffers reused from batch to
+batch, ``out=`` arguments, sparse branches, Adam kept as rescaled sums, the perceptron jumping
+from mistake to mistake. This module is the plain form, with no buffers, no ``out=`` and no
+branch for speed. It is slow and short: read it to learn how a network trains.
+``tests/test_reference.py`` checks the fast engine against it, equation by equation, so it is
+also the fast path's specification.
+
+Shapes: ``n`` samples, ``d`` features, ``h_l`` units in layer ``l``, ``k`` outputs. A network of
+``L`` weight layers has ``Ws[l]`` of shape ``(h_l, h_{l+1})`` and ``bs[l]`` of shape
+``(h_{l+1},)``, with ``h_0 = d`` and ``h_L = k``; ``z_{l+1} = a_l W_l + b_l`` is layer ``l``'s
+output before its activation, and ``a_{l+1} = g(z_{l+1})`` after (``a_0 = X``).
+
+Examples
+--------
+One forward and backward pass of a network 3 -> 4 -> 2 on 5 samples:
+
+>>> import numpy as np
+>>> from skdnn.nn import reference
+>>> rng = np.random.default_rng(0)
+>>> X, Y = rng.normal(size=(5, 3)), np.eye(2)[[0, 1, 1, 0, 1]]
+>>> Ws, bs = [rng.normal(size=(3, 4)), rng.normal(size=(4, 2))], [np.zeros(4), np.zeros(2)]
+>>> trace = reference.forward(Ws, bs, X, "tanh")
+>>> loss = reference.loss(trace.z[-1], Y, "softmax")
+>>> grads = reference.backward(Ws, trace, Y, "tanh", "softmax")
+>>> [dW.shape for dW in grads.dWs], grads.dX.shape
+([(3, 4), (4, 2)], (5, 3))
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from scipy.special import erf, expit, log_softmax, softmax, xlogy
+
+
+def _phi(z):  # the standard normal CDF, for GELU (Python floats keep float32 float32)
+    return 0.5 * (1 + erf(z / math.sqrt(2)))
+
+
+#: name -> (g(z, s), g'(z, s)); ``s`` is leaky ReLU's fixed slope or PReLU's learned slopes.
+ACTIVATIONS = {
+    "identity": (lambda z, s: z, lambda z, s: np.ones_like(z)),
+    "logistic": (lambda z, s: expit(z), lambda z, s: expit(z) * (1 - expit(z))),
+    "tanh": (lambda z, s: np.tanh(z), lambda z, s: 1 - np.tanh(z) ** 2),
+    "relu": (lambda z, s: np.maximum(z, 0), lambda z, s: (z > 0) * 1.0),
+    "leaky_relu": (lambda z, s: np.where(z > 0, z, s * z), lambda z, s: np.where(z > 0, 1, s)),
+    "prelu": (lambda z, s: np.where(z > 0, z, s * z), lambda z, s: np.where(z > 0, 1, s)),
+    "elu": (lambda z, s: np.where(z > 0, z, np.expm1(np.minimum(z, 0))),
+            lambda z, s: np.where(z > 0, 1, np.exp(np.minimum(z, 0)))),
+    "gelu": (lambda z, s: z * _phi(z),
+             lambda z, s: _phi(z) + z * np.exp(-z * z / 2) / math.sqrt(2 * math.pi)),
+}
+
+#: output layer -> its values from the logits ``z`` (n, k): probabilities or predictions.
+OUTPUTS = {"softmax": lambda z: softmax(z, axis=1), "logistic": expit,
+           "identity": lambda z: z, "exp": np.exp}
+
+
+class Trace(NamedTuple):
+    """What the forward pass keeps: ``a[l]`` is the input of weight layer ``l`` (after
+    dropout; ``a[0] = X``), ``z[l]`` its output before the activation (``z[-1]``: the logits),
+    ``masks[l]`` hidden layer ``l``'s dropout mask, ``slopes`` each hidden layer's ``s``."""
+
+    a: list
+    z: list
+    masks: list
+    slopes: list
+
+
+class Gradients(NamedTuple):
+    """``dL/dW_l``, ``dL/db_l``, ``dL/ds_l`` (PReLU; else empty) and ``dL/dX``."""
+
+    dWs: list
+    dbs: list
+    dslopes: list
+    dX: np.ndarray
+
+
+def forward(Ws, bs, X, activation, slopes=None, negative_slope=0.01, dropout=0.0, rng=None):
+    """``a_{l+1} = g(a_l W_l + b_l)`` layer by layer, with inverted dropout on hidden layers;
+    ``slopes`` are PReLU's per layer, and ``rng`` draws the masks as the fast engine does."""
+    g = ACTIVATIONS[activation][0]
+    a, trace = X, Trace([], [], [], [])
+    for layer, (W, b) in enumerate(zip(Ws, bs, strict=True)):
+        trace.a.append(a)
+        z = a @ W + b                                     # (n, h_l) @ (h_l, h_{l+1})
+        trace.z.append(z)
+        if layer == len(Ws) - 1:
+            return trace                                  # z is the logits, (n, k)
+        s = slopes[layer] if activation == "prelu" else negative_slope
+        trace.slopes.append(s)
+        a = g(z, s)                                       # (n, h_{l+1})
+        if dropout > 0:    # keep each unit with probability 1 - p, and scale it by 1 / (1 - p)
+            keep = rng.random(a.shape, dtype=a.dtype) >= dropout
+            trace.masks.append((keep / (1 - dropout)).astype(a.dtype))
+            a = a * trace.masks[-1]
+    raise ValueError("a network has at least one weight layer")
+
+
+def loss(z, Y, out, sample_weight=None):
+    """The weighted mean of each sample's loss, from the logits ``z`` (n, k)."""
+    per_sample = {
+        "softmax": lambda: -(Y * log_softmax(z, axis=1)).sum(1),      # cross-entropy
+        "logistic": lambda: (np.logaddexp(0, z) - Y * z).sum(1),      # binary cross-entropies
+        "identity": lambda: ((z - Y) ** 2).mean(1) / 2,               # half squared error
+        "exp": lambda: (xlogy(Y, Y) - Y - Y * z + np.exp(z)).sum(1),  # half Poisson deviance
+    }[out]()                                                          # (n,)
+    return float(np.average(per_sample, weights=sample_weight))
+
+
+def objective(Ws, z, Y, out, sample_weight=None, alpha=0.0):
+    """The training objective: :func:`loss` plus ``alpha / (2 sum w) sum_l ||W_l||^2``."""
+    sw_sum = len(Y) if sample_weight is None else sample_weight.sum()
+    return loss(z, Y, out, sample_weight) + alpha / (2 * sw_sum) * sum((W**2).sum() for W in Ws)
+
+
+def backward(Ws, trace, Y, activation, out, sample_weight=None, alpha=0.0):
+    """The chain rule from the output back to the input, for :func:`objective`.
+
+    Each output layer and its loss are a canonical pair, so ``dL/dz_L`` is ``p - y``, weighted
+    (for several squared-error outputs, scikit-learn's delta: not divided by ``k``)."""
+    g_prime = ACTIVATIONS[activation][1]
+    w = np.ones(len(Y)) if sample_weight is None else sample_weight      # (n,)
+    delta = (OUTPUTS[out](trace.z[-1]) - Y) * (w / w.sum())[:, None]     # dL/dz_L, (n, k)
+    dWs, dbs, dslopes = [], [], []
+    for layer in reversed(range(len(Ws))):                              # l = L-1, ..., 0
+        dWs.insert(0, trace.a[layer].T @ delta + alpha / w.sum() * Ws[layer])  # (h_l, h_{l+1})
+        dbs.insert(0, delta.sum(0))                                     # (h_{l+1},)
+        delta_a = delta @ Ws[layer].T                                   # dL/da_l, (n, h_l)
+        if layer == 0:
+            return Gradients(dWs, dbs, dslopes, delta_a)                # dL/dX, (n, d)
+        if trace.masks:
+            delta_a = delta_a * trace.masks[layer - 1]                  # through dropout
+        z, s = trace.z[layer - 1], trace.slopes[layer - 1]
+        if activation == "prelu":  # a = max(z, 0) + s min(z, 0), so dL/ds = sum_i dL/da min(z, 0)
+            dslopes.insert(0, (delta_a * np.minimum(z, 0)).sum(0))      # (h_l,)
+        delta = delta_a * g_prime(z, s)                                 # dL/dz_l, (n, h_l)
+
+
+def sgd_step(theta, grad, velocity, learning_rate, momentum=0.9, nesterov=True):
+    """``v <- mu v - eta g``; ``theta <- theta + v``, or with Nesterov ``+ mu v - eta g``.
+    Returns the new ``(theta, velocity)``."""
+    velocity = momentum * velocity - learning_rate * grad
+    step = momentum * velocity - learning_rate * grad if nesterov else velocity
+    return theta + step, velocity
+
+
+def adam_step(theta, grad, m, v, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+              epsilon=1e-8):
+    """Kingma and Ba's Adam, step ``t + 1``; returns the new ``(theta, m, v, t)``.
+
+    The moments' bias corrections ``1 - beta^t`` are folded into the rate, the paper's
+    efficient form (Section 2) and scikit-learn's: ``epsilon`` is added to ``sqrt(v)``."""
+    t += 1
+    m = beta_1 * m + (1 - beta_1) * grad               # moving average of the gradient
+    v = beta_2 * v + (1 - beta_2) * grad**2            # ... and of its square
+    rate = learning_rate * np.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+    return theta - rate * m / (np.sqrt(v) + epsilon), m, v, t
+
+
+def perceptron_online_epoch(W, b, X, Y, s, eta0, fit_intercept=True):
+    """The lesson's loop, one sample at a time: ``if y (w . x + b) <= 0: w += eta y x``.
+
+    ``W`` (d, k), ``b`` (k,), ``Y`` (n, k) in {-1, +1}, sample weights ``s`` (n,). Returns the
+    new ``(W, b)``, their average over the presentations (weighted by ``s``), the loss (the
+    weighted sum of ``-min(margin, 0)``) and the weight of the samples with a mistake."""
+    W, b = W.copy(), b.copy()
+    W_sum, b_sum, lost, mistakes = np.zeros_like(W), np.zeros_like(b), 0.0, 0.0
+    for x, y, weight in zip(X, Y, s, strict=True):
+        margin = y * (x @ W + b)                       # (k,)
+        wrong = margin <= 0                            # a point on the line is a mistake
+        lost -= weight * np.minimum(margin, 0).sum()
+        mistakes += weight * wrong.any()
+        W += eta0 * weight * np.outer(x, y * wrong)    # (d, k)
+        b += eta0 * weight * y * wrong * fit_intercept
+        W_sum, b_sum = W_sum + weight * W, b_sum + weight * b
+    return W, b, (W_sum / s.sum(), b_sum / s.sum()), lost, mistakes
+
+
+def perceptron_minibatch_step(W, b, X, Y, s, eta0):
+    """One step along the sum of a batch's corrections; returns the new ``(W, b)``."""
+    wrong = Y * (X @ W + b) <= 0                        # (n, k)
+    G = eta0 * s[:, None] * Y * wrong                   # each mistake's correction
+    return W + X.T @ G, b + G.sum(0)                    # (d, k), (k,)

@@ -1,0 +1,227 @@
+"""The fast engine against the textbook (:mod:`skdnn.nn.reference`), equation by equation.
+
+These tests are the fast path's specification: forward pass, outputs, loss, every gradient
+(PReLU slopes and dropout masks included), the input gradient, Adam and SGD steps, and the
+perceptron's online epoch and mini-batch step, for every hidden activation, every output layer,
+and both float types. The fast engine runs in the given dtype; the reference runs on the same
+numbers in the same dtype.
+"""
+
+import numpy as np
+import pytest
+
+from skdnn.nn import HIDDEN_ACTIVATIONS, Network, Trace, reference
+from skdnn.nn.init import glorot_uniform
+from skdnn.nn.losses import OUTPUT_ACTIVATIONS, loss_and_output_delta, output_values
+from skdnn.nn.optimizers import adam_step, init_adam_state, init_sgd_state, sgd_step
+from skdnn.nn.perceptron import Weights, minibatch_epoch, online_epoch
+
+DTYPES = [np.float32, np.float64]
+#: How close the fast path must be: float32 products sum in another order than NumPy's.
+RTOL = {np.float32: 2e-4, np.float64: 1e-10}
+
+
+def _close(fast, ref, dtype, what):
+    ref = np.asarray(ref, dtype=np.float64)
+    scale = max(float(np.abs(ref).max(initial=0.0)), 1e-3)
+    np.testing.assert_allclose(np.asarray(fast, dtype=np.float64), ref, rtol=RTOL[dtype],
+                               atol=RTOL[dtype] * scale, err_msg=what)
+
+
+def _targets(out, n, k, rng, dtype):
+    if out == "softmax":
+        return np.eye(k, dtype=dtype)[rng.integers(0, k, n)]
+    if out == "logistic":
+        return rng.integers(0, 2, (n, k)).astype(dtype)
+    if out == "exp":
+        return rng.poisson(2.0, (n, k)).astype(dtype)
+    return rng.normal(size=(n, k)).astype(dtype)
+
+
+def _problem(activation, out, dtype, n=9, hidden=(6, 5), k=3, seed=0):
+    """A network, its flat parameters (PReLU slopes moved off their common start), and data."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4)).astype(dtype)
+    Y = _targets(out, n, k, rng, dtype)
+    net = Network([4, *hidden, k], activation, out, negative_slope=0.07, dtype=dtype)
+    theta = net.init_params(rng, lambda i, o, r: glorot_uniform(i, o, r, dtype=dtype))
+    theta *= 2  # larger weights reach the nonlinear parts of every activation
+    for slopes in net.unpack(theta).slopes:
+        slopes[...] = rng.uniform(-0.3, 0.6, size=slopes.shape)
+    sample_weight = rng.uniform(0.2, 3.0, n).astype(dtype)
+    return net, theta, X, Y, sample_weight
+
+
+def _reference_args(net, theta):
+    params = net.unpack(theta)
+    return params.coefs, params.intercepts, params.slopes
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("out", OUTPUT_ACTIVATIONS)
+@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
+def test_forward_pass_and_outputs_match_the_reference(activation, out, dtype):
+    net, theta, X, _, _ = _problem(activation, out, dtype)
+    Ws, bs, slopes = _reference_args(net, theta)
+    ref = reference.forward(Ws, bs, X, activation, slopes, negative_slope=0.07)
+    fast = net.logits(net.unpack(theta), X)
+    assert fast.dtype == dtype
+    _close(fast, ref.z[-1], dtype, "logits")
+    _close(output_values(fast, out), reference.OUTPUTS[out](ref.z[-1]), dtype, "outputs")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("out", OUTPUT_ACTIVATIONS)
+def test_loss_and_output_delta_match_the_reference(out, dtype):
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=(11, 3)).astype(dtype) * 3
+    Y, w = _targets(out, 11, 3, rng, dtype), rng.uniform(0.2, 3.0, 11).astype(dtype)
+    for sample_weight in (None, w):
+        loss, delta = loss_and_output_delta(z.copy(), Y, out, sample_weight)
+        assert loss == pytest.approx(reference.loss(z, Y, out, sample_weight), rel=RTOL[dtype])
+        # The delta of the reference's backward pass through a network of one layer, X = I:
+        # dL/dW = I^T delta is the delta itself.
+        eye, zero = np.eye(11, dtype=dtype), np.zeros(3, dtype=dtype)
+        ref = reference.backward([z], reference.forward([z], [zero], eye, "identity"), Y,
+                                 "identity", out, sample_weight)
+        _close(delta, ref.dWs[0], dtype, "delta")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("out", OUTPUT_ACTIVATIONS)
+@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_objective_and_every_gradient_match_the_reference(activation, out, dtype, dropout):
+    net, theta, X, Y, sample_weight = _problem(activation, out, dtype)
+    Ws, bs, slopes = _reference_args(net, theta)
+    grad = np.full_like(theta, np.nan)
+    fast_loss = net.loss_and_gradient(theta, grad, X, Y, sample_weight=sample_weight,
+                                      alpha=0.3, dropout=dropout, rng=np.random.default_rng(7))
+    # The same generator draws the same dropout masks in the same order.
+    trace = reference.forward(Ws, bs, X, activation, slopes, negative_slope=0.07,
+                              dropout=dropout, rng=np.random.default_rng(7))
+    assert len(trace.masks) == (len(Ws) - 1 if dropout else 0)
+    ref_loss = reference.objective(Ws, trace.z[-1], Y, out, sample_weight, alpha=0.3)
+    assert fast_loss == pytest.approx(ref_loss, rel=RTOL[dtype])
+    ref = reference.backward(Ws, trace, Y, activation, out, sample_weight, alpha=0.3)
+    fast = net.unpack(grad)
+    assert grad.dtype == dtype
+    for layer, (dW, db) in enumerate(zip(ref.dWs, ref.dbs, strict=True)):
+        _close(fast.coefs[layer], dW, dtype, f"dL/dW_{layer}")
+        _close(fast.intercepts[layer], db, dtype, f"dL/db_{layer}")
+    assert len(fast.slopes) == len(ref.dslopes) == (2 if activation == "prelu" else 0)
+    for layer, ds in enumerate(ref.dslopes):
+        _close(fast.slopes[layer], ds, dtype, f"dL/ds_{layer}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("out", OUTPUT_ACTIVATIONS)
+@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
+def test_input_gradient_matches_the_reference_and_leaves_the_trace_alone(activation, out,
+                                                                          dtype):
+    net, theta, X, Y, _ = _problem(activation, out, dtype)
+    Ws, bs, slopes = _reference_args(net, theta)
+    params, trace = net.unpack(theta), Trace([], [], [], [])
+    z = net.logits(params, X, trace=trace, workspace=net.workspace)
+    forward_values = [[a.copy() for a in part if a is not None] for part in trace]
+    _, delta = loss_and_output_delta(z, Y, out)
+    dX = net.backward(params, trace, delta, input_gradient=True, workspace=net.workspace)
+    ref = reference.backward(Ws, reference.forward(Ws, bs, X, activation, slopes, 0.07), Y,
+                             activation, out)
+    assert dX.dtype == dtype
+    _close(dX, ref.dX, dtype, "dL/dX")
+    # The backward pass reads the trace and leaves it as the forward pass made it.
+    for kept, part in zip(forward_values, trace, strict=True):
+        for before, after in zip(kept, [a for a in part if a is not None], strict=True):
+            np.testing.assert_array_equal(after, before)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_steps_match_the_reference(nesterov, dtype):
+    rng = np.random.default_rng(4)
+    theta, velocity = rng.normal(size=50).astype(dtype), rng.normal(size=50).astype(dtype)
+    state = dict(init_sgd_state(theta, 0.05), velocity=velocity.copy())
+    ref_theta, ref_velocity = theta.copy(), velocity.copy()
+    for grad in rng.normal(size=(3, 50)).astype(dtype):
+        sgd_step(theta, grad, state, momentum=0.8, nesterov=nesterov)
+        ref_theta, ref_velocity = reference.sgd_step(ref_theta, grad, ref_velocity, 0.05, 0.8,
+                                                     nesterov)
+        assert theta.dtype == state["velocity"].dtype == dtype
+        _close(theta, ref_theta, dtype, "theta")
+        _close(state["velocity"], ref_velocity, dtype, "velocity")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_adam_steps_match_the_reference(dtype):
+    rng = np.random.default_rng(5)
+    # Gradients of all sizes, and an epsilon that matters next to the smallest.
+    theta = rng.normal(size=60).astype(dtype)
+    grads = (rng.normal(size=(4, 60)) * np.logspace(-4, 1, 60)).astype(dtype)
+    hyper = dict(beta_1=0.8, beta_2=0.99, epsilon=1e-3)
+    state = init_adam_state(theta)
+    m = v = np.zeros(60, dtype=dtype)
+    ref_theta, t = theta.copy(), 0
+    for grad in grads:
+        adam_step(theta, grad, state, learning_rate_init=0.01, **hyper)
+        ref_theta, m, v, t = reference.adam_step(ref_theta, grad, m, v, t, 0.01, **hyper)
+        assert theta.dtype == dtype and state["t"] == t
+        _close(theta, ref_theta, dtype, "theta")
+        # The state keeps the moments as decaying sums, m / (1 - beta_1) and v / (1 - beta_2).
+        _close(state["grad_sum"] * (1 - 0.8), m, dtype, "m")
+        _close(state["grad_sq_sum"] * (1 - 0.99), v, dtype, "v")
+
+
+def _perceptron_problem(dtype, n_outputs, n=60, seed=6):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 5)).astype(dtype)
+    W_true = rng.normal(size=(5, n_outputs))
+    Y = np.where(X @ W_true + 0.3 * rng.normal(size=(n, n_outputs)) > 0, 1, -1).astype(dtype)
+    s = rng.choice([0.5, 1.0, 2.0], n).astype(dtype)
+    return X, Y, s, rng.permutation(n)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_outputs", [1, 3])
+@pytest.mark.parametrize("averaged", [False, True])
+def test_online_epochs_match_the_lessons_loop(averaged, n_outputs, dtype):
+    X, Y, s, order = _perceptron_problem(dtype, n_outputs)
+    W, b = np.zeros((5, n_outputs), dtype), np.zeros(n_outputs, dtype)
+    weights = Weights(W.copy(), b.copy(), averaged=averaged)
+    # The fast average runs over every presentation since the start: sum the loop's epochs.
+    W_sum, b_sum, count = np.zeros_like(W, np.float64), np.zeros_like(b, np.float64), 0.0
+    for epoch_order in (order, None, order[::-1]):
+        rows = slice(None) if epoch_order is None else epoch_order
+        loss, mistakes = online_epoch(weights, X, Y, s, 0.5, epoch_order)
+        W, b, (W_avg, b_avg), ref_loss, ref_mistakes = reference.perceptron_online_epoch(
+            W, b, X[rows], Y[rows], s[rows], 0.5)
+        _close(weights.W, W, dtype, "W")
+        _close(weights.b, b, dtype, "b")
+        assert (loss, mistakes) == pytest.approx((ref_loss, ref_mistakes), rel=RTOL[dtype])
+        assert mistakes > 0  # the epochs exercise the rule
+        W_sum, b_sum, count = W_sum + W_avg * s.sum(), b_sum + b_avg * s.sum(), count + s.sum()
+        if averaged:
+            W_mean, b_mean = weights.average()
+            _close(W_mean, W_sum / count, dtype, "averaged W")
+            _close(b_mean, b_sum / count, dtype, "averaged b")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_outputs", [1, 3])
+def test_minibatch_steps_match_the_reference_on_scaled_features(n_outputs, dtype):
+    X, Y, s, order = _perceptron_problem(dtype, n_outputs)
+    scale = np.sqrt((X**2).mean(axis=0)) * np.array([1, 10, 0.1, 3, 1])
+    X = (X * scale).astype(dtype)  # features of unequal scales, which the rule divides out
+    weights = Weights(np.zeros((5, n_outputs), dtype), np.zeros(n_outputs, dtype),
+                      scale=scale)
+    # The rule on X / scale, whose weights are W * scale.
+    X_scaled, W, b = X / scale, np.zeros((5, n_outputs)), np.zeros(n_outputs)
+    for _ in range(3):
+        minibatch_epoch(weights, X, Y, s, 0.5, 16, order)
+        for start in range(0, len(order), 16):
+            rows = order[start : start + 16]
+            W, b = reference.perceptron_minibatch_step(W, b, X_scaled[rows], Y[rows], s[rows],
+                                                       0.5)
+        _close(weights.W * scale[:, None], W, dtype, "W")
+        _close(weights.b, b, dtype, "b")
+    assert np.abs(W).max() > 0
