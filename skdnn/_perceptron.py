@@ -15,7 +15,6 @@ from sklearn.linear_model._base import LinearClassifierMixin, SparseCoefMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
 from sklearn.utils.validation import validate_data
-from threadpoolctl import ThreadpoolController
 
 from ._base import (
     CallbackSupportMixin,
@@ -24,13 +23,10 @@ from ._base import (
     StoppingRule,
     combined_sample_weight,
     generator,
+    one_blas_thread,
 )
 from ._diagnostics import feature_scale, scale_advice
 from .nn import perceptron as engine
-
-# The products of training are small: one BLAS thread does them fastest, and many times faster
-# than several on a busy machine.
-_BLAS = ThreadpoolController()
 
 # Beyond this, products of features and weights can overflow float64: scale the features.
 _LARGEST_FEATURE = 1e150
@@ -271,7 +267,7 @@ class PerceptronClassifier(
         rule_scale = scale if self.batch_size > 1 else None
         weights = self._weights(*self._initial(coef_init, intercept_init, X), rule_scale)
         callbacks = EpochCallbacks(self, X, y, sample_weight, self.max_iter)
-        with np.errstate(over="ignore", invalid="ignore"), _BLAS.limit(limits=1, user_api="blas"):
+        with np.errstate(over="ignore", invalid="ignore"), one_blas_thread():
             (W, b), stop, mistakes = self._epochs(weights, train, valid, rng, callbacks, scale)
             vars(self).update(self._attributes(W, b, valid or train))
         self._state = dict(W=W.copy(), b=b.copy(), U=None, count=0, scale=rule_scale)
@@ -385,7 +381,7 @@ class PerceptronClassifier(
         callbacks.begin_epoch()
         Y = self._targets(y_index, weights.W.shape[1], X.dtype)
         rng = generator(self.random_state) if self.shuffle else None
-        with np.errstate(over="ignore", invalid="ignore"), _BLAS.limit(limits=1, user_api="blas"):
+        with np.errstate(over="ignore", invalid="ignore"), one_blas_thread():
             self._one_epoch(weights, X, Y, s, rng, None)
             self._check_finite(weights.W, weights.b)
             vars(self).update(self._attributes(*weights.average(), (X, y_index, s)))

@@ -13,7 +13,7 @@ from sklearn.metrics import log_loss
 
 from skdnn import MLPClassifierFromScratch
 from skdnn._diagnostics import check_learned, feature_scale
-from skdnn.nn.losses import prior_log_loss
+from skdnn.nn.losses import prior_loss
 
 
 @pytest.fixture(scope="module")
@@ -78,18 +78,18 @@ def test_feature_scale_ignores_non_finite_values_and_reads_sparse_data():
 
 
 @pytest.mark.parametrize("multilabel", [False, True])
-def test_prior_log_loss_is_the_loss_of_predicting_the_class_frequencies(multilabel):
+def test_prior_loss_is_the_loss_of_predicting_the_class_frequencies(multilabel):
     rng = np.random.default_rng(0)
     weights = rng.uniform(0.5, 2.0, 40)
     if multilabel:
         Y = rng.random((40, 3)) < [0.2, 0.5, 0.9]
         expected = sum(log_loss(Y[:, k], np.full(40, np.average(Y[:, k], weights=weights)),
                                 sample_weight=weights) for k in range(3))
-        assert prior_log_loss(Y, "logistic", weights) == pytest.approx(expected)
+        assert prior_loss(Y, "logistic", weights) == pytest.approx(expected)
     else:
         y = rng.integers(0, 4, 40)
         proba = DummyClassifier(strategy="prior").fit(y[:, None], y, weights).predict_proba(
             y[:, None])
         expected = log_loss(y, proba, sample_weight=weights)
-        assert prior_log_loss(np.eye(4, dtype=bool)[y], "softmax", weights) == pytest.approx(
+        assert prior_loss(np.eye(4, dtype=bool)[y], "softmax", weights) == pytest.approx(
             expected)

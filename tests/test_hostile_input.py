@@ -71,13 +71,16 @@ def _what_is_wrong(est, X, y, sample_weight):
     n_validation = max(int(np.ceil(0.1 * len(y))), 2, len(np.unique(y)))
     if getattr(est, "early_stopping", False) and len(y) - n_validation < 2:
         reasons.append("The validation set (for early stopping )?(is too small|would hold)")
-    if getattr(est, "early_stopping", False):
-        # The split is stratified, as scikit-learn's, and may leave one side without weight.
-        reasons.append("least populated class|at least one non-zero number")
-    # Magnitudes up to 1e300 overflow any network, or leave it learning nothing: the error
-    # must name the learning rate, or (lbfgs has none) the input's large values or scale.
-    reasons.append(r"learning_rate_init=|eta0=|non-finite parameter weights.*large values"
-                   r"|features reach .* scale them")
+    if getattr(est, "early_stopping", False) and np.unique(y, return_counts=True)[1].min() < 2:
+        reasons.append("least populated class")  # the split is stratified, as scikit-learn's
+    if getattr(est, "early_stopping", False) and sample_weight is not None and (
+            sample_weight == 0).any():
+        reasons.append("at least one non-zero number")  # one side of the split weighs nothing
+    if np.abs(X).max() > 1e6 or (sample_weight is not None and sample_weight.max() > 1e6):
+        # Large magnitudes overflow a network, or leave it learning nothing: the error must
+        # name the learning rate, or (lbfgs has none) the input's large values or scale.
+        reasons.append(r"learning_rate_init=|eta0=|non-finite parameter weights.*large values"
+                       r"|features reach .* scale them")
     return reasons
 
 

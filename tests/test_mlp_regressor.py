@@ -158,8 +158,8 @@ def test_fitted_attributes_match_sklearn_names_types_and_shapes():
     for name in ["loss_", "best_loss_", "loss_curve_", "validation_scores_",
                  "best_validation_score_", "t_", "n_iter_", "n_layers_", "n_outputs_",
                  "out_activation_", "n_features_in_"]:
-        assert type(getattr(ours, name)) is type(getattr(theirs, name)) or np.isscalar(
-            getattr(ours, name)), name
+        # scikit-learn's float attributes are NumPy floats, a subclass of Python's float.
+        assert isinstance(getattr(theirs, name), type(getattr(ours, name))), name
     assert [W.shape for W in ours.coefs_] == [W.shape for W in theirs.coefs_]
     assert (ours.n_layers_, ours.n_outputs_, ours.out_activation_) == (4, 2, "identity")
     assert ours.t_ == theirs.t_ and len(ours.loss_curve_) == ours.n_iter_ == 5

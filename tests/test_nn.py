@@ -8,7 +8,7 @@ from scipy.special import softmax
 from skdnn.nn import ACTIVATIONS, HIDDEN_ACTIVATIONS, Network, Trace
 from skdnn.nn.activations import PRELU_INIT, get_activation
 from skdnn.nn.init import glorot_uniform
-from skdnn.nn.losses import log_loss, log_loss_and_output_delta
+from skdnn.nn.losses import loss_and_output_delta, output_loss
 from skdnn.nn.optimizers import adam_step, init_adam_state, init_sgd_state, sgd_step
 
 TARGETS = ["binary", "multiclass", "multilabel"]
@@ -133,7 +133,7 @@ def test_forward_shapes_follow_the_matrix_products():
     z = net.logits(params, np.ones((100, 3)), trace=trace)
     assert z.shape == (100, 2)
     assert [a.shape for a in trace.inputs] == [(100, 3), (100, 4), (100, 5)]
-    np.testing.assert_allclose(net.predict_proba(params, np.ones((100, 3))).sum(axis=1), 1)
+    np.testing.assert_allclose(net.outputs(params, np.ones((100, 3))).sum(axis=1), 1)
 
 
 def test_unpack_returns_views_of_the_flat_vector():
@@ -152,11 +152,11 @@ def test_input_gradient_matches_finite_differences():
     params = net.unpack(theta)
 
     def loss_at(X_):
-        return log_loss(net.logits(params, X_), Y, out) * X.shape[0]  # sum over rows
+        return output_loss(net.logits(params, X_), Y, out) * X.shape[0]  # sum over rows
 
     trace = Trace([], [], [], [])
     z = net.logits(params, X, trace=trace)
-    _, delta = log_loss_and_output_delta(z, Y.copy(), out)
+    _, delta = loss_and_output_delta(z, Y.copy(), out)
     dX = net.backward(params, trace, delta * X.shape[0], input_gradient=True)
     numeric = _central_differences(lambda flat: loss_at(flat.reshape(X.shape)), X.ravel())
     np.testing.assert_allclose(dX.ravel(), numeric, rtol=1e-5, atol=1e-8)
@@ -168,7 +168,7 @@ def test_softmax_loss_is_the_cross_entropy_and_delta_is_p_minus_y():
     Y = np.eye(3)[[0, 2, 1, 1, 0]]
     p = softmax(z, axis=1)
     expected = -np.mean(np.log(p[Y == 1]))
-    loss, delta = log_loss_and_output_delta(z.copy(), Y, "softmax")
+    loss, delta = loss_and_output_delta(z.copy(), Y, "softmax")
     assert loss == pytest.approx(expected, rel=1e-12)
     np.testing.assert_allclose(delta, (p - Y) / 5, rtol=1e-12)
 
@@ -176,8 +176,8 @@ def test_softmax_loss_is_the_cross_entropy_and_delta_is_p_minus_y():
 def test_loss_from_logits_is_finite_where_probabilities_underflow():
     z = np.array([[1000.0, -1000.0]])
     Y = np.array([[0.0, 1.0]])
-    assert log_loss(z, Y, "softmax") == pytest.approx(2000.0)
-    assert log_loss(np.array([[-800.0]]), np.array([[1.0]]), "logistic") == pytest.approx(800.0)
+    assert output_loss(z, Y, "softmax") == pytest.approx(2000.0)
+    assert output_loss(np.array([[-800.0]]), np.array([[1.0]]), "logistic") == pytest.approx(800.0)
 
 
 def test_sgd_step_matches_closed_form_with_and_without_nesterov():
@@ -238,7 +238,7 @@ def test_float32_stays_float32_through_loss_gradient_and_adam():
     moments = state["grad_sum"], state["grad_sq_sum"]
     assert {a.dtype for a in (theta, grad, *moments)} == {np.dtype(np.float32)}
     params = net.unpack(theta)
-    assert net.predict_proba(params, X.astype(np.float32)).dtype == np.float32
+    assert net.outputs(params, X.astype(np.float32)).dtype == np.float32
 
 
 # Blocks of the optimisers and of the L2 term: a vector of two full blocks and part of a third.

@@ -198,8 +198,6 @@ def test_regressor_converter_reads_scikit_learns_attributes(activation, n_target
 @pytest.mark.parametrize(("activation", "loss"), [
     *[(activation, "squared_error") for activation in HIDDEN_ACTIVATIONS], ("tanh", "poisson")])
 def test_regressor_pipeline_gives_predict(activation, loss):
-    if not hasattr(skdnn, "MLPRegressorFromScratch"):
-        pytest.skip("skdnn has no MLPRegressorFromScratch yet")
     X, y = make_regression(120, 8, random_state=0)
     model = make_pipeline(StandardScaler(), PCA(n_components=5), skdnn.MLPRegressorFromScratch(
         hidden_layer_sizes=(7, 5), activation=activation, loss=loss, max_iter=60,

@@ -49,11 +49,6 @@ from scipy.special import entr, expit, xlogy
 OUTPUT_ACTIVATIONS = ("softmax", "logistic", "identity", "exp")
 
 
-def output_activation_for(y_type: str) -> str:
-    """The output layer scikit-learn uses for a target type: softmax for ``"multiclass"``."""
-    return "softmax" if y_type == "multiclass" else "logistic"
-
-
 def _row_max(z):
     """``max_j z_ij`` of each row, shape (n_samples, 1).
 
@@ -198,10 +193,6 @@ def loss_and_output_delta(z, y, out_activation, sample_weight=None):
     return loss, delta
 
 
-# The classifier's names for the same functions.
-log_loss, log_loss_and_output_delta = output_loss, loss_and_output_delta
-
-
 def prior_loss(y, out_activation, sample_weight=None):
     r"""The loss of the best constant prediction: the yardstick of a model that learned nothing.
 
@@ -244,5 +235,3 @@ def prior_loss(y, out_activation, sample_weight=None):
                             - xlogy(freq, freq)))
     return float(np.sum(entr(freq)))
 
-
-prior_log_loss = prior_loss  # the classifier's name

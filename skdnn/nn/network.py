@@ -305,8 +305,6 @@ class Network:
         z = self.logits(params, X)
         return output_values(z, self.out_activation, out=z)
 
-    predict_proba = outputs
-
     # -- backward -------------------------------------------------------------------------
     def backward(self, params, trace, delta, *, grads=None, input_gradient=False, workspace=None):
         """Backpropagate ``delta = dL/dz_L`` through the network.
