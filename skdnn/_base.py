@@ -1,5 +1,6 @@
 """Pieces shared by skdnn's estimators: sample and class weights, the stopping rule of
-their training loops, and support for scikit-learn's callbacks."""
+their training loops, the BLAS threads of training, and support for scikit-learn's
+callbacks."""
 
 from __future__ import annotations
 
@@ -10,6 +11,19 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import _check_sample_weight
+from threadpoolctl import ThreadpoolController
+
+_BLAS = ThreadpoolController()
+
+
+def one_blas_thread():
+    """A context in which BLAS runs on one thread: where training runs (mini-batches).
+
+    A mini-batch's products are a batch of a few hundred rows times a layer: on a machine
+    that other processes share, two OpenBLAS threads wait for each other and made epochs
+    several times slower (benchmarks/README.md, "BLAS threads"; ``bench_threads.py``).
+    """
+    return _BLAS.limit(limits=1, user_api="blas")
 
 #: The root of skdnn's documentation site, the one place its address is written. No site is
 #: hosted yet (skdnn has no public repository or package index entry either), so this is the

@@ -42,7 +42,14 @@ from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOp
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import validate_data
 
-from ._base import CallbackSupportMixin, DocLinkMixin, EpochCallbacks, StoppingRule, generator
+from ._base import (
+    CallbackSupportMixin,
+    DocLinkMixin,
+    EpochCallbacks,
+    StoppingRule,
+    generator,
+    one_blas_thread,
+)
 from ._diagnostics import check_learned, scale_advice
 from ._fine_tuning import check_architecture, linear_probe
 from .nn import optimizers
@@ -324,8 +331,9 @@ class BaseMLPFromScratch(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
         if self.solver == "lbfgs":
             top_theta = self._fit_lbfgs(top, top_theta, data, record, callbacks, fitted)
         else:
-            top_theta = self._fit_stochastic(top, top_theta, data, record, rng, incremental,
-                                             callbacks, fitted)
+            with one_blas_thread():  # a mini-batch's products are too small to share
+                top_theta = self._fit_stochastic(top, top_theta, data, record, rng,
+                                                 incremental, callbacks, fitted)
         theta = merge(top_theta)
         # With early stopping, a diverged epoch's loss is recorded and the best weights kept.
         keeps_best = self.early_stopping and self.solver != "lbfgs"
