@@ -4,7 +4,9 @@ callbacks."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -102,24 +104,57 @@ def combined_sample_weight(sample_weight, X, y_index, classes, class_weight, dty
     return sample_weight.astype(dtype, copy=False)
 
 
+class Record:
+    """Base of the dataclasses that hold what a fit produces besides the weights.
+
+    Each field ``name`` is the fitted attribute ``name_``, or the private attribute
+    ``_name`` for the names in ``_PRIVATE`` (what ``partial_fit`` and ``warm_start`` go on
+    from). A fit works on a record and the estimator receives its values only at the end
+    (:meth:`attributes`), so a fit that fails leaves the estimator as it was; the stopping
+    rule reads and updates the record's best epoch and ``no_improvement_count``.
+    """
+
+    _PRIVATE: tuple = ()
+    _LISTS: tuple = ()  # fields holding lists, copied by :meth:`of`
+
+    @classmethod
+    def _attribute(cls, name):
+        return f"_{name}" if name in cls._PRIVATE else f"{name}_"
+
+    @classmethod
+    def of(cls, estimator):
+        """The record held by ``estimator``'s attributes (defaults for missing ones), with
+        its lists copied."""
+        record = cls(**{f.name: getattr(estimator, cls._attribute(f.name))
+                        for f in fields(cls) if hasattr(estimator, cls._attribute(f.name))})
+        for name in cls._LISTS:
+            value = getattr(record, name)
+            setattr(record, name, None if value is None else list(value))
+        return record
+
+    def attributes(self):
+        """The record as ``{attribute name: value}``."""
+        return {self._attribute(f.name): getattr(self, f.name) for f in fields(self)}
+
+
 @dataclass
 class StoppingRule:
-    r"""Counts the epochs in a row that did not improve on the best one by ``tol``.
+    r"""Counts, in a training record, the epochs in a row that did not improve on its best.
 
     One rule serves the training-loss plateau and early stopping of the multi-layer
     perceptrons, and the perceptron's progress measure. Each epoch is ranked by a ``key``, a
     tuple in which lower is better, compared element by element: ``(loss,)``, or
-    ``(-score, loss)`` where a validation score decides and the loss breaks ties.
+    ``(-score, loss)`` where a validation score decides and the loss breaks ties. The record
+    holds the best epoch's values and ``no_improvement_count``; the rule reads the best key
+    from it with ``best_key(record)`` and updates the count, so the record is the one place
+    both live.
 
     Parameters
     ----------
     tol : float
         How much better than the best key an epoch must be to count as an improvement.
-    best : tuple of float
-        The best key so far (``(inf,)`` before any epoch).
-    count : int
-        Epochs in a row without an improvement; the caller stops (or lowers its learning
-        rate) once it passes its ``n_iter_no_change``.
+    best_key : callable
+        ``best_key(record)``: the key of the record's best epoch (``(inf,)`` before any).
 
     Notes
     -----
@@ -136,22 +171,18 @@ class StoppingRule:
     """
 
     tol: float
-    best: tuple = (np.inf,)
-    count: int = 0
+    best_key: Callable
 
-    def update(self, key):
-        """Record one epoch's ``key``; return True when it is the best so far."""
-        improved = key[0] <= self.best[0] - self.tol or (
-            min(len(key), len(self.best)) > 1 and key[0] <= self.best[0]
-            and key[1] <= self.best[1] - self.tol
+    def update(self, record, key):
+        """Count one epoch's ``key`` in ``record.no_improvement_count``; True when it beats
+        the record's best (the caller then writes the epoch's values as the best)."""
+        best = self.best_key(record)
+        improved = key[0] <= best[0] - self.tol or (
+            min(len(key), len(best)) > 1 and key[0] <= best[0]
+            and key[1] <= best[1] - self.tol
         )
-        self.count = 0 if improved else self.count + 1
-        if key < self.best:
-            self.best = tuple(key)
-            return True
-        return False
-
-
+        record.no_improvement_count = 0 if improved else record.no_improvement_count + 1
+        return tuple(key) < tuple(best)
 try:  # scikit-learn >= 1.9 ships the callback framework (ProgressBar, ScoringMonitor, ...)
     from sklearn.callback import CallbackSupportMixin as _CallbackSupportMixin
 except ImportError:  # older scikit-learn: the estimators work the same, without callbacks
@@ -252,3 +283,28 @@ class EpochCallbacks:
 
     def end_fit(self):
         self._root.call_on_fit_task_end(**self._hook_kwargs, reconstruction_attributes={})
+
+
+@contextlib.contextmanager
+def unchanged_on_failure(estimator):
+    """Run a fit that leaves ``estimator`` as it was when it fails.
+
+    The fits build their new fitted state aside and commit it at their end; what validation
+    writes before that (scikit-learn's ``validate_data`` sets ``n_features_in_`` and
+    ``feature_names_in_``, the classifiers their classes) is put back here when the fit
+    raises, so a failed fit changes no attribute (the callbacks' own, which scikit-learn
+    tears down after the fit, are left to it). Ctrl-C is the one deliberate exception: a
+    ``KeyboardInterrupt`` leaves the estimator as the fit left it.
+    """
+    before = dict(vars(estimator))
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise
+    except BaseException:
+        callbacks = {name: value for name, value in vars(estimator).items()
+                     if name in CALLBACK_ATTRIBUTES}
+        vars(estimator).clear()
+        vars(estimator).update({name: value for name, value in before.items()
+                                if name not in CALLBACK_ATTRIBUTES}, **callbacks)
+        raise

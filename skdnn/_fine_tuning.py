@@ -1,6 +1,8 @@
-r"""Fine-tuning helpers: the linear probe that trains a new output layer before the
-pretrained layers move, and the check that a pretrained network's architecture is not
-contradicted by explicit parameters.
+r"""Fine-tuning, all of it: taking a pretrained network's hidden layers
+(:class:`FineTuningMixin`, :func:`copy_hidden_layers`), freezing the first ones as a fixed
+feature map (:func:`split`), the linear probe that trains a new output layer before the
+pretrained layers move (:func:`probe`, :func:`linear_probe`), and the check that a pretrained
+network's architecture is not contradicted by explicit parameters.
 
 Notes
 -----
@@ -26,6 +28,10 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.optimize
+from sklearn.frozen import FrozenEstimator
+
+from .nn.activations import activation_param
+from .nn.network import Network, Params
 
 # The probe's L2 penalty, in the estimator's units (``alpha / (2 sum w) ||W||^2``:
 # scikit-learn's LogisticRegression with C=0.01). Chosen by measurement on the digits transfer
@@ -126,3 +132,109 @@ def check_architecture(estimator, hidden_sizes, spec):
             f"with it: {'; '.join(conflicts)}. Leave them at their defaults, or set them to the "
             "pretrained network's values."
         )
+
+
+class FineTuningMixin:
+    """What :class:`~skdnn._mlp_base.BaseMLPFromScratch` does with ``pretrained`` and
+    ``n_frozen_layers``."""
+
+    def _pretrained_model(self):
+        """The fitted network inside ``pretrained`` (unwrapping a FrozenEstimator), or None."""
+        model = self.pretrained
+        if isinstance(model, FrozenEstimator):
+            model = model.estimator
+        if model is None:
+            return None
+        if not isinstance(model, FineTuningMixin):
+            raise TypeError(
+                "pretrained must be a fitted MLPClassifierFromScratch or "
+                "MLPRegressorFromScratch (or a FrozenEstimator of one); got "
+                f"{type(model).__name__}."
+            )
+        if not model.__sklearn_is_fitted__():
+            raise ValueError(
+                f"pretrained is an unfitted {type(model).__name__}. If this estimator was "
+                "cloned (GridSearchCV, cross_val_score and clone do that), the fitted network "
+                "was dropped: pass pretrained=sklearn.frozen.FrozenEstimator(model) to keep "
+                "it through cloning."
+            )
+        return model
+
+    def _pretrained_architecture(self, base, X):
+        """``(hidden layer sizes, {"activation", "negative_slope"})`` of ``base``, checked
+        against ``X`` and this estimator's explicit parameters."""
+        if X.shape[1] != base.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but the pretrained network takes "
+                f"{base.n_features_in_}: fine-tuning needs the same input features."
+            )
+        sizes, spec = [W.shape[1] for W in base.coefs_[:-1]], dict(base._hidden_spec)
+        check_architecture(self, sizes, spec)
+        return sizes, spec
+
+    def _n_frozen(self, network):
+        n_hidden = network.n_weight_layers - 1
+        if self.n_frozen_layers > n_hidden:
+            raise ValueError(
+                f"n_frozen_layers={self.n_frozen_layers} is more than the {n_hidden} hidden "
+                "layer(s) of the network; the output layer always trains."
+            )
+        return self.n_frozen_layers
+
+
+def copy_hidden_layers(network, theta, source):
+    """Write the hidden layers of ``source`` (:class:`~skdnn.nn.network.Params` of a network
+    with the same hidden layers) into ``theta``, ``network``'s flat parameters: weights,
+    biases and slopes of every layer but the output layer, which keeps its values."""
+    target = network.unpack(theta)
+    pairs = zip(source.coefs[:-1] + source.intercepts[:-1] + list(source.slopes),
+                target.coefs[:-1] + target.intercepts[:-1] + target.slopes, strict=True)
+    for src, dst in pairs:
+        dst[...] = src
+
+
+def split(network, theta, X, n_frozen):
+    """Split off the first ``n_frozen`` weight layers of ``network`` as a fixed feature map.
+
+    Returns ``(top, top_theta, features, merge)``: the network of the layers above the
+    frozen ones, their parameters (a new vector), their input (the frozen layers' output on
+    ``X``: the hidden activation of layer ``n_frozen``), and ``merge(top_theta)``, which
+    writes trained top parameters into a copy of ``theta``, the frozen part untouched bit for
+    bit. With ``n_frozen == 0``, ``top`` is ``network``, ``top_theta`` is ``theta`` itself
+    and ``features`` is ``X``.
+    """
+    if n_frozen == 0:
+        return network, theta, X, np.copy
+    units, params = network.layer_units, network.unpack(theta)
+    options = dict(negative_slope=network.negative_slope, dtype=network.dtype)
+    hidden = network.hidden
+    front = Network(units[: n_frozen + 1], hidden.name, network.out_activation, **options)
+    front_params = Params(params.coefs[:n_frozen], params.intercepts[:n_frozen],
+                          params.slopes[: n_frozen - 1])
+    z = front.logits(front_params, X)  # the last frozen layer's pre-activation
+    slopes = params.slopes[n_frozen - 1] if network.has_slopes else None
+    param = activation_param(hidden.name, negative_slope=network.negative_slope, slopes=slopes)
+    features = hidden.forward(z, param, z)
+    top = Network(units[n_frozen:], hidden.name, network.out_activation, **options)
+    top_theta = top.pack(params.coefs[n_frozen:], params.intercepts[n_frozen:],
+                         params.slopes[n_frozen:])
+
+    def merge(trained):
+        full = theta.copy()
+        full_params, trained_params = network.unpack(full), top.unpack(trained)
+        for part in range(3):
+            for dst, src in zip(full_params[part][n_frozen:], trained_params[part],
+                                strict=True):
+                dst[...] = src
+        return full
+
+    return top, top_theta, features, merge
+
+
+def probe(network, theta, data):
+    """Fit the new output layer alone on the pretrained features of ``data`` (``X``, ``Y``,
+    ``sample_weight``) by :func:`linear_probe`; the hidden layers are kept bit for bit."""
+    head, head_theta, features, merge = split(network, theta, data.X,
+                                              network.n_weight_layers - 1)
+    return merge(linear_probe(head, head_theta, features, data.Y,
+                              sample_weight=data.sample_weight))

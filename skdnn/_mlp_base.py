@@ -7,26 +7,31 @@ and how they score; each supplies those through a handful of small methods
 (:meth:`BaseMLPFromScratch._validate_input`, ``_sample_weight``, ``_out_activation``,
 ``_stratify`` and ``_score_outputs``). Everything else is here, written once.
 
-The training loop reads top to bottom as small named steps::
+The training loop reads top to bottom as small named steps, each taking the one
+:class:`_Training` that holds what they share::
 
-    _fit_checked                       validate, build the network, split off frozen layers
-      _fit_lbfgs                       SciPy's L-BFGS on the flat parameter vector, or
-      _fit_stochastic                  the epoch loop of sgd / adam:
-        _run_epoch                       one pass over shuffled mini-batches
-        _diverged                        a loss that is not finite or rose 10,000-fold
-        _evaluate / StoppingRule         validation score or training-loss plateau
-        optimizer.after_epoch / on_plateau   the learning-rate schedule
-      _commit                          the fitted attributes, only once training succeeded
+    _fit                               a failed fit leaves every attribute as it was
+      _fit_checked                     validate, build the network, split off frozen layers
+        _fit_lbfgs(run)                SciPy's L-BFGS on the flat parameter vector, or
+        _fit_stochastic(run, ...)      the epoch loop of sgd / adam:
+          _run_epoch(run)                one pass over shuffled mini-batches
+          _diverged                      a loss that is not finite or rose 10,000-fold
+          _evaluate / StoppingRule       validation score or training-loss plateau, against
+                                         the record's best
+          optimizer.after_epoch / _on_plateau   the learning-rate schedule
+        _commit                        the fitted attributes, only once training succeeded
 
 All calculus lives in the engine, :mod:`skdnn.nn`.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import types
 import warnings
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import partial
 from numbers import Integral, Real
 from typing import NamedTuple
@@ -36,7 +41,6 @@ import scipy.optimize
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
 from sklearn.utils.optimize import _check_optimize_result
@@ -46,12 +50,14 @@ from ._base import (
     CallbackSupportMixin,
     DocLinkMixin,
     EpochCallbacks,
+    Record,
     StoppingRule,
     generator,
     one_blas_thread,
+    unchanged_on_failure,
 )
 from ._diagnostics import check_learned, scale_advice
-from ._fine_tuning import check_architecture, linear_probe
+from ._fine_tuning import FineTuningMixin, copy_hidden_layers, probe, split
 from .nn import optimizers
 from .nn.activations import HIDDEN_ACTIVATIONS
 from .nn.init import glorot_uniform
@@ -64,14 +70,10 @@ _DIVERGENCE_FACTOR = 1e4
 
 
 @dataclass
-class TrainingRecord:
-    """What training has produced besides the weights: the fitted state of a fit.
-
-    Each field ``name`` is the fitted attribute ``name_`` of scikit-learn's MLP, except the
-    last three, private attributes ``_name`` that ``partial_fit`` and ``warm_start`` go on
-    from. A fit works on a record and the estimator receives its values only at the end
-    (:meth:`attributes`), so a fit that fails leaves the estimator as it was.
-    """
+class TrainingRecord(Record):
+    """What training has produced besides the weights: the fitted state of a fit
+    (:class:`~skdnn._base.Record`). Each field ``name`` is the fitted attribute ``name_``
+    of scikit-learn's MLP, except the last three, private attributes ``_name``."""
 
     loss_curve: list = field(default_factory=list)
     t: int = 0
@@ -87,25 +89,7 @@ class TrainingRecord:
     rng_state: dict | None = None
 
     _PRIVATE = ("no_improvement_count", "optimizer_state", "rng_state")
-
-    @classmethod
-    def _attribute(cls, name):
-        return f"_{name}" if name in cls._PRIVATE else f"{name}_"
-
-    @classmethod
-    def of(cls, estimator):
-        """The record held by ``estimator``'s attributes (defaults for missing ones), with
-        its lists copied."""
-        record = cls(**{f.name: getattr(estimator, cls._attribute(f.name))
-                        for f in fields(cls) if hasattr(estimator, cls._attribute(f.name))})
-        for name in ("loss_curve", "validation_scores", "validation_loss_curve"):
-            value = getattr(record, name)
-            setattr(record, name, None if value is None else list(value))
-        return record
-
-    def attributes(self):
-        """The record as ``{attribute name: value}``."""
-        return {self._attribute(f.name): getattr(self, f.name) for f in fields(self)}
+    _LISTS = ("loss_curve", "validation_scores", "validation_loss_curve")
 
     def add_epoch(self, loss, n_samples):
         self.n_iter += 1
@@ -122,6 +106,30 @@ class _Data(NamedTuple):
     Y: np.ndarray
     sample_weight: np.ndarray | None
     y: np.ndarray
+
+
+@dataclass
+class _Training:
+    """What the steps of one fit share: the network being trained and its flat parameters,
+    the data, the training record, the generator, the callbacks and ``fitted(theta)`` (the
+    attributes of a model stopped at ``theta``); the epoch loop adds the train and
+    validation split, the stopping rule, the optimiser and its state, the gradient buffer
+    and the batch size."""
+
+    network: Network
+    theta: np.ndarray
+    data: _Data
+    record: TrainingRecord
+    rng: np.random.Generator
+    callbacks: EpochCallbacks
+    fitted: Callable
+    train: _Data | None = None
+    val: _Data | None = None
+    rule: StoppingRule | None = None
+    optimizer: object = None
+    state: dict | None = None
+    grad: np.ndarray | None = None
+    batch_size: int = 0
 
 
 class _UnavailableError(AttributeError, ValueError):
@@ -158,7 +166,7 @@ def _diverged(loss, theta, loss_curve):
         loss > _DIVERGENCE_FACTOR * max(first, 1.0))
 
 
-class BaseMLPFromScratch(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
+class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, BaseEstimator):
     """Base class of skdnn's multi-layer perceptrons (not for direct use).
 
     See :class:`~skdnn.MLPClassifierFromScratch` and :class:`~skdnn.MLPRegressorFromScratch`
@@ -296,7 +304,7 @@ class BaseMLPFromScratch(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
         # Overflow is detected by checking the loss and the weights after each epoch (and
         # raised as a ValueError), not by NumPy's warnings, which hostile input (values
         # near 1e300) would otherwise set off deep inside the engine.
-        with np.errstate(over="ignore", invalid="ignore"):
+        with unchanged_on_failure(self), np.errstate(over="ignore", invalid="ignore"):
             return self._fit_checked(X, y, sample_weight, incremental)
 
     def _check_training_options(self):
@@ -316,24 +324,21 @@ class BaseMLPFromScratch(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
                    else 1 if incremental else self.max_iter)
         callbacks = EpochCallbacks(self, X, y, sample_weight, n_tasks,
                                    "iteration" if self.solver == "lbfgs" else "epoch")
-        sample_weight = self._sample_weight(sample_weight, X, y, incremental)
+        data = _Data(X, Y, self._sample_weight(sample_weight, X, y, incremental), y)
         rng = self._generator(incremental, first_pass)
-        network, theta, record = self._start(X, Y, sample_weight, rng, first_pass, incremental)
+        network, theta, record = self._start(data, rng, first_pass, incremental)
         n_epochs_before = len(record.loss_curve)
         # Frozen layers are a fixed feature map: their output is computed once, and the
         # layers above it train on that output as a smaller network.
-        top, top_theta, features, merge = network.split(theta, X, self._n_frozen(network))
-        data = _Data(features, Y, sample_weight, y)
-
-        def fitted(top_theta):  # the attributes of a model stopped here, for callbacks
-            return self._fitted_attributes(network, merge(top_theta))
-
+        top, top_theta, features, merge = split(network, theta, X, self._n_frozen(network))
+        run = _Training(top, top_theta, data._replace(X=features), record, rng, callbacks,
+                        fitted=lambda top_theta: self._fitted_attributes(network,
+                                                                         merge(top_theta)))
         if self.solver == "lbfgs":
-            top_theta = self._fit_lbfgs(top, top_theta, data, record, callbacks, fitted)
+            top_theta = self._fit_lbfgs(run)
         else:
             with one_blas_thread():  # a mini-batch's products are too small to share
-                top_theta = self._fit_stochastic(top, top_theta, data, record, rng,
-                                                 incremental, callbacks, fitted)
+                top_theta = self._fit_stochastic(run, incremental)
         theta = merge(top_theta)
         # With early stopping, a diverged epoch's loss is recorded and the best weights kept.
         keeps_best = self.early_stopping and self.solver != "lbfgs"
@@ -347,9 +352,8 @@ class BaseMLPFromScratch(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
         if keeps_best and _diverged(curve[-1], theta, curve[:-1]):
             curve = curve[:-1]  # the model is the best validated one, from before it
         check_learned(
-            curve, prior_loss(Y, network.out_activation, sample_weight), X,
-            None if incremental else partial(self._training_scores, network, theta, X, y,
-                                             sample_weight),
+            curve, prior_loss(Y, network.out_activation, data.sample_weight), X,
+            None if incremental else partial(self._training_scores, network, theta, data),
         )
         record.rng_state = rng.bit_generator.state  # a plain dict
         self._commit(network, theta, record)
@@ -366,9 +370,10 @@ class BaseMLPFromScratch(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
         rng.bit_generator.state = rng_state
         return rng
 
-    def _start(self, X, Y, sample_weight, rng, first_pass, incremental):
+    def _start(self, data, rng, first_pass, incremental):
         """The network to train, its starting parameters and its training record: new
         ones, or the current ones (also weights a user assigned by hand)."""
+        X, Y = data.X, data.Y
         base = self._pretrained_model() if first_pass else None
         hidden_sizes, spec = self._architecture(base, X, first_pass)
         network = Network([X.shape[1], *hidden_sizes, Y.shape[1]], spec["activation"],
@@ -383,72 +388,28 @@ class BaseMLPFromScratch(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
         init = partial(glorot_uniform, activation=spec["activation"], dtype=X.dtype)
         theta = network.init_params(rng, init)
         if base is not None:  # fine-tuning: the pretrained network's hidden layers
-            network.copy_hidden_layers(theta, base._params())
+            copy_hidden_layers(network, theta, base._params())
             if self.fine_tuning == "probe_then_tune" and not incremental:
-                theta = self._probe(network, theta, X, Y, sample_weight)
+                theta = probe(network, theta, data)
         return network, theta, TrainingRecord()
 
-    def _probe(self, network, theta, X, Y, sample_weight):
-        """Fit the new output layer alone on the pretrained features (see
-        :func:`skdnn._fine_tuning.linear_probe`); the hidden layers are kept bit for bit."""
-        head, head_theta, features, merge = network.split(theta, X, network.n_weight_layers - 1)
-        return merge(linear_probe(head, head_theta, features, Y, sample_weight=sample_weight))
-
-    def _training_scores(self, network, theta, X, y, sample_weight):
-        """The score on ``(X, y)`` of ``theta``, and that of the best constant prediction."""
-        outputs = network.outputs(network.unpack(theta), X)
-        return (self._score_outputs(outputs, y, sample_weight),
-                self._prior_score(X, y, sample_weight))
+    def _training_scores(self, network, theta, data):
+        """The score on ``data`` of ``theta``, and that of the best constant prediction."""
+        outputs = network.outputs(network.unpack(theta), data.X)
+        return (self._score_outputs(outputs, data.y, data.sample_weight),
+                self._prior_score(data.X, data.y, data.sample_weight))
 
     def _architecture(self, base, X, first_pass):
         """``(hidden layer sizes, {"activation", "negative_slope"})`` of the network to
         train: the pretrained one's, this estimator's, or the current network's."""
         if base is not None:
-            if X.shape[1] != base.n_features_in_:
-                raise ValueError(
-                    f"X has {X.shape[1]} features, but the pretrained network takes "
-                    f"{base.n_features_in_}: fine-tuning needs the same input features."
-                )
-            sizes, spec = [W.shape[1] for W in base.coefs_[:-1]], dict(base._hidden_spec)
-            check_architecture(self, sizes, spec)
-            return sizes, spec
+            return self._pretrained_architecture(base, X)
         own = {"activation": self.activation, "negative_slope": self.negative_slope}
         if first_pass:
             return self._hidden_sizes(), own
         # Continue the current network, whatever built it (a fit, or a user's hands).
         spec = getattr(self, "_hidden_spec", None) or own
         return [np.shape(W)[1] for W in self.coefs_[:-1]], dict(spec)
-
-    def _pretrained_model(self):
-        """The fitted network inside ``pretrained`` (unwrapping a FrozenEstimator), or None."""
-        model = self.pretrained
-        if isinstance(model, FrozenEstimator):
-            model = model.estimator
-        if model is None:
-            return None
-        if not isinstance(model, BaseMLPFromScratch):
-            raise TypeError(
-                "pretrained must be a fitted MLPClassifierFromScratch or "
-                "MLPRegressorFromScratch (or a FrozenEstimator of one); got "
-                f"{type(model).__name__}."
-            )
-        if not model.__sklearn_is_fitted__():
-            raise ValueError(
-                f"pretrained is an unfitted {type(model).__name__}. If this estimator was "
-                "cloned (GridSearchCV, cross_val_score and clone do that), the fitted network "
-                "was dropped: pass pretrained=sklearn.frozen.FrozenEstimator(model) to keep "
-                "it through cloning."
-            )
-        return model
-
-    def _n_frozen(self, network):
-        n_hidden = network.n_weight_layers - 1
-        if self.n_frozen_layers > n_hidden:
-            raise ValueError(
-                f"n_frozen_layers={self.n_frozen_layers} is more than the {n_hidden} hidden "
-                "layer(s) of the network; the output layer always trains."
-            )
-        return self.n_frozen_layers
 
     def _hidden_sizes(self):
         sizes = self.hidden_layer_sizes
@@ -458,8 +419,9 @@ class BaseMLPFromScratch(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
         return [int(size) for size in sizes]
 
     # -- training: the solvers ---------------------------------------------------------------
-    def _fit_lbfgs(self, network, theta, data, record, callbacks, fitted):
+    def _fit_lbfgs(self, run):
         """SciPy's L-BFGS-B on the flat parameters; returns the trained vector."""
+        network, data, record, callbacks = run.network, run.data, run.record, run.callbacks
         dtype = network.dtype
         grad = np.empty(network.size, dtype=dtype)
 
@@ -470,13 +432,13 @@ class BaseMLPFromScratch(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
 
         def record_iteration(intermediate_result):
             record.loss_curve.append(float(intermediate_result.fun))
-            callbacks.end_epoch(partial(fitted, intermediate_result.x.astype(dtype)))
+            callbacks.end_epoch(partial(run.fitted, intermediate_result.x.astype(dtype)))
             callbacks.begin_epoch()
 
         # As scipy reports only finished iterations, the last iteration begun never runs.
         callbacks.begin_epoch()
         result = scipy.optimize.minimize(
-            objective, theta.astype(np.float64), method="L-BFGS-B", jac=True,
+            objective, run.theta.astype(np.float64), method="L-BFGS-B", jac=True,
             callback=record_iteration,
             options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
         )
@@ -485,50 +447,49 @@ class BaseMLPFromScratch(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
         record.loss = float(result.fun)
         return result.x.astype(dtype)
 
-    def _fit_stochastic(self, network, theta, data, record, rng, incremental, callbacks,
-                        fitted):
+    def _fit_stochastic(self, run, incremental):
         """The epoch loop of sgd and adam; returns the trained (or best) vector."""
-        early_stopping = self.early_stopping
-        if sp.issparse(data.X):
-            data = data._replace(X=data.X.tocsr())  # row slicing for mini-batches
-        train, val = self._validation_split(data, rng) if early_stopping else (data, None)
-        rule = self._stopping_rule(record, early_stopping)
-        optimizer = self._optimizer()
-        state = optimizer.resume(record.optimizer_state, theta)
-        grad, best_theta = np.empty_like(theta), theta.copy() if early_stopping else theta
-        batch_size, n_samples = self._batch_size(train.X.shape[0]), train.X.shape[0]
+        early_stopping, record, theta = self.early_stopping, run.record, run.theta
+        if sp.issparse(run.data.X):
+            run.data = run.data._replace(X=run.data.X.tocsr())  # row slicing for mini-batches
+        run.train, run.val = (self._validation_split(run.data, run.rng) if early_stopping
+                              else (run.data, None))
+        run.rule = self._stopping_rule(record, early_stopping)
+        run.optimizer = self._optimizer()
+        # A copy: the committed state stays as it was should this call fail.
+        run.state = run.optimizer.resume(copy.deepcopy(record.optimizer_state), theta)
+        run.grad, best_theta = np.empty_like(theta), theta.copy() if early_stopping else theta
+        run.batch_size = self._batch_size(run.train.X.shape[0])
         record.n_iter = 0  # epochs of this call, as in scikit-learn
         for _ in range(self.max_iter):
-            callbacks.begin_epoch()
-            loss = self._run_epoch(network, theta, grad, train, optimizer, state, rng,
-                                   batch_size)
+            run.callbacks.begin_epoch()
+            loss = self._run_epoch(run)
             diverged = _diverged(loss, theta, record.loss_curve)
             # With early stopping, the best validated weights (if any) survive a divergence.
-            if diverged and not (early_stopping and np.isfinite(rule.best[0])):
-                raise self._divergence_error(record.n_iter + 1, loss, train.X)
-            record.add_epoch(loss, n_samples)
+            if diverged and not (early_stopping and np.isfinite(run.rule.best_key(record)[0])):
+                raise self._divergence_error(record.n_iter + 1, loss, run.train.X)
+            record.add_epoch(loss, run.train.X.shape[0])
             if self.verbose:
                 print(f"Iteration {record.n_iter}, loss = {loss:.8f}")
             if early_stopping:
-                if self._evaluate(network, theta, val, record, rule, diverged):
+                if self._evaluate(run, diverged):
                     best_theta[...] = theta
-            else:
-                rule.update((loss,))
-                record.best_loss = rule.best[0]
-            if callbacks.end_epoch(partial(fitted, theta)) or diverged:
+            elif run.rule.update(record, (loss,)):
+                record.best_loss = loss
+            if run.callbacks.end_epoch(partial(run.fitted, theta)) or diverged:
                 break  # a callback asked to stop, or the best weights are all that is left
-            optimizer.after_epoch(state, record.t)
-            if rule.count > self.n_iter_no_change:
-                if not self._on_plateau(optimizer, state, early_stopping):
+            run.optimizer.after_epoch(run.state, record.t)
+            if record.no_improvement_count > self.n_iter_no_change:
+                if not self._on_plateau(run):
                     break
-                rule.count = 0
+                record.no_improvement_count = 0
             if incremental:
                 break
             if record.n_iter == self.max_iter:
                 warnings.warn(
                     f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
                     "the optimization hasn't converged yet.", ConvergenceWarning, stacklevel=4)
-        record.no_improvement_count, record.optimizer_state = rule.count, state
+        record.optimizer_state = run.state
         return best_theta
 
     # -- training: the steps of an epoch -----------------------------------------------------
@@ -545,24 +506,25 @@ class BaseMLPFromScratch(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
                           "going to be clipped", stacklevel=5)
         return int(np.clip(self.batch_size, 1, n_samples))
 
-    def _run_epoch(self, network, theta, grad, train, optimizer, state, rng, batch_size):
+    def _run_epoch(self, run):
         """One pass over the training data in mini-batches, an optimiser step per batch;
         returns the epoch's loss (the batches' losses averaged over the samples)."""
+        network, theta, train = run.network, run.theta, run.train
         n_samples = train.X.shape[0]
-        order = rng.permutation(n_samples) if self.shuffle else None
+        order = run.rng.permutation(n_samples) if self.shuffle else None
         # Shuffled batches are gathered into arrays allocated once; unshuffled ones are
         # views. The optimiser's scratch array is allocated once too.
-        batches = minibatches((train.X, train.Y, train.sample_weight), batch_size, order=order,
-                              workspace=network.workspace)
+        batches = minibatches((train.X, train.Y, train.sample_weight), run.batch_size,
+                              order=order, workspace=network.workspace)
         scratch = network.workspace.array("scratch", (min(theta.size, optimizers.BLOCK),))
         accumulated = 0.0
         for X_batch, Y_batch, sw_batch in batches:
             batch_loss = network.loss_and_gradient(
-                theta, grad, X_batch, Y_batch, sample_weight=sw_batch, alpha=self.alpha,
-                dropout=self.dropout, rng=rng,
+                theta, run.grad, X_batch, Y_batch, sample_weight=sw_batch, alpha=self.alpha,
+                dropout=self.dropout, rng=run.rng,
             )
             accumulated += batch_loss * X_batch.shape[0]
-            optimizer.step(theta, grad, state, scratch)
+            run.optimizer.step(theta, run.grad, run.state, scratch)
         return accumulated / n_samples
 
     def _divergence_error(self, epoch, loss, X):
@@ -580,25 +542,26 @@ class BaseMLPFromScratch(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
                           f"{cause[0].upper()}{cause[1:]}")
 
     def _stopping_rule(self, record, early_stopping):
-        """The rule for this fit, going on from the record's best values and count (new
-        ones on a first fit), with the record's fields for the other mode set to None."""
+        """The rule for this fit, which reads its best epoch from the record (setting up the
+        record's fields for this mode on a first fit, those of the other mode to None)."""
         if not early_stopping:
             record.validation_scores = record.validation_loss_curve = None
             record.best_validation_score = record.best_validation_loss = None
             if record.best_loss is None:
                 record.best_loss = np.inf
-            return StoppingRule(self.tol, (record.best_loss,), record.no_improvement_count)
+            return StoppingRule(self.tol, lambda record: (record.best_loss,))
         if record.validation_scores is None:
             record.validation_scores, record.validation_loss_curve = [], []
             record.best_validation_score, record.best_validation_loss = -np.inf, np.inf
         record.best_loss = None
-        best = self._validation_key(record.best_validation_score, record.best_validation_loss)
-        return StoppingRule(self.tol, best, record.no_improvement_count)
+        return StoppingRule(self.tol, lambda record: self._validation_key(
+            record.best_validation_score, record.best_validation_loss))
 
-    def _evaluate(self, network, theta, val, record, rule, diverged):
+    def _evaluate(self, run, diverged):
         """Score the validation set after an epoch and update the stopping rule; True when
         these are the best weights so far."""
-        z = None if diverged else network.logits(network.unpack(theta), val.X)
+        network, val, record = run.network, run.val, run.record
+        z = None if diverged else network.logits(network.unpack(run.theta), val.X)
         if z is None or not np.isfinite(z).all():  # overflowing weights have no score
             score = val_loss = np.nan
         else:
@@ -612,7 +575,7 @@ class BaseMLPFromScratch(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
         record.validation_loss_curve.append(val_loss)
         if self.verbose:
             print(f"Validation score: {score:f}")
-        if not rule.update(self._validation_key(score, val_loss)):
+        if not run.rule.update(record, self._validation_key(score, val_loss)):
             return False
         record.best_validation_score, record.best_validation_loss = score, val_loss
         return True
@@ -622,15 +585,15 @@ class BaseMLPFromScratch(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
         by the validation loss, or by the score."""
         return (val_loss,) if self.early_stopping_metric == "loss" else (-score,)
 
-    def _on_plateau(self, optimizer, state, early_stopping):
+    def _on_plateau(self, run):
         """The stopping rule fired: True to go on (the schedule lowered the learning rate),
         False to stop."""
-        what = "Validation score" if early_stopping else "Training loss"
+        what = "Validation score" if self.early_stopping else "Training loss"
         msg = (f"{what} did not improve more than tol={self.tol:f} for "
                f"{self.n_iter_no_change} consecutive epochs.")
-        go_on = optimizer.on_plateau(state)
+        go_on = run.optimizer.on_plateau(run.state)
         if self.verbose:
-            print(f"{msg} Setting learning rate to {state['learning_rate']:f}" if go_on
+            print(f"{msg} Setting learning rate to {run.state['learning_rate']:f}" if go_on
                   else f"{msg} Stopping.")
         return go_on
 

@@ -4,7 +4,9 @@ mini-batches, with Gallant's pocket, averaging and temperature-scaled probabilit
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,16 +22,45 @@ from ._base import (
     CallbackSupportMixin,
     DocLinkMixin,
     EpochCallbacks,
+    Record,
     StoppingRule,
     combined_sample_weight,
     generator,
     one_blas_thread,
+    unchanged_on_failure,
 )
 from ._diagnostics import feature_scale, scale_advice
 from .nn import perceptron as engine
 
 # Beyond this, products of features and weights can overflow float64: scale the features.
 _LARGEST_FEATURE = 1e150
+
+
+@dataclass
+class PerceptronRecord(Record):
+    """What the perceptron's training produces besides ``coef_``, ``intercept_`` and
+    ``temperature_`` (:class:`~skdnn._base.Record`): ``n_iter_`` and ``t_``, and the private
+    state ``partial_fit`` goes on from: the rule's raw weights ``W`` (n_features, n_outputs)
+    and ``b``, the averaging sums ``U`` and the presentations counted, the features' scales
+    the rule divides by, and the stopping rule's best progress and count."""
+
+    n_iter: int = 0
+    t: float = 0.0
+    raw_coef: np.ndarray | None = None
+    raw_intercept: np.ndarray | None = None
+    average_sums: list | None = None
+    presentations: float = 0
+    rule_scale: np.ndarray | None = None
+    best_progress: float = np.inf
+    no_improvement_count: int = 0
+
+    _PRIVATE = ("raw_coef", "raw_intercept", "average_sums", "presentations", "rule_scale",
+                "best_progress", "no_improvement_count")
+
+    def keep(self, weights):
+        """Keep the rule's weights and averaging sums, to go on from."""
+        self.raw_coef, self.raw_intercept = weights.W, weights.b
+        self.average_sums, self.presentations = weights.U, weights.count
 
 
 def _validation_split(y_index, s, fraction, rng):
@@ -61,6 +92,20 @@ def _root_mean_squares(X, s):
 def _accuracy(W, b, X, y_index, s):
     """The accuracy of weights ``(W, b)`` on ``X``, weighted by ``s``."""
     return float(s @ (engine.predicted_index(X @ W + b) == y_index)) / float(s.sum())
+
+
+class _Epochs(NamedTuple):
+    """What the epochs of one fit share: the engine's weights, the training and validation
+    data ``(X, y_index, s)``, the generator, the callbacks, the features' root-mean-squares
+    and the training record."""
+
+    weights: engine.Weights
+    train: tuple
+    valid: tuple | None
+    rng: np.random.Generator | None
+    callbacks: EpochCallbacks
+    scale: np.ndarray
+    record: PerceptronRecord
 
 
 class PerceptronClassifier(
@@ -247,6 +292,10 @@ class PerceptronClassifier(
         -------
         self : PerceptronClassifier
         """
+        with unchanged_on_failure(self):
+            return self._fit(X, y, coef_init, intercept_init, sample_weight)
+
+    def _fit(self, X, y, coef_init, intercept_init, sample_weight):
         previous = self.classes_ if self.warm_start and hasattr(self, "coef_") else None
         if previous is not None and coef_init is None:
             coef_init, intercept_init = self.coef_, self.intercept_
@@ -267,10 +316,13 @@ class PerceptronClassifier(
         rule_scale = scale if self.batch_size > 1 else None
         weights = self._weights(*self._initial(coef_init, intercept_init, X), rule_scale)
         callbacks = EpochCallbacks(self, X, y, sample_weight, self.max_iter)
+        record = PerceptronRecord(rule_scale=rule_scale)
+        run = _Epochs(weights, train, valid, rng, callbacks, scale, record)
         with np.errstate(over="ignore", invalid="ignore"), one_blas_thread():
-            (W, b), stop, mistakes = self._epochs(weights, train, valid, rng, callbacks, scale)
-            vars(self).update(self._attributes(W, b, valid or train))
-        self._state = dict(W=W.copy(), b=b.copy(), U=None, count=0, scale=rule_scale)
+            (W, b), stop, mistakes = self._epochs(run)
+            attributes = self._attributes(W, b, valid or train)
+        record.raw_coef, record.raw_intercept = W.copy(), b.copy()  # fit's kept weights
+        self._commit(attributes, record)
         if stop == "max_iter" and mistakes:
             warnings.warn(
                 f"max_iter={self.max_iter} epochs ended the fit before the stopping rule did: "
@@ -295,10 +347,15 @@ class PerceptronClassifier(
                 "standardize the features (sklearn.preprocessing.StandardScaler), or raise "
                 "n_iter_no_change.", UserWarning, stacklevel=4)
 
-    def _epochs(self, weights, train, valid, rng, callbacks, scale):
+    def _commit(self, attributes, record):
+        """Set the fitted attributes: the weights' and the training record's."""
+        for name, value in {**attributes, **record.attributes()}.items():
+            setattr(self, name, value)
+
+    def _epochs(self, run):
         """Epochs until a rule stops them; returns the kept weights, the rule ("separated",
-        "no_change", "callback" or "max_iter") and the last epoch's weight of mistakes.
-        ``scale`` holds the features' root-mean-squares."""
+        "no_change", "callback" or "max_iter") and the last epoch's weight of mistakes."""
+        weights, train, valid, record = run.weights, run.train, run.valid, run.record
         X, y_index, s = train
         Y, total = self._targets(y_index, weights.W.shape[1], X.dtype), float(s.sum())
         scored = valid if self.early_stopping else train
@@ -307,10 +364,11 @@ class PerceptronClassifier(
             return _accuracy(W, b, *scored)
 
         pocket = engine.Pocket(score) if self.pocket else None
-        rule, stop = StoppingRule(self.tol or 0.0), "max_iter"
+        rule = StoppingRule(self.tol or 0.0, lambda record: (record.best_progress,))
+        stop = "max_iter"
         for epoch in range(1, self.max_iter + 1):
-            callbacks.begin_epoch()
-            loss, mistakes = self._one_epoch(weights, X, Y, s, rng, pocket)
+            run.callbacks.begin_epoch()
+            loss, mistakes = self._one_epoch(weights, (X, Y, s), run.rng, pocket)
             self._check_finite(weights.W, weights.b)
             separated = mistakes == 0 and self.penalty is None
             # Separating weights are better than an average of worse ones.
@@ -321,7 +379,7 @@ class PerceptronClassifier(
                 kept = pocket.best
             # The mean distance of the samples on the wrong side of their lines, with each
             # feature in units of its scale. All margins 0 (zero weights) measure nothing yet.
-            norm = max(float(np.linalg.norm(weights.W * scale[:, None])), 1e-300)
+            norm = max(float(np.linalg.norm(weights.W * run.scale[:, None])), 1e-300)
             progress = loss / total / norm if loss or not mistakes else np.inf
             if self.early_stopping:
                 progress = -(score(*kept) if kept_score is None else kept_score)
@@ -329,21 +387,24 @@ class PerceptronClassifier(
                 print(f"Epoch {epoch}: loss {loss / total:.6g}, training error "
                       f"{mistakes / total:.4f}" + (f", validation accuracy {-progress:.4f}"
                                                    if self.early_stopping else ""))
-            if self.tol is not None:
-                rule.update((progress,))
-            if callbacks.end_epoch(lambda kept=kept: self._attributes(*kept, valid or train)):
+            if self.tol is not None and rule.update(record, (progress,)):
+                record.best_progress = progress
+            if run.callbacks.end_epoch(lambda kept=kept: self._attributes(*kept,
+                                                                          valid or train)):
                 stop = "callback"
             elif separated:
                 stop = "separated"
-            elif self.tol is not None and rule.count >= self.n_iter_no_change:
+            elif self.tol is not None and record.no_improvement_count >= self.n_iter_no_change:
                 stop = "no_change"
             if stop != "max_iter":
                 break
-        self.n_iter_, self.t_ = epoch, float(epoch * X.shape[0] + 1)
+        record.n_iter, record.t = epoch, float(epoch * X.shape[0] + 1)
         return kept, stop, mistakes
 
-    def _one_epoch(self, weights, X, Y, s, rng, pocket):
-        """One pass, online or in mini-batches, in a new order if shuffling needs one."""
+    def _one_epoch(self, weights, data, rng, pocket):
+        """One pass over ``data`` ``(X, Y, s)``, online or in mini-batches, in a new order if
+        shuffling needs one."""
+        X, Y, s = data
         order = rng.permutation(X.shape[0]) if self.shuffle and rng is not None else None
         if self.batch_size == 1:
             return engine.online_epoch(weights, X, Y, s, self.eta0, order, pocket)
@@ -367,26 +428,33 @@ class PerceptronClassifier(
         -------
         self : PerceptronClassifier
         """
+        with unchanged_on_failure(self):
+            return self._partial_fit(X, y, classes, sample_weight)
+
+    def _partial_fit(self, X, y, classes, sample_weight):
         first = _check_partial_fit_first_call(self, classes)
         X, y_index, s = self._validate(X, y, sample_weight, first, classes_from_y=False)
         if first:
             W, b = self._initial(None, None, X)
-            self._state = dict(W=W, b=b, U=None, count=0, scale=None)
-            self.n_iter_, self.t_ = 0, 0.0
-        state = self._state
-        weights = self._weights(state["W"].copy(), state["b"].copy(), state["scale"])
-        if weights.U is not None and state["U"] is not None:
-            weights.U, weights.count = [u.copy() for u in state["U"]], state["count"]
+            record = PerceptronRecord(raw_coef=W, raw_intercept=b)
+        else:
+            record = PerceptronRecord.of(self)
+        weights = self._weights(record.raw_coef.copy(), record.raw_intercept.copy(),
+                                record.rule_scale)
+        if weights.U is not None and record.average_sums is not None:
+            weights.U = [u.copy() for u in record.average_sums]
+            weights.count = record.presentations
         callbacks = EpochCallbacks(self, X, y, sample_weight, 1)
         callbacks.begin_epoch()
         Y = self._targets(y_index, weights.W.shape[1], X.dtype)
         rng = generator(self.random_state) if self.shuffle else None
         with np.errstate(over="ignore", invalid="ignore"), one_blas_thread():
-            self._one_epoch(weights, X, Y, s, rng, None)
+            self._one_epoch(weights, (X, Y, s), rng, None)
             self._check_finite(weights.W, weights.b)
-            vars(self).update(self._attributes(*weights.average(), (X, y_index, s)))
-        self._state = dict(state, W=weights.W, b=weights.b, U=weights.U, count=weights.count)
-        self.n_iter_, self.t_ = self.n_iter_ + 1, self.t_ + X.shape[0]
+            attributes = self._attributes(*weights.average(), (X, y_index, s))
+        record.keep(weights)
+        record.n_iter, record.t = record.n_iter + 1, record.t + X.shape[0]
+        self._commit(attributes, record)
         callbacks.end_epoch(lambda: self._attributes(self.coef_.T, self.intercept_, None))
         callbacks.end_fit()
         return self
@@ -394,7 +462,7 @@ class PerceptronClassifier(
     # -- pieces of fitting -----------------------------------------------------------------------
     def _validate(self, X, y, sample_weight, first, classes_from_y=True):
         """``(X, y_index, s)``: checked input, class indices, sample times class weights."""
-        dtype = (np.float64, np.float32) if first else self._state["W"].dtype
+        dtype = (np.float64, np.float32) if first else self._raw_coef.dtype
         X, y = validate_data(self, X, y, accept_sparse="csr", dtype=dtype, reset=first)
         check_classification_targets(y)
         if classes_from_y:

@@ -206,51 +206,6 @@ class Network:
         slopes = [np.full(units, PRELU_INIT) for units in self.layer_units[1:-1]]
         return self.pack([W for W, _ in layers], [b for _, b in layers], slopes)
 
-    def copy_hidden_layers(self, theta, source):
-        """Write the hidden layers of ``source`` (:class:`Params` of a network with the same
-        hidden layers) into ``theta``: weights, biases and slopes of every layer but the
-        output layer, which keeps its values."""
-        target = self.unpack(theta)
-        pairs = zip(source.coefs[:-1] + source.intercepts[:-1] + list(source.slopes),
-                    target.coefs[:-1] + target.intercepts[:-1] + target.slopes, strict=True)
-        for src, dst in pairs:
-            dst[...] = src
-
-    def split(self, theta, X, n_frozen):
-        """Split off the first ``n_frozen`` weight layers as a fixed feature map.
-
-        Returns ``(top, top_theta, features, merge)``: the network of the layers above the
-        frozen ones, their parameters (a new vector), their input (the frozen layers' output
-        on ``X``: the hidden activation of layer ``n_frozen``), and ``merge(top_theta)``,
-        which writes trained top parameters into a copy of ``theta``, the frozen part
-        untouched bit for bit. With ``n_frozen == 0``, ``top`` is this network, ``top_theta``
-        is ``theta`` itself and ``features`` is ``X``.
-        """
-        if n_frozen == 0:
-            return self, theta, X, np.copy
-        units, params = self.layer_units, self.unpack(theta)
-        options = dict(negative_slope=self.negative_slope, dtype=self.dtype)
-        front = Network(units[: n_frozen + 1], self.hidden.name, self.out_activation, **options)
-        front_params = Params(params.coefs[:n_frozen], params.intercepts[:n_frozen],
-                              params.slopes[: n_frozen - 1])
-        z = front.logits(front_params, X)  # the last frozen layer's pre-activation
-        param = self._param(params, n_frozen - 1)
-        features = self.hidden.forward(z, param, z)
-        top = Network(units[n_frozen:], self.hidden.name, self.out_activation, **options)
-        top_theta = top.pack(params.coefs[n_frozen:], params.intercepts[n_frozen:],
-                             params.slopes[n_frozen:])
-
-        def merge(trained):
-            full = theta.copy()
-            full_params, trained_params = self.unpack(full), top.unpack(trained)
-            for part in range(3):
-                for dst, src in zip(full_params[part][n_frozen:], trained_params[part],
-                                    strict=True):
-                    dst[...] = src
-            return full
-
-        return top, top_theta, features, merge
-
     def _param(self, params, layer):
         slopes = params.slopes[layer] if self.has_slopes else None
         return activation_param(self.hidden.name, negative_slope=self.negative_slope, slopes=slopes)
