@@ -203,10 +203,11 @@ _NOTES = """\
     one flat vector; ``coefs_``, ``intercepts_`` and ``slopes_`` are views of it.
 """
 
-def _docstring(summary, parameters, attributes, examples):
+def _docstring(summary, parameters, attributes, see_also, examples):
     """An estimator's docstring from its own sections and the shared ones."""
-    return (f"{summary}\n\n    Parameters\n    ----------\n{parameters}\n\n"
-            f"    Attributes\n    ----------\n{attributes}\n\n{_NOTES}\n\n"
+    return (f"{summary}\n\n    Parameters\n    ----------\n{parameters}\n"
+            f"    Attributes\n    ----------\n{attributes}\n\n"
+            f"    See Also\n    --------\n{see_also}\n\n{_NOTES}\n"
             f"    Examples\n    --------\n{examples}\n    ")
 
 
@@ -236,6 +237,9 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseMLPFromScratch):
         """    classes_ : ndarray of shape (n_classes,)
 """ + _FITTED_ATTRIBUTES + """
     out_activation_ : {"softmax", "logistic"}""",
+        """    sklearn.neural_network.MLPClassifier : The scikit-learn estimator this one replaces.
+    MLPRegressorFromScratch : The same network for regression.
+    PerceptronClassifier : A single layer, trained by the perceptron rule.""",
         """    >>> from sklearn.datasets import load_iris
     >>> from skdnn import MLPClassifierFromScratch
     >>> X, y = load_iris(return_X_y=True)
@@ -327,13 +331,16 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseMLPFromScratch):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a multilabel indicator matrix.
         sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples; ``None`` weighs them all 1.
         classes : array-like of shape (n_classes,), default=None
             All classes; required on the first call.
 
         Returns
         -------
         self : MLPClassifierFromScratch
+            The estimator, one epoch further.
         """
         if _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
@@ -511,12 +518,15 @@ class MLPRegressorFromScratch(RegressorMixin, BaseMLPFromScratch):
     output, as scikit-learn does, so training from the same start follows scikit-learn's
     epoch by epoch (for several squared-error outputs, that is the gradient of the data term
     summed, not averaged, over the outputs).""",
-        """    loss : {"squared_error", "poisson"}, default="squared_error"
+        _NETWORK_PARAMETERS.replace("    solver :", """\
+    loss : {"squared_error", "poisson"}, default="squared_error"
         The loss, and with it the output layer: the identity for the (half) squared
         error, the exponential for the (half) Poisson deviance.
-""" + _NETWORK_PARAMETERS + "\n" + _TRAINING_CONTROL_PARAMETERS,
+    solver :""", 1) + _TRAINING_CONTROL_PARAMETERS,
         _FITTED_ATTRIBUTES + """
     out_activation_ : {"identity", "exp"}""",
+        """    sklearn.neural_network.MLPRegressor : The scikit-learn estimator this one replaces.
+    MLPClassifierFromScratch : The same network for classification.""",
         """    >>> from sklearn.datasets import make_regression
     >>> from skdnn import MLPRegressorFromScratch
     >>> X, y = make_regression(n_samples=200, n_features=4, noise=1.0, random_state=0)
@@ -608,11 +618,14 @@ class MLPRegressorFromScratch(RegressorMixin, BaseMLPFromScratch):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Real-valued targets.
         sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples; ``None`` weighs them all 1.
 
         Returns
         -------
         self : MLPRegressorFromScratch
+            The estimator, one epoch further.
         """
         return self._fit(X, y, sample_weight, incremental=True)
 

@@ -243,10 +243,12 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
             Class labels or a multilabel indicator matrix (classifier), or real-valued
             targets (regressor).
         sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples; ``None`` weighs them all 1.
 
         Returns
         -------
         self : object
+            The fitted estimator.
         """
         return self._fit(X, y, sample_weight, incremental=False)
 

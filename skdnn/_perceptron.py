@@ -196,6 +196,11 @@ class PerceptronClassifier(
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during fit, when ``X`` has string column names.
 
+    See Also
+    --------
+    sklearn.linear_model.Perceptron : The scikit-learn estimator whose parameters it takes.
+    MLPClassifierFromScratch : Hidden layers, trained by backpropagation.
+
     Notes
     -----
     A sample's update is multiplied by its weight (times its class weight). An integer
@@ -283,14 +288,18 @@ class PerceptronClassifier(
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
+            Class labels.
         coef_init : array-like of shape (n_outputs, n_features), default=None
             Initial weights (``n_outputs`` is 1 for two classes, else ``n_classes``).
         intercept_init : array-like of shape (n_outputs,), default=None
+            Initial biases.
         sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples; ``None`` weighs them all 1.
 
         Returns
         -------
         self : PerceptronClassifier
+            The fitted estimator.
         """
         with unchanged_on_failure(self):
             return self._fit(X, y, coef_init, intercept_init, sample_weight)
@@ -412,21 +421,26 @@ class PerceptronClassifier(
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """One epoch over ``(X, y)`` from the previous weights (no pocket, no early stopping);
-        an average runs on over the calls, and the temperature is refitted on the batch. The
-        features' scales are the previous ``fit``'s, or 1 (a stream's are not known in advance).
+        """One epoch over ``(X, y)``, from the previous weights.
+
+        No pocket and no early stopping; an average runs on over the calls, and the
+        temperature is refitted on the batch. The features' scales are the previous ``fit``'s,
+        or 1 (a stream's are not known in advance).
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
+            Class labels.
         classes : array-like of shape (n_classes,), default=None
             All the classes; required on the first call.
         sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples; ``None`` weighs them all 1.
 
         Returns
         -------
         self : PerceptronClassifier
+            The estimator, one epoch further.
         """
         with unchanged_on_failure(self):
             return self._partial_fit(X, y, classes, sample_weight)
@@ -578,6 +592,7 @@ class PerceptronClassifier(
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
+            The log-probability of each class, columns in the order of ``classes_``.
         """
         return self._probabilities(X, log_softmax)
 

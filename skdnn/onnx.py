@@ -196,7 +196,17 @@ def _labels(graph, scope, operator, index):
 
 
 def convert_mlp_classifier(scope, operator, container):
-    """skl2onnx converter of :class:`~skdnn.MLPClassifierFromScratch`: labels, probabilities."""
+    """Convert :class:`~skdnn.MLPClassifierFromScratch` for skl2onnx: labels, probabilities.
+
+    Parameters
+    ----------
+    scope : skl2onnx.common._topology.Scope
+        Gives unique names to the graph's nodes and constants.
+    operator : skl2onnx.common._topology.Operator
+        The estimator (``operator.raw_operator``), its input and its outputs.
+    container : skl2onnx.common._container.ModelComponentContainer
+        Receives the nodes.
+    """
     model, graph = operator.raw_operator, _Graph(scope, operator, container)
     proba_name = operator.outputs[1].full_name
     p = _network_output(graph, graph.input(operator), model)
@@ -213,7 +223,17 @@ def convert_mlp_classifier(scope, operator, container):
 
 
 def convert_perceptron(scope, operator, container):
-    """skl2onnx converter of :class:`~skdnn.PerceptronClassifier`: labels, probabilities."""
+    """Convert :class:`~skdnn.PerceptronClassifier` for skl2onnx: labels, probabilities.
+
+    Parameters
+    ----------
+    scope : skl2onnx.common._topology.Scope
+        Gives unique names to the graph's nodes and constants.
+    operator : skl2onnx.common._topology.Operator
+        The estimator (``operator.raw_operator``), its input and its outputs.
+    container : skl2onnx.common._container.ModelComponentContainer
+        Receives the nodes.
+    """
     model, graph = operator.raw_operator, _Graph(scope, operator, container)
     d = graph.affine(graph.input(operator), model.coef_.T, model.intercept_)
     logits = graph.op("Div", d, graph.const(model.temperature_))
@@ -227,7 +247,19 @@ def convert_perceptron(scope, operator, container):
 
 
 def convert_mlp_regressor(scope, operator, container):
-    """skl2onnx converter of ``MLPRegressorFromScratch``: predictions ``(N, n_outputs_)``."""
+    """Convert :class:`~skdnn.MLPRegressorFromScratch` for skl2onnx: predictions.
+
+    The predictions have shape ``(N, n_outputs_)``.
+
+    Parameters
+    ----------
+    scope : skl2onnx.common._topology.Scope
+        Gives unique names to the graph's nodes and constants.
+    operator : skl2onnx.common._topology.Operator
+        The estimator (``operator.raw_operator``), its input and its outputs.
+    container : skl2onnx.common._container.ModelComponentContainer
+        Receives the nodes.
+    """
     model, graph = operator.raw_operator, _Graph(scope, operator, container)
     y = _network_output(graph, graph.input(operator), model)
     graph.op("Identity", y, output=operator.outputs[0].full_name)
@@ -251,7 +283,16 @@ def _check_one_input(operator):
 
 
 def mlp_classifier_shapes(operator):
-    """Output types as skl2onnx's classifiers; multilabel: labels of shape (N, n_labels)."""
+    """Set the output types of a classifier, as skl2onnx's classifiers have them.
+
+    Multilabel: labels of shape ``(N, n_labels)``.
+
+    Parameters
+    ----------
+    operator : skl2onnx.common._topology.Operator
+        The estimator (``operator.raw_operator``), its input and its outputs, whose types
+        this sets.
+    """
     _check_one_input(operator)
     calculate_linear_classifier_output_shapes(operator)
     if _is_multilabel(operator.raw_operator):
@@ -266,7 +307,16 @@ def _perceptron_shapes(operator):
 
 
 def mlp_regressor_shapes(operator):
-    """Output type: predictions of shape ``(N, n_outputs_)``, in the input's float type."""
+    """Set the output type of a regressor: predictions of shape ``(N, n_outputs_)``.
+
+    They have the input's float type.
+
+    Parameters
+    ----------
+    operator : skl2onnx.common._topology.Operator
+        The estimator (``operator.raw_operator``), its input and its outputs, whose types
+        this sets.
+    """
     _check_one_input(operator)
     calculate_linear_regressor_output_shapes(operator)
     operator.outputs[0].type.shape = [operator.inputs[0].get_first_dimension(),

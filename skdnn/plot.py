@@ -24,6 +24,7 @@ class LossCurveDisplay:
     validation_scores : list of float or None
         Validation accuracy per epoch (``validation_scores_``), drawn on a second y axis.
     estimator_name : str or None
+        Name of the estimator, the default title.
 
     Attributes
     ----------
@@ -34,6 +35,11 @@ class LossCurveDisplay:
     figure_ : matplotlib Figure
     lines_ : dict of str to matplotlib Line2D
         ``"training loss"``, ``"validation loss"``, ``"validation score"``, for those drawn.
+
+    See Also
+    --------
+    AttributionDisplay : The attributions of one prediction.
+    sklearn.model_selection.LearningCurveDisplay : Scores against the training set's size.
 
     Examples
     --------
@@ -57,7 +63,20 @@ class LossCurveDisplay:
         self.estimator_name = estimator_name
 
     def plot(self, ax=None, *, title=None):
-        """Draw the curves on ``ax`` (a new figure when None) and return ``self``."""
+        """Draw the curves on ``ax`` (a new figure when None).
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Where to draw the losses; the validation score gets a twin y axis.
+        title : str, default=None
+            The title; the estimator's name by default.
+
+        Returns
+        -------
+        self : LossCurveDisplay
+            The display, with ``ax_``, ``figure_`` and ``lines_`` set.
+        """
         check_matplotlib_support("LossCurveDisplay.plot")
         import matplotlib.pyplot as plt
 
@@ -84,8 +103,25 @@ class LossCurveDisplay:
 
     @classmethod
     def from_estimator(cls, estimator, ax=None, *, title=None):
-        """Plot the curves a fitted estimator recorded (``loss_curve_``,
-        ``validation_loss_curve_``, ``validation_scores_``)."""
+        """Plot the curves a fitted estimator recorded.
+
+        They are ``loss_curve_``, and with early stopping ``validation_loss_curve_`` and
+        ``validation_scores_``.
+
+        Parameters
+        ----------
+        estimator : fitted estimator
+            An MLP of skdnn, or any estimator with a ``loss_curve_``.
+        ax : matplotlib Axes, default=None
+            Where to draw; a new figure when None.
+        title : str, default=None
+            The title; the estimator's name by default.
+
+        Returns
+        -------
+        display : LossCurveDisplay
+            The display, drawn.
+        """
         check_is_fitted(estimator)
         if getattr(estimator, "loss_curve_", None) is None:
             raise ValueError(f"{type(estimator).__name__} has no loss_curve_ to plot.")
@@ -136,6 +172,12 @@ class AttributionDisplay:
     bars_ : matplotlib BarContainer
         The bars drawn, from the bottom up: the largest attribution is the last, on top.
 
+    See Also
+    --------
+    skdnn.explain.integrated_gradients : Exact attributions of an MLP of skdnn.
+    skdnn.explain.explain_lime : LIME's attributions of any model.
+    LossCurveDisplay : The training curves of a fit.
+
     Examples
     --------
     >>> import matplotlib
@@ -184,6 +226,7 @@ class AttributionDisplay:
         Parameters
         ----------
         ax : matplotlib Axes, default=None
+            Where to draw; a new figure when None.
         max_features : int, default=10
             Bars drawn: the attributions largest in absolute value.
         title : str, default=None
@@ -192,6 +235,7 @@ class AttributionDisplay:
         Returns
         -------
         self : AttributionDisplay
+            The display, with ``ax_``, ``figure_`` and ``bars_`` set.
         """
         check_matplotlib_support("AttributionDisplay.plot")
         import matplotlib.pyplot as plt
@@ -238,8 +282,12 @@ class AttributionDisplay:
             The class's name in the title; its label by default.
         baseline : raw row or None, default=None
             Integrated gradients' baseline (see above for None). Not used by LIME.
-        max_features, ax, title
-            As in :meth:`plot`.
+        max_features : int, default=10
+            Bars drawn, as in :meth:`plot`.
+        ax : matplotlib Axes, default=None
+            Where to draw, as in :meth:`plot`.
+        title : str, default=None
+            The title, as in :meth:`plot`.
         **kwargs
             Passed to :func:`skdnn.explain.integrated_gradients` (``n_steps``, ``tol``) or
             :func:`skdnn.explain.explain_lime` (``num_samples``, ``random_state``, ...).
@@ -306,8 +354,12 @@ class AttributionDisplay:
         label : int, default=None
             The class column of a LIME explanation; its first explained class by default
             (the predicted class, as ``explanation.as_list()`` describes).
-        max_features, ax, title
-            As in :meth:`plot`.
+        max_features : int, default=10
+            Bars drawn, as in :meth:`plot`.
+        ax : matplotlib Axes, default=None
+            Where to draw, as in :meth:`plot`.
+        title : str, default=None
+            The title, as in :meth:`plot`.
 
         Returns
         -------

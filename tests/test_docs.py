@@ -195,3 +195,57 @@ def test_html_representation_links_to_the_api_page_of_the_docs_site(estimator):
     page = f"{DOCS_URL}api/generated/skdnn.{estimator.__name__}.html"
     assert estimator()._get_doc_link() == page
     assert f'href="{page}"' in estimator()._repr_html_()
+
+
+# -- numpydoc validation, with the checks scikit-learn enforces ------------------------------
+# scikit-learn's sklearn/tests/test_docstrings.py runs every numpydoc check on its public
+# classes, their methods and its functions, except RT02, GL01 and GL02, PR02 and GL08 for
+# properties, and EX01, SA01 and ES01 anywhere but a class's own docstring. The same here, on
+# every name of each public module's __all__ and the public methods skdnn defines for them
+# (the methods inherited from scikit-learn are scikit-learn's to check).
+
+
+def _numpydoc_errors(errors, method, klass=None):
+    """scikit-learn's ``filter_errors``."""
+    for code, message in errors:
+        if code in ("RT02", "GL01", "GL02"):
+            continue
+        if (code in ("PR02", "GL08") and klass is not None and method is not None
+                and isinstance(getattr(klass, method), property)):
+            continue
+        if method is not None and code in ("EX01", "SA01", "ES01"):
+            continue
+        yield code, message
+
+
+def _documented(module_name, module):
+    """(import path, method name or None or "function", class or None) of the public API."""
+    for name in module.__all__:
+        obj = getattr(module, name)
+        path = f"{module_name}.{name}"
+        if inspect.isclass(obj):
+            yield path, None, obj
+            for attr in sorted(dir(obj)):
+                member = inspect.getattr_static(obj, attr)
+                if isinstance(member, property):
+                    function = member.fget
+                else:  # what the class gives: the function of a method, classmethod or wrapper
+                    function = getattr(obj, attr, None)
+                    function = getattr(function, "__func__", function)
+                if (attr.startswith("_") or not callable(function)
+                        or not getattr(function, "__module__", "").startswith("skdnn")):
+                    continue
+                yield f"{path}.{attr}", attr, obj
+        elif inspect.isfunction(obj):
+            yield path, "function", None
+
+
+@pytest.mark.parametrize("module_name", PUBLIC_MODULES)
+def test_public_docstrings_pass_numpydoc_validation_as_scikit_learn_checks_its_own(module_name):
+    validate = pytest.importorskip("numpydoc.validate").validate
+    module = pytest.importorskip(module_name)
+    failures = []
+    for path, method, klass in _documented(module_name, module):
+        errors = list(_numpydoc_errors(validate(path)["errors"], method, klass))
+        failures += [f"{path}: {code} {message}" for code, message in errors]
+    assert not failures, "\n".join(failures)

@@ -682,9 +682,18 @@ def explanation_stability(estimator, X_train, x, *, n_repeats=10, num_features=1
 
     Parameters
     ----------
-    estimator, X_train, x, num_features, num_samples
-        As in :func:`explain_lime`.
+    estimator : fitted classifier with ``predict_proba``, regressor, or Pipeline ending in one
+        The model to explain, as in :func:`explain_lime`.
+    X_train : {ndarray, DataFrame} of shape (n_samples, n_features)
+        The training data LIME samples from, as in :func:`explain_lime`.
+    x : {ndarray, DataFrame, Series} of shape (n_features,) or (1, n_features)
+        The row to explain, as in :func:`explain_lime`.
     n_repeats : int, default=10
+        How many explanations to compare, each with its own seed.
+    num_features : int, default=10
+        Features in each explanation, as in :func:`explain_lime`.
+    num_samples : int, default=5000
+        Perturbed samples per explanation, as in :func:`explain_lime`.
     random_state : int, RandomState instance or None, default=None
         Draws the ``n_repeats`` seeds.
     **lime_kwargs
@@ -807,6 +816,7 @@ def format_explanation(exp, top=5, label=None):
     Returns
     -------
     str
+        The explained output, then one line per feature with its weight, largest first.
 
     Examples
     --------

@@ -34,7 +34,10 @@ from scipy.special import erf, expit
 class Activation:
     """One activation function and its derivative.
 
-    Attributes
+    An entry of the registry :data:`ACTIVATIONS`: the function and its derivative side by
+    side, so that adding an activation is adding one entry.
+
+    Parameters
     ----------
     name : str
         Registry key, also the value of the estimators' ``activation`` parameter.
@@ -51,6 +54,19 @@ class Activation:
     trainable : bool
         False for the step function, whose derivative is zero almost everywhere: gradient
         descent cannot train through it (the perceptron rule does instead).
+
+    See Also
+    --------
+    get_activation : The registry entry of a name.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdnn.nn import get_activation
+    >>> relu = get_activation("relu")
+    >>> z = np.array([[-1.0, 2.0]])
+    >>> relu.forward(z.copy(), None, None), relu.derivative(z, relu.forward(z, None, None), None)
+    (array([[0., 2.]]), array([[False,  True]]))
     """
 
     name: str
@@ -207,6 +223,16 @@ PRELU_INIT = 0.25
 
 def get_activation(name: str) -> Activation:
     """Return the registry entry called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`ACTIVATIONS`, such as ``"relu"`` or ``"gelu"``.
+
+    Returns
+    -------
+    Activation
+        The function, its derivative and how to call them.
 
     Raises
     ------

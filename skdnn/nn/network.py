@@ -57,7 +57,33 @@ from .workspace import BLOCK, Workspace, blocks
 
 
 class Params(NamedTuple):
-    """Per-layer views of a flat parameter (or gradient) vector."""
+    """Per-layer views of a flat parameter (or gradient) vector.
+
+    :meth:`Network.unpack` makes them; writing into a view writes into the vector.
+
+    Parameters
+    ----------
+    coefs : list of ndarray
+        ``coefs[l]``, the weights ``W_l``, of shape ``(layer_units[l], layer_units[l + 1])``.
+    intercepts : list of ndarray
+        ``intercepts[l]``, the biases ``b_l``, of shape ``(layer_units[l + 1],)``.
+    slopes : list of ndarray
+        PReLU's learned slopes, one array per hidden layer; empty for other activations.
+
+    See Also
+    --------
+    Network.unpack : The views of a flat vector.
+    Network.pack : A flat vector from per-layer arrays.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdnn.nn import Network
+    >>> net = Network([2, 3, 1], "relu", "logistic")
+    >>> params = net.unpack(np.zeros(net.size))
+    >>> [W.shape for W in params.coefs], [b.shape for b in params.intercepts]
+    ([(2, 3), (3, 1)], [(3,), (1,)])
+    """
 
     coefs: list
     intercepts: list
@@ -67,9 +93,35 @@ class Params(NamedTuple):
 class Trace(NamedTuple):
     """What the forward pass keeps for the backward pass.
 
-    ``inputs[l]`` is what weight layer ``l`` multiplied (``a_l``, after dropout), ``outputs[l]``
-    the hidden activation ``g(z_l)`` before dropout, ``pre[l]`` the pre-activation ``z_l`` (only
-    when the activation's derivative needs it) and ``masks[l]`` the scaled dropout mask.
+    :meth:`Network.logits` fills it, given ``Trace([], [], [], [])``, and
+    :meth:`Network.backward` reads it.
+
+    Parameters
+    ----------
+    inputs : list of ndarray
+        ``inputs[l]`` is what weight layer ``l`` multiplied (``a_l``, after dropout).
+    outputs : list of ndarray
+        ``outputs[l]``, the hidden activation ``g(z_l)`` before dropout.
+    pre : list of ndarray or None
+        ``pre[l]``, the pre-activation ``z_l`` (only when the activation's derivative needs
+        it, else None).
+    masks : list of ndarray
+        ``masks[l]``, the scaled dropout mask (empty without dropout).
+
+    See Also
+    --------
+    Network.logits : The forward pass, which fills it.
+    Network.backward : The backward pass, which reads it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdnn.nn import Network, Trace
+    >>> net = Network([2, 3, 1], "relu", "logistic")
+    >>> trace = Trace([], [], [], [])
+    >>> z = net.logits(net.unpack(np.ones(net.size)), np.ones((4, 2)), trace=trace)
+    >>> [a.shape for a in trace.inputs], [a.shape for a in trace.outputs]
+    ([(4, 2), (4, 3)], [(4, 3)])
     """
 
     inputs: list
@@ -99,6 +151,10 @@ def sparse_dot(A, B, out):
 class Network:
     """The structure of a fully connected network, and its forward and backward passes.
 
+    It holds no parameters: they live in one flat vector ``theta`` that the methods take,
+    and :meth:`unpack` views per layer. The module's notes give the equations; the
+    documentation's page "How the engine works" walks through them.
+
     Parameters
     ----------
     layer_units : list of int
@@ -106,15 +162,31 @@ class Network:
     activation : str
         Hidden activation, a key of :data:`skdnn.nn.activations.ACTIVATIONS`.
     out_activation : {"softmax", "logistic", "identity", "exp"}
+        The output layer, :mod:`skdnn.nn.losses`.
     negative_slope : float
         Slope of ``leaky_relu`` for negative inputs.
     dtype : numpy dtype
-        float32 or float64; every buffer and parameter has this dtype.
+        The dtype, float32 or float64, of every buffer and parameter.
 
     Attributes
     ----------
     workspace : Workspace
         The arrays that :meth:`loss_and_gradient` reuses from one call to the next.
+
+    See Also
+    --------
+    Params : The per-layer views of ``theta``.
+    skdnn.MLPClassifierFromScratch : The estimator that trains one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdnn.nn import Network
+    >>> from skdnn.nn.init import glorot_uniform
+    >>> net = Network([3, 4, 3], "relu", "softmax")
+    >>> theta = net.init_params(np.random.default_rng(0), glorot_uniform)
+    >>> net.outputs(net.unpack(theta), np.ones((5, 3))).shape
+    (5, 3)
     """
 
     def __init__(
@@ -170,7 +242,18 @@ class Network:
 
     # -- parameters ---------------------------------------------------------------------
     def unpack(self, theta):
-        """Split a flat vector into :class:`Params` of views (no copy)."""
+        """Split a flat vector into :class:`Params` of views (no copy).
+
+        Parameters
+        ----------
+        theta : ndarray of shape (size,)
+            Parameters or gradients, laid out as this network lays them out.
+
+        Returns
+        -------
+        Params
+            Views of ``theta``, per layer.
+        """
         views = [theta[part].reshape(shape) for part, shape in zip(self._slices, self._shapes,
                                                                    strict=True)]
         n = self.n_weight_layers
@@ -185,7 +268,22 @@ class Network:
         return kept[1]
 
     def pack(self, coefs, intercepts, slopes=()):
-        """Concatenate per-layer arrays into a new flat vector of this network's dtype."""
+        """Concatenate per-layer arrays into a new flat vector of this network's dtype.
+
+        Parameters
+        ----------
+        coefs : list of ndarray
+            The weights of each layer.
+        intercepts : list of ndarray
+            The biases of each layer.
+        slopes : list of ndarray, default=()
+            PReLU's slopes of each hidden layer (ignored for other activations).
+
+        Returns
+        -------
+        ndarray of shape (size,)
+            The flat vector.
+        """
         arrays = list(coefs) + list(intercepts) + (list(slopes) if self.has_slopes else [])
         if len(arrays) != len(self._shapes):
             raise ValueError(
@@ -200,7 +298,20 @@ class Network:
         return np.concatenate([np.ravel(a) for a in arrays]).astype(self.dtype, copy=False)
 
     def init_params(self, rng, init):
-        """A new flat vector: weights, biases from ``init(fan_in, fan_out, rng)``, slopes 0.25."""
+        """Draw a new flat vector: weights and biases from ``init``, PReLU slopes 0.25.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The source of randomness.
+        init : callable ``(fan_in, fan_out, rng) -> (W, b)``
+            The initialiser, such as :func:`skdnn.nn.init.glorot_uniform`.
+
+        Returns
+        -------
+        ndarray of shape (size,)
+            The new parameters.
+        """
         weight_shapes = self._shapes[: self.n_weight_layers]
         layers = [init(fan_in, fan_out, rng) for fan_in, fan_out in weight_shapes]
         slopes = [np.full(units, PRELU_INIT) for units in self.layer_units[1:-1]]
@@ -214,12 +325,28 @@ class Network:
     def logits(self, params, X, *, trace=None, dropout=0.0, rng=None, workspace=None):
         """Run the network on ``X`` and return the logits, shape (n_samples, n_outputs).
 
-        When ``trace`` (a :class:`Trace` of empty lists) is given, it is filled for
-        :meth:`backward`. ``dropout`` > 0 (training only) zeroes each hidden unit with that
-        probability and scales the survivors by ``1 / (1 - dropout)`` ("inverted dropout"),
-        so the expected activation is unchanged and prediction needs no rescaling.
-        ``workspace`` holds the intermediate matrices (and so the returned logits, which the
-        next call overwrites); ``None`` allocates new ones.
+        Parameters
+        ----------
+        params : Params
+            The parameters, per layer.
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            The input.
+        trace : Trace or None, default=None
+            A :class:`Trace` of empty lists, filled for :meth:`backward`.
+        dropout : float, default=0.0
+            Training only: zeroes each hidden unit with this probability and scales the
+            survivors by ``1 / (1 - dropout)`` ("inverted dropout"), so the expected
+            activation is unchanged and prediction needs no rescaling.
+        rng : numpy.random.Generator or None, default=None
+            Draws the dropout masks; needed when ``dropout > 0``.
+        workspace : Workspace or None, default=None
+            Holds the intermediate matrices (and so the returned logits, which the next call
+            overwrites); ``None`` allocates new ones.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_outputs)
+            The logits ``z_L``, before the output layer.
         """
         n = X.shape[0]
         a = X
@@ -255,8 +382,20 @@ class Network:
         raise AssertionError("unreachable")
 
     def outputs(self, params, X):
-        """The output layer's values: probabilities (classification) or predictions
-        (regression), shape (n_samples, n_outputs)."""
+        """Compute the output layer's values: probabilities, or predictions.
+
+        Parameters
+        ----------
+        params : Params
+            The parameters, per layer.
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            The input.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_outputs)
+            Probabilities (classification) or predictions (regression).
+        """
         z = self.logits(params, X)
         return output_values(z, self.out_activation, out=z)
 
@@ -267,6 +406,7 @@ class Network:
         Parameters
         ----------
         params : Params
+            The parameters the forward pass used, per layer.
         trace : Trace
             Filled by :meth:`logits` for the same input; read, not changed (``g'(z)`` goes
             into arrays of ``workspace``).
@@ -331,14 +471,19 @@ class Network:
         Y : ndarray of shape (n_samples, n_outputs)
             One-hot / indicator targets (boolean or in this network's dtype), or regression
             targets in this network's dtype.
-        sample_weight : ndarray of shape (n_samples,) or None
-        alpha : float
-        dropout : float
-        rng : numpy.random.Generator, needed when ``dropout > 0``
+        sample_weight : ndarray of shape (n_samples,) or None, default=None
+            Per-sample weights ``w_i``; ``None`` weighs every sample 1.
+        alpha : float, default=0.0
+            The L2 penalty.
+        dropout : float, default=0.0
+            The dropout rate of the hidden units, as in :meth:`logits`.
+        rng : numpy.random.Generator or None, default=None
+            Draws the dropout masks; needed when ``dropout > 0``.
 
         Returns
         -------
         float
+            The objective at ``theta``.
         """
         params = self._views(theta, "theta")
         trace = Trace([], [], [], [])
