@@ -20,6 +20,7 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_targ
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import combined_sample_weight
+from ._diagnostics import REGRESSOR
 from ._mlp_base import BaseMLPFromScratch, stochastic_only
 
 # The parameter and attribute sections both estimators' docstrings share.
@@ -59,7 +60,10 @@ _NETWORK_PARAMETERS = """\
     learning_rate_init : float, default=0.001
         The initial step size of ``"sgd"`` (then set by the ``learning_rate`` schedule) and
         of ``"adam"``. Not used by ``"lbfgs"``. Too large a value makes training diverge,
-        which ``fit`` reports as a ValueError naming it.
+        which ``fit`` reports as a ValueError naming it (the features' scale is named first
+        when they are large); a value large enough to leave the model no better than the
+        constant predictor (often with every ReLU unit dead) makes ``fit`` warn with a
+        ``ConvergenceWarning`` naming it, in the estimator's terms (accuracy, or R²).
     power_t : float, default=0.5
         Exponent of the ``"invscaling"`` schedule.
     max_iter : int, default=200
@@ -542,6 +546,7 @@ class MLPRegressorFromScratch(RegressorMixin, BaseMLPFromScratch):
         **BaseMLPFromScratch._parameter_constraints,
         "loss": [StrOptions({"squared_error", "poisson"})],
     }
+    _diagnostic_terms = REGRESSOR
 
     def __init__(
         self,

@@ -56,7 +56,7 @@ from ._base import (
     one_blas_thread,
     unchanged_on_failure,
 )
-from ._diagnostics import check_learned, scale_advice
+from ._diagnostics import CLASSIFIER, check_learned, divergence_cause, scale_advice
 from ._fine_tuning import FineTuningMixin, copy_hidden_layers, probe, split
 from .nn import optimizers
 from .nn.activations import HIDDEN_ACTIVATIONS
@@ -158,6 +158,17 @@ class stochastic_only:
         return types.MethodType(self.method, estimator)
 
 
+def _dead_units(network, theta, X, n_rows=10_000):
+    """``[(layer, n_dead, n_units), ...]``: for each hidden layer (from 1), how many of its
+    units output 0 on every one of the first ``n_rows`` rows of ``X``."""
+    X = X[:n_rows]
+    dead = []
+    for layer in range(1, network.n_weight_layers):
+        features = split(network, theta, X, layer)[2]
+        dead.append((layer, int(np.sum(~np.any(features != 0, axis=0))), features.shape[1]))
+    return dead
+
+
 def _diverged(loss, theta, loss_curve):
     """True when ``loss`` or ``theta`` is not finite, or ``loss`` rose 10,000-fold over the
     first epoch's loss (or over 1, if larger)."""
@@ -172,6 +183,9 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
     See :class:`~skdnn.MLPClassifierFromScratch` and :class:`~skdnn.MLPRegressorFromScratch`
     for the parameters and attributes.
     """
+
+    #: How a failed fit's diagnosis names the score and the constant predictor.
+    _diagnostic_terms = CLASSIFIER
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
@@ -356,6 +370,9 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
         check_learned(
             curve, prior_loss(Y, network.out_activation, data.sample_weight), X,
             None if incremental else partial(self._training_scores, network, theta, data),
+            terms=self._diagnostic_terms,
+            learning_rate=None if self.solver == "lbfgs" else self.learning_rate_init,
+            dead_units=partial(_dead_units, network, theta, X),
         )
         record.rng_state = rng.bit_generator.state  # a plain dict
         self._commit(network, theta, record)
@@ -532,16 +549,15 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
     def _divergence_error(self, epoch, loss, X):
         # Raising leaves the fitted state as it was before this call (it is only committed
         # at the end of a fit), so no NaN weight is ever stored.
-        cause = (f"the learning rate (learning_rate_init={self.learning_rate_init}) is "
-                 "likely too large, or the input features are. " + scale_advice(X))
+        cause = divergence_cause(X, self.learning_rate_init)
         if not np.isfinite(loss):  # scikit-learn's message, which its users may look for
             return ValueError(
                 "Solver produced non-finite parameter weights. The input data may contain "
                 f"large values and need to be preprocessed. Training diverged in epoch {epoch} "
-                f"(the loss became {loss:.3g}): {cause}"
+                f"(the loss became {loss:.3g}). {cause}"
             )
         return ValueError(f"Training diverged in epoch {epoch}: the loss became {loss:.3g}. "
-                          f"{cause[0].upper()}{cause[1:]}")
+                          f"{cause}")
 
     def _stopping_rule(self, record, early_stopping):
         """The rule for this fit, which reads its best epoch from the record (setting up the

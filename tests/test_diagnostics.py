@@ -11,8 +11,8 @@ from sklearn.dummy import DummyClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import log_loss
 
-from skdnn import MLPClassifierFromScratch
-from skdnn._diagnostics import check_learned, feature_scale
+from skdnn import MLPClassifierFromScratch, MLPRegressorFromScratch
+from skdnn._diagnostics import CLASSIFIER, REGRESSOR, check_learned, feature_scale, likely_causes
 from skdnn.nn.losses import prior_loss
 
 
@@ -54,12 +54,34 @@ def test_partial_fit_on_huge_features_raises_once_the_loss_never_falls(digits):
             model.partial_fit(X * 1e250, y)
 
 
-def test_check_learned_passes_a_sane_loss_without_asking_for_accuracy():
-    def accuracies():
-        raise AssertionError("the accuracy is only needed for an astronomical loss")
+def test_check_learned_passes_a_fit_that_beats_the_constant_predictor():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_learned([2.3, 1.0, 0.5], baseline=2.3, X=np.ones((2, 2)), scores=lambda: (0.9, 0.1))
+        # A constant predictor that is already perfect (one class) leaves nothing to learn.
+        check_learned([0.1, 0.1], baseline=0.0, X=np.ones((2, 2)), scores=lambda: (1.0, 1.0))
 
-    check_learned([2.3, 1.0, 0.5], baseline=2.3, X=np.ones((2, 2)), accuracies=accuracies)
-    check_learned([2.3, 2.4, 2.5], baseline=2.3, X=np.ones((2, 2)), accuracies=accuracies)
+
+def test_check_learned_warns_when_the_fit_is_no_better_than_the_constant_predictor():
+    X = np.ones((2, 2))
+    with pytest.warns(ConvergenceWarning, match="no better than always predicting the most"):
+        check_learned([2.3, 2.3], 2.3, X, lambda: (0.105, 0.1))  # within 1% of the gap to 1
+    regressor = r"mean target: its R² on the training data is -0\.5"
+    with pytest.warns(ConvergenceWarning, match=regressor):
+        check_learned([5.0, 4.0], 3.0, X, lambda: (-0.5, 0.0), terms=REGRESSOR)
+
+
+def test_likely_causes_names_the_learning_rate_the_scale_and_dead_units():
+    small, large = np.ones((2, 2)), np.full((2, 2), 500.0)
+    grew = likely_causes([50.0, 3.0], 2.3, small, CLASSIFIER, learning_rate=10.0)
+    assert "learning_rate_init=10" in grew and "scale them" not in grew
+    assert "learning_rate" not in likely_causes([50.0, 3.0], 2.3, small, CLASSIFIER)  # lbfgs
+    assert "learning_rate" not in likely_causes([2.4, 2.3], 2.3, small, CLASSIFIER, 1e-3)
+    assert "scale them" in likely_causes([2.4, 2.3], 2.3, large, CLASSIFIER, 1e-3)
+    dead = likely_causes([2.4, 2.3], 2.3, small, CLASSIFIER, 1e-3, lambda: [(1, 99, 100)])
+    assert "99 of the 100 units of hidden layer 1 output 0" in dead
+    assert "point to a cause" in likely_causes([2.4, 2.3], 2.3, small, CLASSIFIER, 1e-3,
+                                               lambda: [(1, 3, 100)])
 
 
 def test_check_learned_judges_an_astronomical_loss_by_its_fall_and_the_accuracy():
@@ -93,3 +115,45 @@ def test_prior_loss_is_the_loss_of_predicting_the_class_frequencies(multilabel):
         expected = log_loss(y, proba, sample_weight=weights)
         assert prior_loss(np.eye(4, dtype=bool)[y], "softmax", weights) == pytest.approx(
             expected)
+
+
+# What a new user hit, on digits scaled to [0, 1]: the features are not the cause.
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver, learning_rate", [("adam", 1000.0), ("sgd", 100.0)])
+def test_a_huge_learning_rate_on_scaled_features_raises_naming_it(digits, solver, learning_rate):
+    X, y = digits
+    model = MLPClassifierFromScratch((32,), solver=solver, learning_rate_init=learning_rate,
+                                     max_iter=20, random_state=0)
+    with pytest.raises(ValueError, match=f"learning_rate_init={learning_rate:g}") as error:
+        model.fit(X, y)
+    assert "scale them" not in str(error.value)
+
+
+def test_a_large_learning_rate_that_kills_the_units_warns_naming_both(digits):
+    X, y = digits
+    model = MLPClassifierFromScratch((32,), learning_rate_init=10.0, max_iter=20, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="no better than always predicting") as record:
+        model.fit(X, y)
+    message = " ".join(str(w.message) for w in record)
+    assert "learning_rate_init=10" in message and "dead units" in message
+    assert "scale them" not in message
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("learning_rate", [1000.0, 100.0])
+def test_the_regressor_speaks_of_its_loss_and_r2(learning_rate):
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True)
+    model = MLPRegressorFromScratch((16,), learning_rate_init=learning_rate, max_iter=20,
+                                    random_state=0)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always", ConvergenceWarning)
+        try:
+            model.fit(X, y)
+            message = " ".join(str(w.message) for w in record)
+        except ValueError as error:
+            message = str(error)
+    assert "R²" in message and "mean target" in message
+    assert f"learning_rate_init={learning_rate:g}" in message
+    assert "class" not in message and "accuracy" not in message
