@@ -4,17 +4,23 @@ scikit-learn's MLPClassifier, trained alike (see ``_configs.py``).
 Two figures per configuration, each the median of alternating rounds after a warm-up:
 
 * throughput: ``predict_proba`` on 5,000 rows, what one LIME explanation asks the model for;
-* latency: ``predict_proba`` on a single row (median over many calls).
+* latency: ``predict_proba`` on a single row (median over many calls);
+
+and the peak memory (``tracemalloc``, to which NumPy reports its arrays) of one
+``predict_proba`` of the batch. skdnn predicts in blocks of rows (at most 64 MiB of hidden
+activations, or scikit-learn's ``working_memory`` if smaller); scikit-learn's MLP computes
+every layer for every row at once. ``--rows 400000 --configs wide-f32`` shows the difference.
 
 Usage::
 
-    python benchmarks/bench_predict.py [--quick] [--repeats N] [--configs NAME ...]
+    python benchmarks/bench_predict.py [--quick] [--repeats N] [--rows N] [--configs NAME ...]
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+import tracemalloc
 
 import _configs
 import numpy as np
@@ -28,6 +34,16 @@ def _seconds(f, calls):
     for _ in range(calls):
         f()
     return (time.perf_counter() - start) / calls
+
+
+def _peak_bytes(f):
+    """The peak of memory allocated while ``f()`` runs, in bytes."""
+    tracemalloc.start()
+    try:
+        f()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def run(config, quick, repeats, wait_idle=False, rows=5_000, latency_calls=200):
@@ -49,6 +65,8 @@ def run(config, quick, repeats, wait_idle=False, rows=5_000, latency_calls=200):
     result = {"config": config.name, "rows": rows}
     for key, values in times.items():
         result[key] = _configs.median(values)
+    for kind in KINDS:
+        result[f"{kind}_peak"] = _peak_bytes(lambda p=models[kind].predict_proba: p(batch))
     close = np.abs(models["skdnn"].predict_proba(batch).sum(axis=1) - 1).max()
     assert close < 1e-4, close
     return result
@@ -58,6 +76,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller training data")
     parser.add_argument("--repeats", type=int, default=None, help="rounds (default 15, quick 5)")
+    parser.add_argument("--rows", type=int, default=5_000,
+                        help="rows of the throughput batch (default 5,000)")
     parser.add_argument("--configs", nargs="*", default=DEFAULT_CONFIGS,
                         help=f"among {sorted(_configs.CONFIGS)}")
     parser.add_argument("--wait-idle", action="store_true",
@@ -67,14 +87,17 @@ def main(argv=None):
     _configs.quiet()
     repeats = args.repeats or (5 if args.quick else 15)
     print(_configs.machine(), flush=True)
-    lines = ["| configuration | 5,000 rows skdnn (ms) | 5,000 rows sklearn (ms) "
-             "| skdnn / sklearn | 1 row skdnn (us) | 1 row sklearn (us) | skdnn / sklearn |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+    rows = f"{args.rows:,} rows"
+    lines = [f"| configuration | {rows} skdnn (ms) | {rows} sklearn (ms) "
+             "| skdnn / sklearn | 1 row skdnn (us) | 1 row sklearn (us) | skdnn / sklearn "
+             f"| {rows} peak MiB skdnn | sklearn |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for config in _configs.select(args.configs):
-        r = run(config, args.quick, repeats, args.wait_idle)
+        r = run(config, args.quick, repeats, args.wait_idle, rows=args.rows)
         sb, kb, sr, kr = r["skdnn_batch"], r["sklearn_batch"], r["skdnn_row"], r["sklearn_row"]
         lines.append(f"| {config.name} | {sb * 1e3:.2f} | {kb * 1e3:.2f} | **{sb / kb:.2f}** "
-                     f"| {sr * 1e6:.0f} | {kr * 1e6:.0f} | **{sr / kr:.2f}** |")
+                     f"| {sr * 1e6:.0f} | {kr * 1e6:.0f} | **{sr / kr:.2f}** "
+                     f"| {r['skdnn_peak'] / 2**20:.0f} | {r['sklearn_peak'] / 2**20:.0f} |")
         print(lines[-1], flush=True)
     print()
     print("\n".join(lines))

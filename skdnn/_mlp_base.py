@@ -39,9 +39,11 @@ from typing import NamedTuple
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
+from sklearn import get_config
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
+from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import validate_data
@@ -64,6 +66,34 @@ from .nn.init import glorot_uniform
 from .nn.losses import output_loss, output_values, prior_loss
 from .nn.network import Network, Params
 from .nn.workspace import minibatches
+
+#: The most memory (MiB) that prediction gives one block of rows' hidden activations, unless
+#: scikit-learn's ``working_memory`` (``sklearn.set_config``) is smaller. Blocks of 64 MiB
+#: predict as fast as one block of all rows, or faster (benchmarks/bench_predict.py).
+_PREDICTION_BLOCK_MIB = 64
+
+
+def outputs_in_blocks(network, params, X):
+    """``network.outputs(params, X)``, computed a block of rows at a time.
+
+    Memory then holds the hidden activations of one block: each row needs about two arrays
+    of the widest layer at once (a layer's input and output), and a block gets
+    ``min(working_memory, _PREDICTION_BLOCK_MIB)`` MiB. Each row's values are computed as
+    they would be alone: the result equals the one-block product to float precision.
+    """
+    n_samples = X.shape[0]
+    row_bytes = 2 * max(network.layer_units) * np.dtype(network.dtype).itemsize
+    budget = min(get_config()["working_memory"], _PREDICTION_BLOCK_MIB)
+    n_rows = max(1, int(budget * 2**20 // row_bytes))
+    if n_rows >= n_samples:
+        return network.outputs(params, X)
+    if sp.issparse(X):
+        X = X.tocsr()  # row slices
+    out = np.empty((n_samples, network.layer_units[-1]), dtype=network.dtype)
+    for rows in gen_batches(n_samples, n_rows):
+        out[rows] = network.outputs(params, X[rows])
+    return out
+
 
 #: A loss this many times the first epoch's (or 1, if larger) counts as a divergence.
 _DIVERGENCE_FACTOR = 1e4
@@ -312,8 +342,9 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
         )
 
     def _forward(self, X):
-        """The output layer's values on ``X``, shape (n_samples, n_outputs)."""
-        return self._network().outputs(self._params(), self._check_features(X))
+        """The output layer's values on ``X``, shape (n_samples, n_outputs), predicted in
+        blocks of rows (:func:`outputs_in_blocks`)."""
+        return outputs_in_blocks(self._network(), self._params(), self._check_features(X))
 
     # -- training: set-up --------------------------------------------------------------------
     def _fit(self, X, y, sample_weight, incremental):
@@ -414,7 +445,7 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
 
     def _training_scores(self, network, theta, data):
         """The score on ``data`` of ``theta``, and that of the best constant prediction."""
-        outputs = network.outputs(network.unpack(theta), data.X)
+        outputs = outputs_in_blocks(network, network.unpack(theta), data.X)
         return (self._score_outputs(outputs, data.y, data.sample_weight),
                 self._prior_score(data.X, data.y, data.sample_weight))
 

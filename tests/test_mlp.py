@@ -13,7 +13,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
 
-from skdnn import MLPClassifierFromScratch
+from skdnn import MLPClassifierFromScratch, MLPRegressorFromScratch
 from skdnn.nn import HIDDEN_ACTIVATIONS
 
 # Short fits that stop before converging are the point of these tests, not a fault.
@@ -582,3 +582,32 @@ def test_warm_start_trains_weights_set_on_a_new_estimator():
     est.coefs_ = [rng.normal(size=(3, 5)), rng.normal(size=(5, 1))]  # the wrong input size
     with pytest.raises(ValueError, match=r"has shape \(3, 5\); this network expects \(6, 5\)"):
         est.fit(X, y)
+
+
+@pytest.mark.parametrize("dtype, sparse", [(np.float64, False), (np.float32, False),
+                                           (np.float64, True)])
+@pytest.mark.parametrize("Estimator", [MLPClassifierFromScratch, MLPRegressorFromScratch])
+def test_prediction_in_blocks_gives_the_same_values_within_the_working_memory(
+        Estimator, dtype, sparse):
+    import tracemalloc
+
+    from sklearn import config_context
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(300, 20)).astype(dtype), rng.integers(0, 3, 300)
+    est = Estimator((256, 256), max_iter=2, random_state=0).fit(X, y)
+    X_big = rng.normal(size=(20_000, 20)).astype(dtype)
+    X_big = sp.csr_matrix(X_big) if sparse else X_big
+    # Every row at once: two arrays of 20,000 x 256 hidden values, 41 MB in float64.
+    whole = est._network().outputs(est._params(), X_big)
+    predict = est.predict_proba if hasattr(est, "predict_proba") else est.predict
+    with config_context(working_memory=4):
+        tracemalloc.start()
+        try:
+            blocked = predict(X_big)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    np.testing.assert_allclose(blocked.reshape(whole.shape), whole,
+                               rtol=1e-5 if dtype == np.float32 else 1e-12)
+    assert peak < 4 * 2**20 + 4 * blocked.nbytes  # blocks of 4 MiB, and the result
