@@ -8,11 +8,13 @@ matplotlib or skl2onnx.
 
 import importlib
 
+from ._consensus import ConsensusClassifier, annotations_to_wide, simulate_annotations
 from ._mlp import MLPClassifierFromScratch, MLPRegressorFromScratch
 from ._perceptron import PerceptronClassifier
 
 __version__ = "0.1.0"
-__all__ = ["MLPClassifierFromScratch", "MLPRegressorFromScratch", "PerceptronClassifier",
+__all__ = ["ConsensusClassifier", "MLPClassifierFromScratch", "MLPRegressorFromScratch",
+           "PerceptronClassifier", "annotations_to_wide", "simulate_annotations",
            "__version__"]
 
 #: Public submodules, imported when first used.

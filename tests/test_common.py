@@ -2,9 +2,10 @@
 except where training draws chance per sample."""
 
 import pytest
+from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skdnn import MLPClassifierFromScratch, MLPRegressorFromScratch
+from skdnn import ConsensusClassifier, MLPClassifierFromScratch, MLPRegressorFromScratch
 from skdnn.nn import HIDDEN_ACTIVATIONS
 
 # Dropout masks and the early-stopping validation split are drawn per sample, so a weighted
@@ -32,6 +33,8 @@ MLP_INSTANCES = (
         MLPRegressorFromScratch(loss="poisson"),
     ]
 )
+# A 1-D y is one annotator: ordinary supervised learning, which the checks test.
+CONSENSUS_INSTANCES = [ConsensusClassifier(), ConsensusClassifier(LogisticRegression())]
 
 
 def _expected_failed_checks(estimator):
@@ -44,6 +47,7 @@ def _expected_failed_checks(estimator):
 # contract, not convergence: their ~500 ConvergenceWarnings would bury a real warning (as in
 # scikit-learn's own common tests, which ignore them too).
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@parametrize_with_checks(MLP_INSTANCES, expected_failed_checks=_expected_failed_checks)
+@parametrize_with_checks(MLP_INSTANCES + CONSENSUS_INSTANCES,
+                         expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

@@ -1,0 +1,679 @@
+r"""ConsensusClassifier: a classifier learned from several annotators' labels.
+
+Each training row was labelled by some of ``m`` annotators; none is trusted blindly. Three
+ways to turn their labels into a model, the ``method`` of :class:`ConsensusClassifier`:
+
+* ``"majority"``: each row's most frequent label (ties split evenly), then the estimator;
+* ``"dawid_skene"``: Dawid and Skene's EM (1979) on the labels alone, then the estimator on
+  the posterior class probabilities;
+* ``"joint"``: Raykar et al.'s EM (JMLR 2010), where the classifier's probabilities take the
+  place of the class prior, so the features help decide what the annotators meant.
+
+Notes
+-----
+Annotator ``j`` is a confusion matrix ``pi_j``: ``pi_j[k, l]`` is the probability that it
+says ``l`` when the true class is ``k``. With ``N_ijl = 1`` when annotator ``j`` gave row
+``i`` the label ``l``, and ``q_ik`` the probability of class ``k`` before the labels are
+seen, the E-step is Bayes' rule,
+
+.. math::
+
+    T_{ik} \propto q_{ik} \prod_j \prod_l \pi_{j,kl}^{N_{ijl}},
+
+and the M-step counts, weighted by the posteriors (and the sample weights ``w_i``), with a
+pseudo-count ``a`` (:data:`PSEUDO_COUNT`) that keeps every entry positive:
+
+.. math::
+
+    \pi_{j,kl} = \frac{a + \sum_i w_i T_{ik} N_{ijl}}{K a + \sum_i w_i T_{ik} \sum_l N_{ijl}}.
+
+Dawid-Skene takes ``q_ik = rho_k``, the class prior (the posteriors' weighted mean);
+``"joint"`` takes ``q_ik = p_k(x_i)``, the classifier's probabilities, predicted out of fold
+(see :class:`ConsensusClassifier`).
+
+A classifier trained on soft targets ``T`` minimises ``sum_i w_i sum_k T_ik (-log p_k(x_i))``:
+for any estimator, the rows repeated once per class, row ``(i, k)`` labelled ``k`` with
+weight ``w_i T_ik``; skdnn's :class:`MLPClassifierFromScratch` takes ``T`` as its targets
+directly, the same objective in ``K`` times less work.
+"""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.exceptions import DataConversionWarning
+from sklearn.model_selection import KFold, check_cv
+from sklearn.utils._missing import is_pandas_na, is_scalar_nan
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ._base import generator
+from ._mlp import MLPClassifierFromScratch
+
+#: The pseudo-count added to every cell of a confusion matrix's counts (a Dirichlet prior):
+#: it keeps every probability positive, so a label never seen from an annotator does not
+#: rule a class out, and it moves the estimates by at most ``K a / n_j`` for an annotator
+#: with ``n_j`` labels.
+PSEUDO_COUNT = 0.01
+
+
+def _is_missing(value, missing_label):
+    if value is None or is_pandas_na(value) or is_scalar_nan(value):
+        return True
+    if missing_label is None or is_scalar_nan(missing_label):
+        return False
+    return bool(value == missing_label)
+
+
+class _Annotations:
+    """The labels as codes: ``codes[i, j]`` is the index in ``classes`` of annotator ``j``'s
+    label of row ``i``, or -1 where it gave none; ``onehot[i, j, l]`` is 1 for the label."""
+
+    def __init__(self, Y, missing_label):
+        if Y is None:
+            raise ValueError("ConsensusClassifier requires y to be passed, but the target y is "
+                             "None.")
+        names = getattr(Y, "columns", None)
+        values = np.asarray(Y, dtype=object)
+        if values.ndim == 2 and values.shape[1] == 1:
+            warnings.warn("A column-vector y was passed when a 1d array was expected: one "
+                          "annotator, the same as a 1-D y.", DataConversionWarning,
+                          stacklevel=3)
+        if values.ndim == 1:
+            values = values[:, None]
+        if values.ndim != 2:
+            raise ValueError(f"Y must be 1-D (one annotator) or 2-D (n_samples, n_annotators); "
+                             f"got {values.ndim} dimensions.")
+        missing = np.frompyfunc(lambda v: _is_missing(v, missing_label), 1, 1)(values)
+        missing = missing.astype(bool).reshape(values.shape)
+        unlabelled = np.flatnonzero(missing.all(axis=1))
+        if len(unlabelled):
+            raise ValueError(f"{len(unlabelled)} row(s) have no label from any annotator (the "
+                             f"first: row {unlabelled[0]}); drop them or have them labelled.")
+        given = values[~missing]
+        kinds = {isinstance(v, str) for v in given}
+        if len(kinds) > 1:
+            raise ValueError("The labels mix strings and numbers; give one kind only.")
+        given = given.astype(str if kinds == {True} else np.float64 if any(
+            isinstance(v, float | np.floating) for v in given) else np.int64)
+        if given.dtype.kind == "f" and not np.isfinite(given).all():
+            raise ValueError("Input y contains infinity: labels must be finite (NaN marks a "
+                             "missing label).")
+        check_classification_targets(given)
+        self.classes, codes = np.unique(given, return_inverse=True)
+        self.codes = np.full(values.shape, -1, dtype=np.intp)
+        self.codes[~missing] = codes
+        self.names = (np.asarray(names, dtype=object) if names is not None
+                      else np.arange(values.shape[1]))
+        n_classes = len(self.classes)
+        self.onehot = np.zeros((*values.shape, n_classes))
+        rows, annotators = np.nonzero(~missing)
+        self.onehot[rows, annotators, self.codes[rows, annotators]] = 1.0
+
+
+def majority_vote(onehot, sample_weight=None):
+    """Each row's vote shares, with ties among the most frequent labels split evenly.
+
+    Parameters
+    ----------
+    onehot : ndarray of shape (n_samples, n_annotators, n_classes)
+        ``onehot[i, j, l]`` is 1 where annotator ``j`` gave row ``i`` the label ``l``.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Not used: a row's vote does not depend on its weight. Accepted for symmetry with
+        :func:`dawid_skene`.
+
+    Returns
+    -------
+    T : ndarray of shape (n_samples, n_classes)
+        ``1 / t`` for each of the ``t`` labels with the most votes, 0 elsewhere.
+    """
+    votes = onehot.sum(axis=1)
+    top = votes == votes.max(axis=1, keepdims=True)
+    return top / top.sum(axis=1, keepdims=True)
+
+
+def confusion_matrices(T, onehot, sample_weight=None):
+    """The M-step: each annotator's confusion matrix from the posteriors ``T``.
+
+    Parameters
+    ----------
+    T : ndarray of shape (n_samples, n_classes)
+        The posterior class probabilities of the rows.
+    onehot : ndarray of shape (n_samples, n_annotators, n_classes)
+        The labels, one-hot (all zeros where an annotator gave none).
+    sample_weight : ndarray of shape (n_samples,), default=None
+        The rows' weights ``w_i``.
+
+    Returns
+    -------
+    confusion : ndarray of shape (n_annotators, n_classes, n_classes)
+        ``confusion[j, k, l]``: the probability that annotator ``j`` says ``l`` when the
+        true class is ``k`` (the module's Notes give the formula).
+    """
+    wT = T if sample_weight is None else T * sample_weight[:, None]
+    counts = np.einsum("ik,ijl->jkl", wT, onehot) + PSEUDO_COUNT
+    return counts / counts.sum(axis=2, keepdims=True)
+
+
+def posteriors(log_prior, onehot, confusion):
+    """The E-step: the posterior of each row's class given its labels (Bayes' rule).
+
+    Parameters
+    ----------
+    log_prior : ndarray of shape (n_classes,) or (n_samples, n_classes)
+        ``log q_ik``: the class prior, or each row's class probabilities before its labels
+        are seen.
+    onehot : ndarray of shape (n_samples, n_annotators, n_classes)
+        The labels, one-hot.
+    confusion : ndarray of shape (n_annotators, n_classes, n_classes)
+        The annotators' confusion matrices.
+
+    Returns
+    -------
+    T : ndarray of shape (n_samples, n_classes)
+        ``T_ik`` proportional to ``q_ik prod_j pi_j[k, y_ij]``, normalised by log-sum-exp.
+    """
+    log_T = log_prior + np.einsum("ijl,jkl->ik", onehot, np.log(confusion))
+    log_T -= log_T.max(axis=1, keepdims=True)
+    T = np.exp(log_T)
+    return T / T.sum(axis=1, keepdims=True)
+
+
+def dawid_skene(onehot, sample_weight=None, *, log_prior=None, init=None, max_iter=100,
+                tol=1e-5):
+    """Dawid and Skene's EM: posteriors and confusion matrices from the labels alone.
+
+    Parameters
+    ----------
+    onehot : ndarray of shape (n_samples, n_annotators, n_classes)
+        The labels, one-hot.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        The rows' weights in the M-step.
+    log_prior : ndarray of shape (n_samples, n_classes), default=None
+        Fixed per-row log-probabilities of the classes (``"joint"``: the classifier's). By
+        default the class prior, re-estimated at each M-step, as Dawid and Skene do.
+    init : ndarray of shape (n_samples, n_classes), default=None
+        The starting posteriors; the majority vote by default.
+    max_iter : int, default=100
+        The most EM iterations.
+    tol : float, default=1e-5
+        Stop when no posterior moves by more than this in an iteration.
+
+    Returns
+    -------
+    T : ndarray of shape (n_samples, n_classes)
+        The posteriors.
+    confusion : ndarray of shape (n_annotators, n_classes, n_classes)
+        The confusion matrices of the last M-step.
+    n_iter : int
+        The iterations run.
+    """
+    T = majority_vote(onehot) if init is None else init
+    n_iter = 0
+    while n_iter < max_iter:
+        n_iter += 1
+        confusion = confusion_matrices(T, onehot, sample_weight)
+        prior = log_prior
+        if prior is None:
+            prior = np.log(np.average(T, axis=0, weights=sample_weight) + 1e-300)
+        T_new = posteriors(prior, onehot, confusion)
+        change, T = np.abs(T_new - T).max(), T_new
+        if change <= tol:
+            break
+    return T, confusion_matrices(T, onehot, sample_weight), n_iter
+
+
+def _aligned_proba(estimator, X, classes):
+    """``estimator.predict_proba(X)`` with one column per class of ``classes`` (0 for a
+    class the estimator never saw)."""
+    proba = estimator.predict_proba(X)
+    out = np.zeros((proba.shape[0], len(classes)))
+    out[:, np.searchsorted(classes, estimator.classes_)] = proba
+    return out
+
+
+def fit_soft_targets(estimator, X, T, classes, sample_weight=None):
+    r"""Fit ``estimator`` to the class probabilities ``T`` by minimising the expected log-loss.
+
+    The objective is ``sum_i w_i sum_k T_ik (-log p_k(x_i))``: any classifier that takes
+    ``sample_weight`` meets it on the rows repeated once per class, row ``(i, k)`` labelled
+    ``classes[k]`` with weight ``w_i T_ik`` (rows of weight 0 are left out, which changes no
+    objective). :class:`~skdnn.MLPClassifierFromScratch` (without ``class_weight``) takes
+    ``T`` as its targets instead: the same objective, and the same fit, in ``K`` times less
+    work.
+
+    Parameters
+    ----------
+    estimator : classifier
+        An unfitted classifier with ``sample_weight`` in its ``fit``.
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+        The training input.
+    T : ndarray of shape (n_samples, n_classes)
+        Non-negative rows that sum to 1.
+    classes : ndarray of shape (n_classes,)
+        The sorted labels of ``T``'s columns.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        The rows' weights ``w_i``.
+
+    Returns
+    -------
+    estimator : classifier
+        The fitted estimator.
+    """
+    hard = (T == 1).any(axis=1).all()
+    if hard:  # labels, as they are: no expansion needed
+        return estimator.fit(X, classes[T.argmax(axis=1)], sample_weight=sample_weight)
+    if isinstance(estimator, MLPClassifierFromScratch) and estimator.class_weight is None:
+        return estimator._fit_soft_targets(X, T, classes, sample_weight=sample_weight)
+    rows, columns = np.nonzero(T > 0)
+    weight = T[rows, columns] * (1.0 if sample_weight is None else sample_weight[rows])
+    return estimator.fit(X[rows], classes[columns], sample_weight=weight)
+
+
+class ConsensusClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+    r"""A classifier learned from several annotators' labels, and what they tell of each other.
+
+    ``fit(X, Y)`` takes one column of ``Y`` per annotator, with ``missing_label`` (or
+    ``None``, NaN, ``pd.NA``) where an annotator did not label a row. It estimates each
+    row's true class and each annotator's confusion matrix, then trains ``estimator`` on the
+    posterior class probabilities (soft targets, exactly: see :func:`fit_soft_targets`).
+    A 1-D ``y`` is one annotator: ordinary supervised learning, the estimator fitted on the
+    labels.
+
+    Parameters
+    ----------
+    estimator : classifier, default=None
+        Any classifier with ``predict_proba`` and ``sample_weight`` in ``fit``. Cloned; a
+        ``random_state`` parameter left at None is set from this estimator's
+        ``random_state``. None means ``MLPClassifierFromScratch()``.
+    method : {"joint", "dawid_skene", "majority"}, default="joint"
+        How the true classes are estimated:
+
+        - ``"majority"``: each row's most frequent label. A tie is split evenly: the row's
+          target gives each of the tied labels the same probability.
+        - ``"dawid_skene"``: Dawid and Skene's EM on the labels alone, started from the
+          majority vote; the estimator is trained on its posteriors.
+        - ``"joint"``: Raykar et al.'s EM, started from Dawid-Skene's posteriors. Each round
+          trains the estimator on the posteriors and takes its probabilities as each row's
+          prior in place of the class prior; EM on the confusions then runs with them
+          fixed. The probabilities are predicted *out of fold* (``cv``): a network trained
+          on all rows reproduces its own targets, its "prior" is the previous posterior, and
+          EM stalls where it began. The default was chosen by measurement:
+          ``docs/consensus.md`` has the table.
+    missing_label : float, int, str or None, default=np.nan
+        The entry that marks a row an annotator did not label. ``None``, NaN and
+        ``pd.NA`` always count as missing too.
+    max_iter : int, default=100
+        The most EM iterations (of Dawid-Skene, and of each round of ``"joint"``).
+    tol : float, default=1e-5
+        EM stops when no posterior moves by more than ``tol`` in an iteration; ``"joint"``
+        stops its rounds when none moves by more than ``100 * tol`` in a round.
+    n_rounds : int, default=3
+        The most rounds of ``"joint"``: each trains ``cv`` estimators (and the final fit one
+        more).
+    cv : int, cross-validation generator, iterable or None, default=5
+        The folds of the out-of-fold probabilities of ``"joint"``: a number of shuffled
+        folds (``KFold``, seeded by ``random_state``), a splitter, or an iterable of
+        ``(train, test)`` index arrays whose test folds cover every row. None predicts the
+        rows with an estimator trained on all of them (Raykar et al.'s original).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the folds and the estimators' ``random_state``.
+
+    Attributes
+    ----------
+    estimator_ : classifier
+        The estimator fitted on all rows' posteriors.
+    classes_ : ndarray of shape (n_classes,)
+        The labels given, sorted: the union over the annotators.
+    consensus_proba_ : ndarray of shape (n_samples, n_classes)
+        The posterior of each training row's true class (the estimator's targets).
+    annotator_confusion_ : ndarray of shape (n_annotators, n_classes, n_classes)
+        ``annotator_confusion_[j, k, l]``: the estimated probability that annotator ``j``
+        gives the label ``classes_[l]`` to a row of true class ``classes_[k]``. Rows are the
+        true class, columns the given label; each row sums to 1.
+    annotator_accuracy_ : ndarray of shape (n_annotators,)
+        The probability that each annotator is right on a random row:
+        ``sum_k prior_k annotator_confusion_[j, k, k]``, the prior being the mean of
+        ``consensus_proba_``.
+    annotators_ : ndarray of shape (n_annotators,)
+        The annotators' names: ``Y``'s column names when it is a DataFrame, else
+        ``0, ..., n_annotators - 1``.
+    class_prior_ : ndarray of shape (n_classes,)
+        The (weighted) mean of ``consensus_proba_``.
+    difficulty_ : ndarray of shape (n_samples,)
+        How uncertain each row's class is, in [0, 1]: the entropy of its posterior divided
+        by ``log(n_classes)``. For ``"majority"``, of its vote shares (the crowd's
+        disagreement), as the tie-split targets say nothing of 2-to-1 votes.
+    relabel_order_ : ndarray of shape (n_samples,)
+        The training rows to send back for labelling first: by ``difficulty_``, hardest
+        first, and among equally hard rows those with fewer labels first.
+    n_labels_ : ndarray of shape (n_samples,)
+        How many annotators labelled each row.
+    n_iter_ : int
+        EM iterations run (in all rounds); 1 for the majority vote (its one M-step).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Only when ``X`` has string column names.
+
+    See Also
+    --------
+    annotations_to_wide : crowd-kit's long table of labels as the ``Y`` of ``fit``.
+    simulate_annotations : labels from annotators of known confusion matrices.
+
+    Notes
+    -----
+    The module :mod:`skdnn._consensus` gives the E- and M-steps. Training on soft targets
+    minimises the expected cross-entropy ``sum_i w_i sum_k T_ik (-log p_k(x_i))``, which for
+    skdnn's MLP equals training on the rows expanded once per class, weighted by ``T_ik``.
+
+    References
+    ----------
+    A. P. Dawid and A. M. Skene, "Maximum likelihood estimation of observer error-rates
+    using the EM algorithm", Applied Statistics 28(1), 1979.
+
+    V. C. Raykar, S. Yu, L. H. Zhao, G. H. Valadez, C. Florin, L. Bogoni and L. Moy,
+    "Learning from crowds", Journal of Machine Learning Research 11, 2010.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skdnn import ConsensusClassifier
+    >>> X = np.array([[-5.0], [-3.0], [-1.0], [1.0], [3.0], [5.0]])
+    >>> Y = np.array([["a", "a", None], ["a", "b", "a"], ["a", "a", "b"],
+    ...               ["b", "b", "a"], [None, "b", "b"], ["b", "b", "b"]], dtype=object)
+    >>> clf = ConsensusClassifier(LogisticRegression(), method="dawid_skene").fit(X, Y)
+    >>> clf.classes_
+    array(['a', 'b'], dtype='<U1')
+    >>> clf.predict([[-4.0], [4.0]])
+    array(['a', 'b'], dtype='<U1')
+    >>> clf.annotator_confusion_.shape
+    (3, 2, 2)
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "predict_proba"]), None],
+        "method": [StrOptions({"majority", "dawid_skene", "joint"})],
+        "missing_label": [Real, str, None],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_rounds": [Interval(Integral, 1, None, closed="left")],
+        "cv": ["cv_object", None],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, estimator=None, *, method="joint", missing_label=np.nan, max_iter=100,
+                 tol=1e-5, n_rounds=3, cv=5, random_state=None):
+        self.estimator = estimator
+        self.method = method
+        self.missing_label = missing_label
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_rounds = n_rounds
+        self.cv = cv
+        self.random_state = random_state
+
+    def fit(self, X, y, sample_weight=None):
+        """Estimate the rows' true classes and the annotators' confusions, and train on them.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The training input.
+        y : array-like or DataFrame of shape (n_samples, n_annotators) or (n_samples,)
+            The annotations ``Y``: one column per annotator, of labels (numbers or strings),
+            and ``missing_label``, ``None``, NaN or ``pd.NA`` where it gave none. Every row
+            needs at least one label. A 1-D ``y`` is one annotator.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows, in the EM's counts and in the estimator's fit.
+
+        Returns
+        -------
+        self : ConsensusClassifier
+            The fitted estimator.
+        """
+        self._validate_params()
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=True)
+        labels = _Annotations(y, self.missing_label)
+        if labels.codes.shape[0] != X.shape[0]:
+            raise ValueError(f"X has {X.shape[0]} rows but y has {labels.codes.shape[0]}.")
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        rng = generator(self.random_state)
+        T, confusion, n_iter = self._consensus(X, labels, sample_weight, rng)
+        estimator = fit_soft_targets(self._new_estimator(rng), X, T, labels.classes,
+                                     sample_weight)
+        self._commit(estimator, labels, T, confusion, n_iter, sample_weight)
+        return self
+
+    def _new_estimator(self, rng):
+        estimator = clone(MLPClassifierFromScratch() if self.estimator is None
+                          else self.estimator)
+        params = estimator.get_params(deep=False)
+        if "random_state" in params and params["random_state"] is None:
+            estimator.set_params(random_state=int(rng.integers(np.iinfo(np.int32).max)))
+        return estimator
+
+    def _consensus(self, X, labels, sample_weight, rng):
+        """``(T, confusion, n_iter)``: the posteriors, confusions and EM iterations."""
+        onehot = labels.onehot
+        if self.method == "majority" or onehot.shape[1] == 1 or len(labels.classes) == 1:
+            T = majority_vote(onehot)
+            return T, confusion_matrices(T, onehot, sample_weight), 1
+        T, confusion, n_iter = dawid_skene(onehot, sample_weight, max_iter=self.max_iter,
+                                           tol=self.tol)
+        if self.method == "dawid_skene":
+            return T, confusion, n_iter
+        for _ in range(self.n_rounds):
+            proba = self._prior_proba(X, T, labels.classes, sample_weight, rng)
+            log_prior = np.log(np.clip(proba, 1e-12, None))
+            T_new, confusion, n = dawid_skene(onehot, sample_weight, log_prior=log_prior,
+                                              init=T, max_iter=self.max_iter, tol=self.tol)
+            n_iter += n
+            change, T = np.abs(T_new - T).max(), T_new
+            if change <= 100 * self.tol:
+                break
+        return T, confusion, n_iter
+
+    def _prior_proba(self, X, T, classes, sample_weight, rng):
+        """The estimator's class probabilities of the rows, out of fold (``cv``) or not."""
+        if self.cv is None:
+            model = fit_soft_targets(self._new_estimator(rng), X, T, classes, sample_weight)
+            return _aligned_proba(model, X, classes)
+        proba = np.full_like(T, np.nan)
+        seed = int(rng.integers(2**31 - 1))
+        folds = (KFold(self.cv, shuffle=True, random_state=seed)
+                 if isinstance(self.cv, Integral) else check_cv(self.cv))
+        for train, test in folds.split(X):
+            sw = None if sample_weight is None else sample_weight[train]
+            model = fit_soft_targets(self._new_estimator(rng), X[train], T[train], classes, sw)
+            proba[test] = _aligned_proba(model, X[test], classes)
+        if np.isnan(proba).any():
+            raise ValueError("cv must predict every row once: some rows are in no test fold.")
+        return proba
+
+    def _commit(self, estimator, labels, T, confusion, n_iter, sample_weight):
+        n_classes = len(labels.classes)
+        prior = np.average(T, axis=0, weights=sample_weight)
+        shares = labels.onehot.sum(axis=1)
+        shares /= shares.sum(axis=1, keepdims=True)
+        spread = shares if self.method == "majority" else T
+        entropy = -np.sum(spread * np.log(np.clip(spread, 1e-300, None)), axis=1)
+        difficulty = entropy / np.log(n_classes) if n_classes > 1 else np.zeros(len(T))
+        n_labels = (labels.codes >= 0).sum(axis=1)
+        self.estimator_ = estimator
+        self.classes_ = labels.classes
+        self.consensus_proba_ = T
+        self.annotator_confusion_ = confusion
+        self.annotator_accuracy_ = np.einsum("k,jkk->j", prior, confusion)
+        self.annotators_ = labels.names
+        self.class_prior_ = prior
+        self.difficulty_ = difficulty
+        self.relabel_order_ = np.lexsort((n_labels, -difficulty))
+        self.n_labels_ = n_labels
+        self.n_iter_ = n_iter
+
+    def predict_proba(self, X):
+        """Probability estimates of the classes, from the fitted estimator.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data, with the features the estimator was fitted on.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            The probability of each class, in the order of ``classes_``.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        return _aligned_proba(self.estimator_, X, self.classes_)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            The natural logarithm of each class's probability (``-inf`` for a probability
+            of exactly 0).
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """Predict the class of each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            The most probable class, one of ``classes_``.
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+def annotations_to_wide(long_table, *, task="task", worker="worker", label="label"):
+    """Turn a long table of labels, one row per (task, worker, label), into ``fit``'s ``Y``.
+
+    crowd-kit's aggregators take this long layout; :class:`ConsensusClassifier` takes the
+    wide one of cleanlab and scikit-activeml, one column per annotator.
+
+    Parameters
+    ----------
+    long_table : DataFrame
+        One row per label given, with the columns named by ``task``, ``worker`` and
+        ``label``. A (task, worker) pair may occur once only.
+    task : str, default="task"
+        The column naming the item labelled.
+    worker : str, default="worker"
+        The column naming the annotator.
+    label : str, default="label"
+        The column of the labels.
+
+    Returns
+    -------
+    Y : DataFrame of shape (n_tasks, n_workers)
+        Indexed by task (in order of first appearance), one column per worker (likewise),
+        missing (NaN) where a worker did not label a task.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skdnn import annotations_to_wide
+    >>> long = pd.DataFrame({"task": ["t1", "t1", "t2"], "worker": ["w1", "w2", "w1"],
+    ...                      "label": ["cat", "dog", "dog"]})
+    >>> annotations_to_wide(long)
+         w1   w2
+    t1  cat  dog
+    t2  dog  NaN
+    """
+    import pandas as pd  # the input is a DataFrame: pandas is installed
+
+    missing = [name for name in (task, worker, label) if name not in long_table.columns]
+    if missing:
+        raise ValueError(f"The long table has no column {missing[0]!r}; its columns are "
+                         f"{list(long_table.columns)}.")
+    pairs = long_table[[task, worker]]
+    if pairs.duplicated().any():
+        first = pairs[pairs.duplicated()].iloc[0]
+        raise ValueError(f"Worker {first[worker]!r} labelled task {first[task]!r} more than "
+                         "once; keep one label per (task, worker).")
+    wide = long_table.pivot(index=task, columns=worker, values=label)
+    wide = wide.reindex(index=pd.unique(long_table[task]), columns=pd.unique(long_table[worker]))
+    wide.index.name = wide.columns.name = None
+    return wide
+
+
+def simulate_annotations(y, confusion, *, coverage=1.0, random_state=None):
+    """Labels of ``y`` from annotators of known confusion matrices (for experiments).
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        The true labels.
+    confusion : array-like of shape (n_annotators, n_classes, n_classes)
+        ``confusion[j, k, l]``: the probability that annotator ``j`` says the ``l``-th class
+        of ``np.unique(y)`` when the true class is the ``k``-th; rows sum to 1.
+    coverage : float or array-like of shape (n_annotators,), default=1.0
+        The probability that each annotator labels a given row. A row that none labels is
+        given to one annotator drawn in proportion to the coverages, so every row has a
+        label.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the draws.
+
+    Returns
+    -------
+    Y : ndarray of shape (n_samples, n_annotators)
+        The labels (of ``y``'s dtype, as objects), ``None`` where an annotator gave none.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdnn import simulate_annotations
+    >>> perfect, spammer = np.eye(2), np.full((2, 2), 0.5)
+    >>> Y = simulate_annotations([0, 1, 1, 0], [perfect, spammer], random_state=0)
+    >>> Y.shape, list(Y[:, 0])
+    ((4, 2), [0, 1, 1, 0])
+    """
+    y = np.asarray(y)
+    classes, true = np.unique(y, return_inverse=True)
+    confusion = np.asarray(confusion, dtype=np.float64)
+    n_annotators = confusion.shape[0]
+    if confusion.shape[1:] != (len(classes), len(classes)) or not np.allclose(
+            confusion.sum(axis=2), 1):
+        raise ValueError(f"confusion must have shape (n_annotators, {len(classes)}, "
+                         f"{len(classes)}) with rows that sum to 1; got {confusion.shape}.")
+    coverage = np.broadcast_to(np.asarray(coverage, dtype=np.float64), (n_annotators,))
+    rng = generator(random_state)
+    # Inverse-CDF draws: the first label whose cumulative probability exceeds a uniform.
+    cdf = np.cumsum(confusion[:, true, :], axis=2)  # (n_annotators, n_samples, n_classes)
+    u = rng.random((n_annotators, len(y), 1))
+    codes = np.minimum((cdf < u).sum(axis=2), len(classes) - 1).T
+    given = rng.random((len(y), n_annotators)) < coverage
+    nobody = np.flatnonzero(~given.any(axis=1))
+    given[nobody, rng.choice(n_annotators, size=len(nobody), p=coverage / coverage.sum())] = True
+    Y = classes[codes].astype(object)
+    Y[~given] = None
+    return Y

@@ -1,0 +1,224 @@
+"""ConsensusClassifier: learning from several annotators, on the simulated crowd of
+benchmarks/bench_consensus.py (graded annotators, a spammer, two who confuse classes)."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from skdnn import (
+    ConsensusClassifier,
+    MLPClassifierFromScratch,
+    annotations_to_wide,
+    simulate_annotations,
+)
+from skdnn._consensus import _Annotations, dawid_skene, fit_soft_targets, majority_vote
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import bench_consensus  # noqa: E402
+
+pytestmark = [pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+              # crowd-kit's own deprecation warnings under pandas 3
+              pytest.mark.filterwarnings("ignore::DeprecationWarning:crowdkit"),
+              pytest.mark.filterwarnings("ignore:.*:FutureWarning:crowdkit")]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_blas_thread():
+    # The networks here are small: on a busy machine BLAS threads waiting for each other
+    # make each fit 20 times slower, with the same results.
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(1):
+        yield
+
+
+def _mlp(seed=0):
+    # Small and quick; the same network for every pipeline a test compares.
+    return MLPClassifierFromScratch(hidden_layer_sizes=(16,), solver="lbfgs", max_iter=150,
+                                    alpha=1.0, random_state=seed)
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    return bench_consensus.load("breast_cancer", seed=0)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return bench_consensus.load("digits", seed=0)
+
+
+@pytest.fixture(scope="module")
+def cancer_joint(cancer):
+    X_train, _, _, _, Y, _ = cancer
+    return ConsensusClassifier(_mlp(), random_state=0).fit(X_train, Y)
+
+
+@pytest.fixture(scope="module")
+def digits_joint(digits):
+    X_train, _, _, _, Y, _ = digits
+    return ConsensusClassifier(_mlp(), random_state=0).fit(X_train, Y)
+
+
+def _accuracy(T, classes, y):
+    return np.mean(classes[T.argmax(axis=1)] == y)
+
+
+def test_default_method_is_joint():
+    assert ConsensusClassifier().method == "joint"
+
+
+@pytest.mark.parametrize("data", ["cancer", "digits"])
+def test_consensus_labels_beat_majority_vote_and_match_dawid_skene(data, request):
+    _, _, y_train, _, Y, _ = request.getfixturevalue(data)
+    model = request.getfixturevalue(f"{data}_joint")
+    labels = _Annotations(Y, None)
+    joint = _accuracy(model.consensus_proba_, model.classes_, y_train)
+    majority = _accuracy(majority_vote(labels.onehot), labels.classes, y_train)
+    ours = _accuracy(dawid_skene(labels.onehot)[0], labels.classes, y_train)
+    assert joint > majority + 0.01
+    assert joint >= ours
+    crowdkit = bench_consensus.crowdkit_dawid_skene(Y)
+    if crowdkit is not None:
+        assert joint >= _accuracy(crowdkit, labels.classes, y_train)
+
+
+def test_dawid_skene_agrees_with_crowdkit():
+    pytest.importorskip("crowdkit")
+    _, _, _, _, Y, _ = bench_consensus.load("breast_cancer", seed=1)
+    labels = _Annotations(Y, None)
+    ours = dawid_skene(labels.onehot, max_iter=100)[0]
+    theirs = bench_consensus.crowdkit_dawid_skene(Y)
+    assert np.mean(ours.argmax(axis=1) == theirs.argmax(axis=1)) > 0.99
+    np.testing.assert_allclose(ours, theirs, atol=0.05)
+
+
+def test_default_method_tests_at_least_as_well_as_aggregating_then_training(cancer,
+                                                                             cancer_joint):
+    X_train, X_test, _, y_test, Y, _ = cancer
+    labels = _Annotations(Y, None)
+    posteriors = dawid_skene(labels.onehot)[0]
+    aggregates = {"majority": majority_vote(labels.onehot), "ds soft": posteriors,
+                  "ds hard": np.eye(2)[posteriors.argmax(axis=1)]}
+    scores = {name: fit_soft_targets(_mlp(), X_train, T, labels.classes).score(X_test, y_test)
+              for name, T in aggregates.items()}
+    assert cancer_joint.score(X_test, y_test) >= max(scores.values()), scores
+
+
+@pytest.mark.parametrize("data", ["cancer", "digits"])
+def test_confusions_are_within_0_05_of_the_true_ones_and_the_spammer_is_least_accurate(
+        data, request):
+    _, _, y_train, _, Y, _ = request.getfixturevalue(data)
+    model = request.getfixturevalue(f"{data}_joint")
+    truth = bench_consensus.true_confusion(Y, y_train)
+    assert model.annotator_confusion_.shape == truth.shape
+    assert np.abs(model.annotator_confusion_ - truth).mean() < 0.05
+    assert np.argmin(model.annotator_accuracy_) == bench_consensus.SPAMMER
+    np.testing.assert_allclose(model.annotator_confusion_.sum(axis=2), 1)
+
+
+def test_difficulty_ranks_wrong_consensus_rows_first(cancer, cancer_joint):
+    _, _, y_train, _, _, _ = cancer
+    model = cancer_joint
+    wrong = model.classes_[model.consensus_proba_.argmax(axis=1)] != y_train
+    assert wrong.any()
+    # the hardest tenth holds far more of the wrong rows than a tenth of them
+    hardest = model.relabel_order_[: len(y_train) // 10]
+    assert wrong[hardest].mean() > 3 * wrong.mean()
+    assert np.all(np.diff(model.difficulty_[model.relabel_order_]) <= 0)
+    assert model.difficulty_.min() >= 0 and model.difficulty_.max() <= 1
+
+
+def test_out_of_fold_priors_beat_in_sample_ones(digits, digits_joint):
+    # An MLP trained on all rows reproduces its own targets: EM stalls at Dawid-Skene.
+    X_train, _, y_train, _, Y, _ = digits
+    in_sample = ConsensusClassifier(_mlp(), cv=None, random_state=0).fit(X_train, Y)
+    out_of_fold = _accuracy(digits_joint.consensus_proba_, digits_joint.classes_, y_train)
+    assert out_of_fold > _accuracy(in_sample.consensus_proba_, in_sample.classes_, y_train)
+
+
+def test_string_labels_with_none_a_dataframe_and_logistic_regression():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    y = np.where(X[:, 0] + 0.5 * X[:, 1] > 0, "yes", "no")
+    confusion = np.stack([np.eye(2) * 0.8 + 0.1, np.eye(2) * 0.7 + 0.15, np.full((2, 2), 0.5)])
+    Y = simulate_annotations(y, confusion, coverage=0.7, random_state=0)
+    assert any(v is None for v in Y.ravel())
+    frame = pd.DataFrame(Y, columns=["ann", "bob", "spam"])
+    frame.iloc[0, 0] = pd.NA if frame.iloc[0, 1] is not None else frame.iloc[0, 0]
+    for method in ("majority", "dawid_skene", "joint"):
+        model = ConsensusClassifier(LogisticRegression(), method=method, cv=3,
+                                    random_state=0).fit(X, frame)
+        assert list(model.classes_) == ["no", "yes"]
+        assert list(model.annotators_) == ["ann", "bob", "spam"]
+        assert model.predict(X).dtype.kind == "U" and model.score(X, y) > 0.85
+        assert isinstance(model.estimator_, LogisticRegression)
+        assert model.consensus_proba_.shape == (120, 2)
+        assert model.annotator_confusion_.shape == (3, 2, 2)
+        np.testing.assert_allclose(model.predict_proba(X).sum(axis=1), 1)
+    assert np.argmin(model.annotator_accuracy_) == 2
+
+
+def test_missing_markers_and_a_custom_missing_label():
+    X = np.arange(8.0)[:, None]
+    Y = np.array([[0, 0, -1], [0, -1, 0], [0, 0, 1], [-1, 0, 0],
+                  [1, 1, -1], [1, -1, 1], [1, 1, 0], [-1, 1, 1]])
+    model = ConsensusClassifier(LogisticRegression(), missing_label=-1, cv=2,
+                                random_state=0).fit(X, Y)
+    assert list(model.classes_) == [0, 1] and list(model.n_labels_) == [2, 2, 3, 2] * 2
+    with_nan = np.where(Y == -1, np.nan, Y)
+    same = ConsensusClassifier(LogisticRegression(), cv=2, random_state=0).fit(X, with_nan)
+    np.testing.assert_allclose(same.consensus_proba_, model.consensus_proba_)
+
+
+def test_a_row_nobody_labelled_is_a_clear_error():
+    Y = np.array([["a", None], [None, None], ["b", "b"]], dtype=object)
+    with pytest.raises(ValueError, match=r"1 row\(s\) have no label .* row 1"):
+        ConsensusClassifier(LogisticRegression()).fit(np.zeros((3, 1)), Y)
+    with pytest.raises(ValueError, match="mix strings and numbers"):
+        ConsensusClassifier(LogisticRegression()).fit(np.zeros((2, 1)), [["a", 1], [2, "b"]])
+    with pytest.raises(ValueError, match="X has 3 rows but y has 2"):
+        ConsensusClassifier().fit(np.zeros((3, 1)), [0, 1])
+
+
+def test_one_annotator_is_ordinary_supervised_learning():
+    X, y = np.random.default_rng(0).normal(size=(60, 4)), np.arange(60) % 3
+    ours = ConsensusClassifier(_mlp(), random_state=0).fit(X, y)
+    plain = _mlp().fit(X, y)
+    np.testing.assert_allclose(ours.predict_proba(X), plain.predict_proba(X))
+    np.testing.assert_allclose(ours.consensus_proba_, np.eye(3)[y])
+
+
+def test_annotations_to_wide_reads_crowdkit_long_tables():
+    pd = pytest.importorskip("pandas")
+    long = pd.DataFrame({"task": ["t2", "t1", "t1", "t3", "t3"],
+                         "worker": ["w1", "w1", "w2", "w2", "w1"],
+                         "label": ["cat", "dog", "cat", "dog", "dog"]})
+    wide = annotations_to_wide(long)
+    assert list(wide.index) == ["t2", "t1", "t3"] and list(wide.columns) == ["w1", "w2"]
+    assert wide.loc["t1", "w2"] == "cat" and pd.isna(wide.loc["t2", "w2"])
+    model = ConsensusClassifier(LogisticRegression(), method="majority").fit(np.eye(3), wide)
+    assert list(model.annotators_) == ["w1", "w2"]
+    assert list(model.n_labels_) == [1, 2, 2]
+    with pytest.raises(ValueError, match="more than once"):
+        annotations_to_wide(pd.concat([long, long.iloc[:1]]))
+    with pytest.raises(ValueError, match="no column 'item'"):
+        annotations_to_wide(long, task="item")
+
+
+def test_simulated_annotators_follow_their_confusion_matrices():
+    y = np.repeat([3, 5, 7], 2000)
+    confusion = np.array([[[0.8, 0.1, 0.1], [0.0, 1.0, 0.0], [0.3, 0.3, 0.4]],
+                          [[0.2, 0.8, 0.0], [0.5, 0.5, 0.0], [0.0, 0.0, 1.0]]])
+    Y = simulate_annotations(y, confusion, coverage=[0.5, 0.2], random_state=0)
+    given = np.array([v is not None for v in Y[:, 0]])
+    # half the rows, and 5/7 of the 40% that neither drew
+    assert given.mean() == pytest.approx(0.5 + 0.4 * 5 / 7, abs=0.03)
+    assert all(any(v is not None for v in row) for row in Y)
+    observed = bench_consensus.true_confusion(Y, y)
+    np.testing.assert_allclose(observed, confusion, atol=0.05)
+    assert set(Y[given, 0]) == {3, 5, 7}

@@ -1,0 +1,109 @@
+"""Training on class probabilities: the MLP's soft targets are row expansion, exactly, and
+label smoothing is Keras's and PyTorch's."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from skdnn import MLPClassifierFromScratch
+from skdnn._consensus import fit_soft_targets
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def _data(load, n_samples=240, seed=0):
+    X, y = load(return_X_y=True)
+    X = StandardScaler().fit_transform(X[:n_samples])
+    y = y[:n_samples]
+    rng = np.random.default_rng(seed)
+    n_classes = len(np.unique(y))
+    T = rng.dirichlet(np.full(n_classes, 0.5), size=len(y))
+    T[::5] = np.eye(n_classes)[y[::5]]  # some hard rows, with zeros to leave out
+    return X, y, T, rng.uniform(0.2, 3.0, size=len(y))
+
+
+def _expanded(X, T, sample_weight):
+    n_classes = T.shape[1]
+    return (np.repeat(X, n_classes, axis=0), np.tile(np.arange(n_classes), len(X)),
+            (sample_weight[:, None] * T).ravel())
+
+
+def _mlp(**params):
+    return MLPClassifierFromScratch(hidden_layer_sizes=(7,), solver="lbfgs", max_iter=25,
+                                    alpha=0.01, random_state=0, **params)
+
+
+@pytest.mark.parametrize("load", [load_digits, load_breast_cancer], ids=["softmax", "logistic"])
+def test_soft_targets_fit_equals_row_expansion_to_1e8_on_the_loss(load):
+    X, _, T, sample_weight = _data(load)
+    soft = _mlp()._fit_soft_targets(X, T, np.arange(T.shape[1]), sample_weight=sample_weight)
+    expanded = _mlp().fit(*_expanded(X, T, sample_weight))
+    assert soft.loss_ == pytest.approx(expanded.loss_, rel=0, abs=1e-8)
+    assert len(soft.loss_curve_) == len(expanded.loss_curve_)
+    np.testing.assert_allclose(soft.loss_curve_, expanded.loss_curve_, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(soft.predict_proba(X), expanded.predict_proba(X), atol=1e-6)
+    # and the objective is the expected cross-entropy of T, by hand
+    P = soft.predict_proba(X)
+    penalty = 0.01 / (2 * sample_weight.sum()) * sum((W**2).sum() for W in soft.coefs_)
+    by_hand = np.average(-(T * np.log(P)).sum(axis=1), weights=sample_weight) + penalty
+    assert soft.loss_ == pytest.approx(by_hand, rel=1e-9)
+
+
+def test_fit_soft_targets_takes_the_mlp_fast_path_and_expands_rows_for_others():
+    X, _, T, sample_weight = _data(load_digits, n_samples=150)
+    classes = np.arange(10)
+    mlp = fit_soft_targets(_mlp(), X, T, classes, sample_weight)
+    assert mlp.t_ == 0 or mlp.n_iter_ > 0
+    expanded = _mlp().fit(*_expanded(X, T, sample_weight))
+    assert mlp.loss_ == pytest.approx(expanded.loss_, abs=1e-8)
+    # LogisticRegression through row expansion: the same fit as on the expanded rows
+    logistic = fit_soft_targets(LogisticRegression(max_iter=500), X, T, classes, sample_weight)
+    reference = LogisticRegression(max_iter=500).fit(*_expanded(X, T, sample_weight))
+    np.testing.assert_allclose(logistic.coef_, reference.coef_, atol=1e-5)
+    # hard targets are labels
+    hard = fit_soft_targets(_mlp(), X, np.eye(10)[np.arange(150) % 10], classes)
+    assert hard.loss_ == pytest.approx(_mlp().fit(X, np.arange(150) % 10).loss_, abs=1e-12)
+
+
+def test_soft_targets_are_checked():
+    X, _, T, _ = _data(load_digits, n_samples=50)
+    with pytest.raises(ValueError, match="sum to 1"):
+        _mlp()._fit_soft_targets(X, T * 2, np.arange(10))
+    with pytest.raises(ValueError, match="one column per class"):
+        _mlp()._fit_soft_targets(X, T[:, :9] / T[:, :9].sum(1, keepdims=True), np.arange(10))
+    with pytest.raises(ValueError, match="sorted"):
+        _mlp()._fit_soft_targets(X, T, np.arange(10)[::-1])
+    with pytest.raises(ValueError, match="class_weight"):
+        _mlp(class_weight="balanced")._fit_soft_targets(X, T, np.arange(10))
+
+
+@pytest.mark.parametrize("load", [load_digits, load_breast_cancer], ids=["softmax", "logistic"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_label_smoothing_is_the_keras_and_pytorch_objective(load, smoothing):
+    X, y, _, _ = _data(load)
+    model = _mlp(label_smoothing=smoothing).fit(X, y)
+    P = model.predict_proba(X)
+    n_classes = P.shape[1]  # 2 for the one sigmoid unit: Keras's binary smoothing
+    # PyTorch's CrossEntropyLoss(label_smoothing=e): (1 - e) CE(y) + e mean_k(-log p_k)
+    ce = -np.log(P[np.arange(len(y)), y])
+    uniform = -np.log(P).mean(axis=1)
+    penalty = 0.01 / (2 * len(y)) * sum((W**2).sum() for W in model.coefs_)
+    by_hand = np.mean((1 - smoothing) * ce + smoothing * uniform) + penalty
+    assert model.loss_ == pytest.approx(by_hand, rel=1e-9)
+    # the same fit as training on the smoothed one-hot rows
+    smoothed = (1 - smoothing) * np.eye(n_classes)[y] + smoothing / n_classes
+    soft = _mlp()._fit_soft_targets(X, smoothed, np.arange(n_classes))
+    assert model.loss_ == pytest.approx(soft.loss_, abs=1e-10)
+
+
+def test_label_smoothing_keeps_predictions_off_certainty():
+    X, y, _, _ = _data(load_digits)
+    sharp = _mlp().set_params(max_iter=200).fit(X, y).predict_proba(X).max()
+    smooth = _mlp(label_smoothing=0.3).set_params(max_iter=200).fit(X, y).predict_proba(X)
+    # the smoothed target's largest entry is 1 - 0.3 + 0.03 = 0.73
+    assert sharp > 0.99 and smooth.max() < 0.9
+    assert smooth.max(axis=1).mean() == pytest.approx(0.73, abs=0.1)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        _mlp(label_smoothing=1.0).fit(X, y)
