@@ -13,7 +13,9 @@ labelling only part of the rows. For each seed the script prints, per pipeline:
 * ``spammer``: the spammer's rank by ``annotator_accuracy_`` (0 = the lowest).
 
 Run: ``python benchmarks/bench_consensus.py [--seeds 3] [--quick]``. crowd-kit is optional
-(``pip install --no-deps crowd-kit; pip install attrs tqdm nltk pyarrow``).
+(``pip install --no-deps crowd-kit; pip install attrs tqdm nltk pyarrow``). Everything runs
+with one BLAS thread (``threadpoolctl``): the networks are small, and on a shared machine
+BLAS threads waiting for each other made each fit up to 20 times slower.
 """
 
 from __future__ import annotations
@@ -143,6 +145,13 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="one seed, fewer pipelines")
     args = parser.parse_args(argv)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        run(args)
+
+
+def run(args):
     seeds = range(1 if args.quick else args.seeds)
     from skdnn._consensus import _Annotations
 

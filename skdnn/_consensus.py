@@ -43,7 +43,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, _fit_context, clone
 from sklearn.exceptions import DataConversionWarning
 from sklearn.model_selection import KFold, check_cv
 from sklearn.utils._missing import is_pandas_na, is_scalar_nan
@@ -418,6 +418,7 @@ class ConsensusClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.cv = cv
         self.random_state = random_state
 
+    @_fit_context(prefer_skip_nested_validation=False)  # the estimator checks its own
     def fit(self, X, y, sample_weight=None):
         """Estimate the rows' true classes and the annotators' confusions, and train on them.
 
@@ -437,7 +438,6 @@ class ConsensusClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self : ConsensusClassifier
             The fitted estimator.
         """
-        self._validate_params()
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=True)
         labels = _Annotations(y, self.missing_label)
         if labels.codes.shape[0] != X.shape[0]:
@@ -517,6 +517,10 @@ class ConsensusClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.relabel_order_ = np.lexsort((n_labels, -difficulty))
         self.n_labels_ = n_labels
         self.n_iter_ = n_iter
+
+    def __sklearn_is_fitted__(self):
+        # A fit that failed after validating X has set n_features_in_, and is not fitted.
+        return hasattr(self, "estimator_")
 
     def predict_proba(self, X):
         """Probability estimates of the classes, from the fitted estimator.
