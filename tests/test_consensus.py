@@ -173,6 +173,11 @@ def test_missing_markers_and_a_custom_missing_label():
     with_nan = np.where(Y == -1, np.nan, Y)
     same = ConsensusClassifier(LogisticRegression(), cv=2, random_state=0).fit(X, with_nan)
     np.testing.assert_allclose(same.consensus_proba_, model.consensus_proba_)
+    pd = pytest.importorskip("pandas")
+    nullable = pd.DataFrame(with_nan).astype("Int64")  # pd.NA where a label is missing
+    assert nullable.isna().to_numpy().sum() == 6 and np.asarray(nullable, object)[0, 2] is pd.NA
+    same = ConsensusClassifier(LogisticRegression(), cv=2, random_state=0).fit(X, nullable)
+    np.testing.assert_allclose(same.consensus_proba_, model.consensus_proba_)
 
 
 def test_a_row_nobody_labelled_is_a_clear_error():
@@ -222,3 +227,15 @@ def test_simulated_annotators_follow_their_confusion_matrices():
     observed = bench_consensus.true_confusion(Y, y)
     np.testing.assert_allclose(observed, confusion, atol=0.05)
     assert set(Y[given, 0]) == {3, 5, 7}
+
+
+def test_majority_vote_splits_ties_evenly():
+    labels = _Annotations(np.array([["a", "b", None], ["a", "a", "b"], ["c", "b", "a"]],
+                                   dtype=object), None)
+    np.testing.assert_allclose(majority_vote(labels.onehot),
+                               [[0.5, 0.5, 0], [1, 0, 0], [1 / 3, 1 / 3, 1 / 3]])
+    X = np.array([[0.0], [1.0], [2.0]])
+    model = ConsensusClassifier(LogisticRegression(), method="majority",
+                                missing_label=-1).fit(X, labels.codes)
+    assert model.difficulty_[1] < model.difficulty_[0] < model.difficulty_[2]
+    assert model.difficulty_[2] == pytest.approx(1)
