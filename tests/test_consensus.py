@@ -239,3 +239,31 @@ def test_majority_vote_splits_ties_evenly():
                                 missing_label=-1).fit(X, labels.codes)
     assert model.difficulty_[1] < model.difficulty_[0] < model.difficulty_[2]
     assert model.difficulty_[2] == pytest.approx(1)
+
+
+def test_sample_weights_count_as_repeated_rows_in_dawid_skene(cancer):
+    X_train, _, _, _, Y, _ = cancer
+    X, Y = X_train[:120], Y[:120]
+    weight = np.random.default_rng(0).integers(1, 4, size=len(X))
+    weighted = ConsensusClassifier(_mlp(), method="dawid_skene").fit(X, Y, sample_weight=weight)
+    rows = np.repeat(np.arange(len(X)), weight)
+    repeated = ConsensusClassifier(_mlp(), method="dawid_skene").fit(X[rows], Y[rows])
+    np.testing.assert_allclose(weighted.annotator_confusion_, repeated.annotator_confusion_)
+    np.testing.assert_allclose(weighted.consensus_proba_, repeated.consensus_proba_[
+        np.searchsorted(rows, np.arange(len(X)))], atol=1e-12)
+    np.testing.assert_allclose(weighted.estimator_.loss_, repeated.estimator_.loss_, atol=1e-8)
+
+
+def test_fitted_state_loads_with_skops_trusting_only_skdnn(cancer):
+    sio = pytest.importorskip("skops.io")
+    pd = pytest.importorskip("pandas")
+    X_train, X_test, _, _, Y, _ = cancer
+    frame = pd.DataFrame(Y[:100], columns=[f"annotator {j}" for j in range(Y.shape[1])])
+    model = ConsensusClassifier(_mlp(), cv=3, n_rounds=1, random_state=0).fit(X_train[:100],
+                                                                              frame)
+    data = sio.dumps(model)
+    untrusted = sio.get_untrusted_types(data=data)
+    assert all(name.startswith("skdnn.") for name in untrusted), untrusted
+    loaded = sio.loads(data, trusted=untrusted)
+    np.testing.assert_array_equal(loaded.predict_proba(X_test), model.predict_proba(X_test))
+    assert list(loaded.annotators_) == list(frame.columns)
