@@ -51,7 +51,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._base import generator
+from ._base import DocLinkMixin, generator
 from ._mlp import MLPClassifierFromScratch
 
 #: The pseudo-count added to every cell of a confusion matrix's counts (a Dirichlet prior):
@@ -274,7 +274,7 @@ def fit_soft_targets(estimator, X, T, classes, sample_weight=None):
     return estimator.fit(X[rows], classes[columns], sample_weight=weight)
 
 
-class ConsensusClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class ConsensusClassifier(DocLinkMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     r"""A classifier learned from several annotators' labels, and what they tell of each other.
 
     ``fit(X, Y)`` takes one column of ``Y`` per annotator, with ``missing_label`` (or
