@@ -35,7 +35,7 @@ from threadpoolctl import threadpool_limits
 
 from skdnn import ConsensusClassifier, MLPClassifierFromScratch, simulate_annotations
 
-OUT = Path(os.environ.get("SKDNN_EXAMPLES_OUT", Path(__file__).resolve().parent / "images"))
+OUT = Path(os.environ.get("SKDNN_EXAMPLES_OUT") or Path(__file__).resolve().parent / "images")
 OUT.mkdir(parents=True, exist_ok=True)
 warnings.simplefilter("ignore", ConvergenceWarning)
 # Small networks: one BLAS thread is faster, and on a busy machine by far (no thread waits
