@@ -362,8 +362,8 @@ class ConsensusClassifier(DocLinkMixin, MetaEstimatorMixin, ClassifierMixin, Bas
 
     See Also
     --------
-    annotations_to_wide : crowd-kit's long table of labels as the ``Y`` of ``fit``.
-    simulate_annotations : labels from annotators of known confusion matrices.
+    annotations_to_wide : Crowd-kit's long table of labels as the ``Y`` of ``fit``.
+    simulate_annotations : Labels from annotators of known confusion matrices.
 
     Notes
     -----
@@ -631,7 +631,7 @@ def annotations_to_wide(long_table, *, task="task", worker="worker", label="labe
 
 
 def simulate_annotations(y, confusion, *, coverage=1.0, random_state=None):
-    """Labels of ``y`` from annotators of known confusion matrices (for experiments).
+    """Draw labels of ``y`` from annotators of known confusion matrices (for experiments).
 
     Parameters
     ----------
