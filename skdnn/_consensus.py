@@ -357,7 +357,7 @@ class ConsensusClassifier(DocLinkMixin, MetaEstimatorMixin, ClassifierMixin, Bas
         EM iterations run (in all rounds); 1 for the majority vote (its one M-step).
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Only when ``X`` has string column names.
 
     See Also
