@@ -11,11 +11,12 @@ import importlib
 from ._consensus import ConsensusClassifier, annotations_to_wide, simulate_annotations
 from ._mlp import MLPClassifierFromScratch, MLPRegressorFromScratch
 from ._perceptron import PerceptronClassifier
+from ._tabnet import TabNetClassifier, TabNetRegressor
 
 __version__ = "0.1.0"
 __all__ = ["ConsensusClassifier", "MLPClassifierFromScratch", "MLPRegressorFromScratch",
-           "PerceptronClassifier", "annotations_to_wide", "simulate_annotations",
-           "__version__"]
+           "PerceptronClassifier", "TabNetClassifier", "TabNetRegressor",
+           "annotations_to_wide", "simulate_annotations", "__version__"]
 
 #: Public submodules, imported when first used.
 _SUBMODULES = ["explain", "nn", "onnx", "plot"]

@@ -40,3 +40,28 @@ def glorot_uniform(fan_in, fan_out, rng, *, activation="relu", dtype=np.float64)
     b = rng.uniform(-bound, bound, fan_out).astype(dtype, copy=False)
     return W, b
 
+
+
+def xavier_normal(fan_in, fan_out, rng, *, gain=1.0, dtype=np.float64):
+    r"""Draw a weight matrix from Glorot's normal distribution, as ``torch.nn.init.xavier_normal_``.
+
+    Parameters
+    ----------
+    fan_in, fan_out : int
+        Units feeding into and out of the layer.
+    rng : numpy.random.Generator
+    gain : float, default=1.0
+        Scales the standard deviation.
+    dtype : dtype, default=np.float64
+
+    Returns
+    -------
+    W : ndarray of shape (fan_in, fan_out)
+
+    Notes
+    -----
+    ``W_ij ~ N(0, gain^2 * 2 / (fan_in + fan_out))``. TabNet (:mod:`skdnn.nn.tabnet`) picks
+    the gain so that the variance depends on ``fan_in`` alone.
+    """
+    std = gain * np.sqrt(2.0 / (fan_in + fan_out))
+    return (rng.standard_normal((fan_in, fan_out)) * std).astype(dtype, copy=False)

@@ -1,0 +1,826 @@
+"""TabNetClassifier and TabNetRegressor: TabNet as scikit-learn estimators.
+
+The network and its derivatives are :mod:`skdnn.nn.tabnet`; this module holds the estimator
+contract: validation, categorical columns, the training loop (the engine's Adam, the shared
+:class:`~skdnn._base.StoppingRule` and :class:`~skdnn._base.EpochCallbacks`), the fitted state
+and the explanations.
+
+The training loop::
+
+    _fit                  validate, encode categories, build or continue the network
+      _fit_epochs         for each epoch:
+        _run_epoch          shuffled mini-batches: loss_and_gradient, clip, adam_step
+        _evaluate           validation score and loss (early stopping) or training loss,
+                            into one StoppingRule
+      _commit             the fitted attributes, only once training succeeded
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from functools import partial
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_array, column_or_1d
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
+
+from ._base import (
+    CallbackSupportMixin,
+    EpochCallbacks,
+    StoppingRule,
+    combined_sample_weight,
+    generator,
+)
+from .nn import optimizers
+from .nn.losses import output_loss, output_values
+from .nn.tabnet import MASKS, TabNet
+from .nn.workspace import minibatches
+
+_NAN_ADVICE = (" Impute the numeric columns first, e.g. with sklearn.impute.SimpleImputer in "
+               "a pipeline before this estimator.")
+
+
+def _is_missing(value):
+    """None, NaN, or pandas' NA / NaT: a value that is a category of its own."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)
+    except TypeError:  # pandas.NA: its comparisons are NA, which has no truth value
+        return True
+
+
+def _column_values(X, j):
+    """Column ``j`` of an array or DataFrame, as a 1-D object array of Python values."""
+    column = X.iloc[:, j] if hasattr(X, "iloc") else np.asarray(X)[:, j]
+    return np.asarray(column, dtype=object)
+
+
+class _BaseTabNet(CallbackSupportMixin, BaseEstimator):
+    """Base class of skdnn's TabNet estimators (not for direct use).
+
+    See :class:`~skdnn.TabNetClassifier` and :class:`~skdnn.TabNetRegressor`.
+    """
+
+    _parameter_constraints: dict = {
+        "n_d": [Interval(Integral, 1, None, closed="left")],
+        "n_a": [Interval(Integral, 1, None, closed="left")],
+        "n_steps": [Interval(Integral, 1, None, closed="left")],
+        "gamma": [Interval(Real, 1, None, closed="left")],
+        "n_independent": [Interval(Integral, 0, None, closed="left")],
+        "n_shared": [Interval(Integral, 0, None, closed="left")],
+        "lambda_sparse": [Interval(Real, 0, None, closed="left")],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "mask_type": [StrOptions(set(MASKS))],
+        "virtual_batch_size": [Interval(Integral, 1, None, closed="left")],
+        "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
+        "cat_emb_dim": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": [StrOptions({"auto"}), "boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "clip_value": [Interval(Real, 0, None, closed="neither"), None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    #: With ``early_stopping="auto"``, the fewest samples that turn it on.
+    _AUTO_EARLY_STOPPING = 500
+
+    def __init__(self, *, n_d=8, n_a=8, n_steps=3, gamma=1.3, n_independent=2, n_shared=2,
+                 lambda_sparse=1e-3, momentum=0.02, mask_type="sparsemax",
+                 virtual_batch_size=128, categorical_features="from_dtype", cat_emb_dim=1,
+                 batch_size=1024, learning_rate_init=0.02, max_iter=200,
+                 early_stopping="auto", validation_fraction=0.1, n_iter_no_change=10,
+                 tol=1e-4, clip_value=1.0, random_state=None, verbose=False,
+                 warm_start=False):
+        self.n_d = n_d
+        self.n_a = n_a
+        self.n_steps = n_steps
+        self.gamma = gamma
+        self.n_independent = n_independent
+        self.n_shared = n_shared
+        self.lambda_sparse = lambda_sparse
+        self.momentum = momentum
+        self.mask_type = mask_type
+        self.virtual_batch_size = virtual_batch_size
+        self.categorical_features = categorical_features
+        self.cat_emb_dim = cat_emb_dim
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.clip_value = clip_value
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # -- what each estimator supplies ------------------------------------------------------
+    def _encode_targets(self, y, reset):
+        """``(y, Y, out_activation)``: targets as given and encoded for the output layer."""
+        raise NotImplementedError
+
+    def _score_outputs(self, outputs, y, sample_weight):
+        raise NotImplementedError
+
+    def _validation_key(self, score, loss):
+        return (-score,)
+
+    def _stratify(self, y):
+        return None
+
+    def _sample_weight(self, sample_weight, X, y):
+        return combined_sample_weight(sample_weight, X, None, None, None, X.dtype)
+
+    # -- input -----------------------------------------------------------------------------
+    def _categorical_mask(self, X):
+        """A boolean mask of the categorical columns of ``X`` (fit time)."""
+        n_features = X.shape[1]
+        spec = self.categorical_features
+        if spec is None:
+            return np.zeros(n_features, dtype=bool)
+        if isinstance(spec, str):  # "from_dtype"
+            dtypes = getattr(X, "dtypes", None)
+            if dtypes is None:
+                return np.zeros(n_features, dtype=bool)
+            return np.array([getattr(d, "name", "") == "category" for d in dtypes])
+        spec = np.asarray(spec)
+        if spec.dtype.kind in "US" or spec.dtype == object:
+            names = getattr(X, "columns", None)
+            if names is None:
+                raise ValueError("categorical_features names columns, but X has no column "
+                                 "names; pass a DataFrame or give indices or a mask.")
+            names = np.asarray(names, dtype=object)
+            unknown = sorted(set(spec.tolist()) - set(names.tolist()))
+            if unknown:
+                raise ValueError(f"categorical_features names columns that X lacks: "
+                                 f"{unknown}.")
+            return np.isin(names, spec)
+        if spec.dtype == bool:
+            if spec.shape != (n_features,):
+                raise ValueError(f"categorical_features as a mask must have {n_features} "
+                                 f"entries, one per column; got shape {spec.shape}.")
+            return spec.copy()
+        if spec.dtype.kind not in "iu" or spec.ndim != 1:
+            raise ValueError("categorical_features must be 'from_dtype', None, a boolean "
+                             "mask, indices or feature names.")
+        if np.any((spec < -n_features) | (spec >= n_features)):
+            raise ValueError(f"categorical_features has indices out of range for "
+                             f"{n_features} columns: {spec.tolist()}.")
+        mask = np.zeros(n_features, dtype=bool)
+        mask[spec] = True
+        return mask
+
+    def _check_X(self, X, reset):
+        """The input as a float array, category codes in the categorical columns."""
+        try:
+            if reset:
+                has_shape = hasattr(X, "shape") and len(X.shape) == 2
+                mask = self._categorical_mask(X) if has_shape else None
+                self._cat_idxs = [] if mask is None else np.flatnonzero(mask).tolist()
+            if not self._cat_idxs:
+                return validate_data(self, X, dtype=(np.float64, np.float32), reset=reset)
+            return self._check_mixed(X, reset)
+        except ValueError as error:
+            if "NaN" in str(error):
+                raise ValueError(str(error) + _NAN_ADVICE) from error
+            raise
+
+    def _check_mixed(self, X, reset):
+        validate_data(self, X, skip_check_array=True, reset=reset)
+        n_features = X.shape[1]
+        numeric = np.setdiff1d(np.arange(n_features), self._cat_idxs)
+        block = X.iloc[:, numeric] if hasattr(X, "iloc") else np.asarray(X)[:, numeric]
+        values = check_array(block, dtype=(np.float64, np.float32), ensure_min_features=0,
+                             input_name="X")
+        out = np.empty((values.shape[0], n_features), dtype=values.dtype)
+        out[:, numeric] = values
+        if reset:
+            self._categories = []
+        for position, j in enumerate(self._cat_idxs):
+            column = _column_values(X, j)
+            if reset:
+                self._categories.append(self._learn_categories(column))
+            out[:, j] = self._codes(column, self._categories[position])
+        return out
+
+    @staticmethod
+    def _learn_categories(column):
+        """The column's categories, sorted, and whether a missing value was seen."""
+        seen = {v for v in column.tolist() if not _is_missing(v)}
+        try:
+            values = sorted(seen)
+        except TypeError:  # mixed types: sort by type name, then by text
+            values = sorted(seen, key=lambda v: (type(v).__name__, str(v)))
+        missing = any(_is_missing(v) for v in column.tolist())
+        return {"values": values, "has_missing": bool(missing)}
+
+    @staticmethod
+    def _codes(column, categories):
+        """Codes ``0 .. K - 1`` for the known categories, ``K`` for a missing value seen in
+        training, and the last code for anything else (the unknown embedding)."""
+        values = categories["values"]
+        lookup = {v: i for i, v in enumerate(values)}
+        missing = len(values) if categories["has_missing"] else None
+        unknown = len(values) + categories["has_missing"]
+        codes = np.empty(len(column), dtype=np.float64)
+        for i, v in enumerate(column.tolist()):
+            if _is_missing(v):
+                codes[i] = unknown if missing is None else missing
+            else:
+                try:
+                    codes[i] = lookup.get(v, unknown)
+                except TypeError:  # unhashable: not a category seen in training
+                    codes[i] = unknown
+        return codes
+
+    # -- the network ------------------------------------------------------------------------
+    def _network(self, n_outputs):
+        if self.n_shared + self.n_independent == 0:
+            raise ValueError("n_shared and n_independent cannot both be 0: each feature "
+                             "transformer needs at least one GLU layer.")
+        cat_dims = [len(c["values"]) + c["has_missing"] + 1
+                    for c in getattr(self, "_categories", [])] if self._cat_idxs else []
+        return TabNet(self.n_features_in_, n_outputs, n_d=self.n_d, n_a=self.n_a,
+                      n_steps=self.n_steps, gamma=self.gamma,
+                      n_independent=self.n_independent, n_shared=self.n_shared,
+                      virtual_batch_size=self.virtual_batch_size, momentum=self.momentum,
+                      mask_type=self.mask_type, cat_idxs=self._cat_idxs, cat_dims=cat_dims,
+                      cat_emb_dim=self.cat_emb_dim)
+
+    def _fitted_network(self):
+        return self._network(self.n_outputs_)
+
+    def _early_stopping(self, n_samples):
+        if self.early_stopping == "auto":
+            return n_samples >= self._AUTO_EARLY_STOPPING
+        return bool(self.early_stopping)
+
+    # -- training ----------------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit TabNet to ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            The training input. Categorical columns (see ``categorical_features``) may hold
+            any hashable values; the others must be numeric, without NaN.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels (classifier), or real-valued targets (regressor).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the loss and the sparsity regulariser.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        continuing = self.warm_start and hasattr(self, "_theta")
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target "
+                             "y is None.")
+        X_raw = X
+        X = self._check_X(X, reset=not continuing)
+        y, Y, out_activation = self._encode_targets(y, reset=not continuing)
+        check_consistent_length(X, y)
+        if Y.dtype != bool:
+            Y = Y.astype(X.dtype)
+        callbacks = EpochCallbacks(self, X_raw, y, sample_weight, self.max_iter)
+        sample_weight = self._sample_weight(sample_weight, X, y)
+        rng = generator(self.random_state)
+        network = self._network(Y.shape[1])
+        if continuing:
+            theta, stats = self._theta.astype(X.dtype), self._stats.astype(X.dtype)
+        else:
+            theta, stats = network.init(rng, X.dtype)
+        record = {"loss_curve": [], "validation_scores": None, "best_validation_score": None,
+                  "best_loss": None}
+        # One BLAS thread: the products are a batch by a few dozen columns, too small to
+        # share, and waiting threads cost more than they save (as for the perceptron).
+        with threadpool_limits(1), np.errstate(over="ignore", invalid="ignore",
+                                               divide="ignore"):
+            theta, stats = self._fit_epochs(network, theta, stats, X, y, Y, sample_weight,
+                                            out_activation, rng, record, callbacks)
+        self._commit(network, theta, stats, X, out_activation, record)
+        callbacks.end_fit()
+        return self
+
+    def _fit_epochs(self, network, theta, stats, X, y, Y, sample_weight, out_activation,
+                    rng, record, callbacks):
+        """The epoch loop; returns the trained (or best validated) parameters."""
+        early_stopping = self._early_stopping(X.shape[0])
+        train = (X, Y, sample_weight, y)
+        if early_stopping:
+            train, val = self._validation_split(train, rng)
+            record["validation_scores"] = []
+        rule = StoppingRule(self.tol)
+        adam = optimizers.Adam(learning_rate_init=self.learning_rate_init)
+        state = adam.new_state(theta)
+        best = (theta.copy(), stats.copy())
+        for epoch in range(self.max_iter):
+            callbacks.begin_epoch()
+            loss = self._run_epoch(network, theta, stats, train, out_activation, adam, state,
+                                   rng)
+            if not (np.isfinite(loss) and np.isfinite(theta).all()):
+                raise ValueError(
+                    f"Training diverged in epoch {epoch + 1} (the loss became {loss:.3g}): "
+                    f"lower learning_rate_init={self.learning_rate_init}, or scale the "
+                    "numeric features, e.g. with sklearn.preprocessing.StandardScaler.")
+            record["loss_curve"].append(loss)
+            if self.verbose:
+                print(f"Iteration {epoch + 1}, loss = {loss:.8f}")
+            if early_stopping:
+                improved = self._evaluate(network, theta, stats, val, out_activation, rule,
+                                          record)
+            else:
+                improved = rule.update((loss,))
+                record["best_loss"] = rule.best[0]
+            if improved or not early_stopping:
+                best = (theta.copy(), stats.copy()) if early_stopping else (theta, stats)
+            fitted = partial(self._fitted_attributes, network, theta, stats, out_activation)
+            if callbacks.end_epoch(fitted):
+                break
+            if rule.count > self.n_iter_no_change:
+                if self.verbose:
+                    what = "Validation score" if early_stopping else "Training loss"
+                    print(f"{what} did not improve more than tol={self.tol:f} for "
+                          f"{self.n_iter_no_change} consecutive epochs. Stopping.")
+                break
+        else:
+            warnings.warn(f"TabNet: maximum iterations ({self.max_iter}) reached and the "
+                          "optimization hasn't converged yet.", ConvergenceWarning,
+                          stacklevel=3)
+        record["n_iter"] = len(record["loss_curve"])
+        return best
+
+    def _run_epoch(self, network, theta, stats, train, out_activation, adam, state, rng):
+        """One pass over shuffled mini-batches, an Adam step per batch; the mean loss."""
+        X, Y, sample_weight, _ = train
+        n_samples = X.shape[0]
+        batch_size = min(self.batch_size, n_samples)
+        grad = np.empty_like(theta)
+        total = 0.0
+        for X_b, Y_b, w_b in minibatches((X, Y, sample_weight), batch_size,
+                                         order=rng.permutation(n_samples)):
+            if w_b is not None and not w_b.sum() > 0:
+                continue  # a batch of zero-weight samples has nothing to learn from
+            loss = network.loss_and_gradient(theta, stats, grad, X_b, Y_b, out_activation,
+                                             sample_weight=w_b,
+                                             lambda_sparse=self.lambda_sparse)
+            if self.clip_value is not None:  # pytorch-tabnet's clip_grad_norm_
+                norm = math.sqrt(float(grad @ grad))
+                if norm > self.clip_value:
+                    grad *= self.clip_value / (norm + 1e-6)
+            adam.step(theta, grad, state)
+            total += loss * X_b.shape[0]
+        return total / n_samples
+
+    def _evaluate(self, network, theta, stats, val, out_activation, rule, record):
+        """Score the validation set; True when these are the best weights so far."""
+        X, Y, sample_weight, y = val
+        z, _ = network.forward(theta, stats, X)
+        loss = output_loss(z, Y, out_activation, sample_weight)
+        score = float(self._score_outputs(output_values(z, out_activation), y,
+                                          sample_weight))
+        record["validation_scores"].append(score)
+        if self.verbose:
+            print(f"Validation score: {score:f}")
+        if rule.update(self._validation_key(score, loss)):
+            record["best_validation_score"] = score
+            return True
+        return False
+
+    def _validation_split(self, data, rng):
+        """``(train, validation)``, each ``(X, Y, sample_weight, y)``."""
+        X, Y, sample_weight, y = data
+        n_samples = X.shape[0]
+        stratify = self._stratify(y)
+        n_val = max(int(np.ceil(self.validation_fraction * n_samples)), 2)
+        if stratify is not None:
+            n_val = max(n_val, len(np.unique(stratify)))
+        if n_samples - n_val < 2:
+            raise ValueError(
+                f"The validation set is too small: {n_samples} samples cannot be split into a "
+                f"training set and a validation set of {n_val}. Increase the size of your "
+                "dataset, or set early_stopping=False.")
+        arrays = [X, Y, y] + ([] if sample_weight is None else [sample_weight])
+        parts = train_test_split(*arrays, test_size=n_val, stratify=stratify,
+                                 random_state=int(rng.integers(np.iinfo(np.int32).max)))
+        if sample_weight is None:
+            parts += [None, None]
+        tr, va = parts[0::2], parts[1::2]
+        return (tr[0], tr[1], tr[3], tr[2]), (va[0], va[1], va[3], va[2])
+
+    # -- the fitted state --------------------------------------------------------------------
+    def _fitted_attributes(self, network, theta, stats, out_activation):
+        return {"_theta": theta, "_stats": stats, "n_outputs_": network.n_outputs,
+                "out_activation_": out_activation}
+
+    def _commit(self, network, theta, stats, X, out_activation, record):
+        theta = theta.copy()
+        P = network.params.views(theta)
+        for j in network.cat_idxs:
+            # The unknown category's embedding (the last row, never trained) is the mean of
+            # the column's trained embeddings, weighted by how often each was seen.
+            table = P[f"emb{j}"]
+            counts = np.bincount(X[:, j].astype(np.intp), minlength=table.shape[0])[:-1]
+            table[-1] = counts @ table[:-1] / max(counts.sum(), 1)
+        for name, value in self._fitted_attributes(network, theta, stats,
+                                                   out_activation).items():
+            setattr(self, name, value)
+        self.loss_curve_ = record["loss_curve"]
+        self.n_iter_ = record["n_iter"]
+        self.validation_scores_ = record["validation_scores"]
+        self.best_validation_score_ = record["best_validation_score"]
+        self.best_loss_ = record["best_loss"]
+        importances, _ = network.explain(theta, stats, X)
+        total = importances.sum(axis=0)
+        self.feature_importances_ = total / total.sum() if total.sum() > 0 else (
+            np.full(total.shape, 1.0 / total.size))
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "_theta")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.categorical = True
+        return tags
+
+    # -- prediction and explanations ---------------------------------------------------------
+    def _outputs(self, X):
+        X = self._check_X(X, reset=False)
+        network = self._fitted_network()
+        z, _ = network.forward(self._theta.astype(X.dtype, copy=False),
+                               self._stats.astype(X.dtype, copy=False), X)
+        return output_values(z, self.out_activation_, out=z)
+
+    def explain(self, X, normalize=False):
+        """Each row's feature importances and each step's attention mask.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            The rows to explain.
+        normalize : bool, default=False
+            Divide each row's importances by their sum, so that they sum to 1.
+
+        Returns
+        -------
+        importances : ndarray or DataFrame of shape (n_samples, n_features)
+            pytorch-tabnet's ``M_explain``: ``sum_s M_s * sum(ReLU(d_s))``, the masks
+            weighted by how much each step contributes to the decision. An embedded
+            categorical column's entries are summed back into its raw column.
+        masks : dict of int to ndarray or DataFrame of shape (n_samples, n_features)
+            ``masks[s]`` is step ``s``'s mask ``M_s``: each row sums to 1, with exact zeros
+            for the features the step ignores.
+
+        A DataFrame ``X`` gives DataFrames, with ``X``'s index and columns.
+        """
+        check_is_fitted(self)
+        X_checked = self._check_X(X, reset=False)
+        importances, masks = self._fitted_network().explain(
+            self._theta.astype(X_checked.dtype, copy=False),
+            self._stats.astype(X_checked.dtype, copy=False), X_checked)
+        if normalize:
+            row = importances.sum(axis=1, keepdims=True)
+            importances = np.divide(importances, row, out=np.zeros_like(importances),
+                                    where=row > 0)
+        masks = dict(enumerate(masks))
+        if hasattr(X, "iloc"):
+            import pandas as pd
+
+            def frame(a):
+                return pd.DataFrame(a, index=X.index, columns=X.columns)
+
+            return frame(importances), {s: frame(M) for s, M in masks.items()}
+        return importances, masks
+
+
+_PARAMETERS = """\
+    n_d : int, default=8
+        Width of each step's decision output ``d_s`` (pytorch-tabnet's ``n_d``).
+    n_a : int, default=8
+        Width of each step's attention output, which the next step's mask is computed from.
+    n_steps : int, default=3
+        Decision steps, each with its own mask.
+    gamma : float, default=1.3
+        Relaxation of the prior, at least 1: a feature used with mask ``M`` keeps a prior of
+        ``gamma - M`` for the next steps; 1 forbids reusing a feature, larger values allow it.
+    n_independent : int, default=2
+        GLU layers of each step's feature transformer of its own.
+    n_shared : int, default=2
+        GLU layers whose weights all steps share (each step keeps its own batch norm).
+    lambda_sparse : float, default=1e-3
+        Weight of the masks' mean entropy added to the loss; larger gives sparser masks.
+    momentum : float, default=0.02
+        Momentum of the ghost batch norms' running statistics, used at prediction.
+    mask_type : {"sparsemax", "entmax"}, default="sparsemax"
+        The function that turns attention scores into a mask: sparsemax, or the smoother
+        1.5-entmax; both give rows that sum to 1 with exact zeros.
+    virtual_batch_size : int, default=128
+        Rows per chunk of ghost batch norm: each batch is normalised chunk by chunk.
+    categorical_features : "from_dtype", array-like of bool, int or str, or None, \
+default="from_dtype"
+        The categorical columns, as in ``HistGradientBoostingClassifier``: ``"from_dtype"``
+        takes a DataFrame's ``category`` columns; or a boolean mask, column indices or
+        feature names. Each category is embedded in ``cat_emb_dim`` learned numbers; a
+        missing value is a category of its own, and a category unseen in training maps to
+        a shared "unknown" embedding (the training categories' embeddings averaged by their
+        frequency), never an error.
+    cat_emb_dim : int, default=1
+        Width of every categorical column's embedding.
+    batch_size : int, default=1024
+        Rows per Adam step (at most the number of training rows).
+    learning_rate_init : float, default=0.02
+        Adam's step size (pytorch-tabnet's default).
+    max_iter : int, default=200
+        The most epochs. With early stopping (the default on 500 rows or more), a default
+        fit stopped by itself on every benchmark data set (benchmarks/README.md).
+    early_stopping : "auto" or bool, default="auto"
+        Hold out ``validation_fraction`` of the data (stratified for a classifier), stop when
+        its score has not improved by ``tol`` for ``n_iter_no_change`` epochs, and keep the
+        weights of the best epoch. ``"auto"`` turns it on for 500 training rows or more;
+        below that a validation set is too small to rank epochs, and training stops on the
+        training loss.
+    validation_fraction : float, default=0.1
+        Share of the data held out for early stopping.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping (pytorch-tabnet's ``patience``).
+    tol : float, default=1e-4
+        The least improvement that counts.
+    clip_value : float or None, default=1.0
+        The largest norm of the gradient (pytorch-tabnet's ``clip_value``); a longer one is
+        scaled down to it. None does not clip.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the one generator of a fit: initial weights, shuffling, the validation split.
+    verbose : bool, default=False
+        Print the loss after each epoch, the validation score, and why training stopped.
+    warm_start : bool, default=False
+        Continue from the fitted network (a new Adam state) instead of starting anew.
+"""
+
+_ATTRIBUTES = """\
+    feature_importances_ : ndarray of shape (n_features_in_,)
+        The aggregate mask (:meth:`explain`) summed over the training rows and normalised to
+        sum to 1 (works with ``SelectFromModel``).
+    loss_curve_ : list of float
+        The training objective (loss plus sparsity term) after each epoch.
+    validation_scores_ : list of float or None
+        The validation score after each epoch, with early stopping.
+    best_validation_score_ : float or None
+        The score of the kept weights, with early stopping.
+    best_loss_ : float or None
+        The lowest training objective, without early stopping.
+    n_iter_ : int
+        Epochs run.
+    n_outputs_ : int
+        Units of the output layer.
+    out_activation_ : str
+        The output layer (:mod:`skdnn.nn.losses`).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+"""
+
+_NOTES = """\
+    Notes
+    -----
+    The network is :class:`skdnn.nn.tabnet.TabNet`, forward and backward by hand in NumPy:
+    an initial batch norm, a feature transformer of GLU layers (``n_shared`` shared by the
+    steps, ``n_independent`` per step, residual sums scaled by ``sqrt(0.5)``, ghost batch
+    norm), and per step an attentive transformer (a linear map of the previous step's
+    attention output, ghost batch norm, times the prior, then sparsemax or 1.5-entmax), the
+    prior update ``P <- P (gamma - M)``, and the decision ``sum_s ReLU(d_s)`` through a final
+    linear layer. The initialisation, the layout and the clipped Adam training are
+    pytorch-tabnet's. All parameters are one flat vector trained by the engine's Adam.
+
+    References
+    ----------
+    Arik, S. O. and Pfister, T. "TabNet: Attentive Interpretable Tabular Learning", AAAI
+    2021.
+"""
+
+
+def _docstring(summary, extra_parameters, extra_attributes, examples):
+    return (f"{summary}\n\n    Parameters\n    ----------\n{_PARAMETERS}{extra_parameters}\n"
+            f"    Attributes\n    ----------\n{extra_attributes}{_ATTRIBUTES}\n{_NOTES}\n"
+            f"    Examples\n    --------\n{examples}\n    ")
+
+
+class TabNetClassifier(ClassifierMixin, _BaseTabNet):
+    __doc__ = _docstring(
+        """TabNet classifier: attentive, sparse feature selection for tabular data.
+
+    A neural network that reads each row in ``n_steps`` steps, each attending to a few
+    features through a sparse mask, which makes its decisions explainable
+    (:meth:`explain`, ``feature_importances_``). It minimises the cross-entropy of a
+    softmax output (multiclass) or a sigmoid output (binary) plus ``lambda_sparse`` times
+    the masks' mean entropy.""",
+        """    class_weight : dict, "balanced" or None, default=None
+        Weights per class, multiplied into the sample weights.
+""",
+        """    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+""",
+        """    >>> from sklearn.datasets import load_breast_cancer
+    >>> from skdnn import TabNetClassifier
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = TabNetClassifier(n_steps=2, batch_size=256, random_state=0).fit(X, y)
+    >>> clf.score(X, y) > 0.9
+    True
+    >>> clf.feature_importances_.shape, round(float(clf.feature_importances_.sum()), 6)
+    ((30,), 1.0)""",
+    )
+
+    _parameter_constraints: dict = {
+        **_BaseTabNet._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(self, *, n_d=8, n_a=8, n_steps=3, gamma=1.3, n_independent=2, n_shared=2,
+                 lambda_sparse=1e-3, momentum=0.02, mask_type="sparsemax",
+                 virtual_batch_size=128, categorical_features="from_dtype", cat_emb_dim=1,
+                 batch_size=1024, learning_rate_init=0.02, max_iter=200,
+                 early_stopping="auto", validation_fraction=0.1, n_iter_no_change=10,
+                 tol=1e-4, clip_value=1.0, random_state=None, verbose=False,
+                 warm_start=False, class_weight=None):
+        super().__init__(
+            n_d=n_d, n_a=n_a, n_steps=n_steps, gamma=gamma, n_independent=n_independent,
+            n_shared=n_shared, lambda_sparse=lambda_sparse, momentum=momentum,
+            mask_type=mask_type, virtual_batch_size=virtual_batch_size,
+            categorical_features=categorical_features, cat_emb_dim=cat_emb_dim,
+            batch_size=batch_size, learning_rate_init=learning_rate_init, max_iter=max_iter,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change, tol=tol, clip_value=clip_value,
+            random_state=random_state, verbose=verbose, warm_start=warm_start)
+        self.class_weight = class_weight
+
+    def _encode_targets(self, y, reset):
+        y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, input_name="y"),
+                         warn=True)
+        check_classification_targets(y)
+        if reset or not hasattr(self, "classes_"):
+            binarizer = LabelBinarizer().fit(y)
+            self.classes_ = binarizer.classes_
+        else:
+            if len(np.setdiff1d(y, self.classes_)):
+                raise ValueError(f"warm_start needs the classes of the first fit, "
+                                 f"{self.classes_}; y has others.")
+            binarizer = LabelBinarizer().fit(self.classes_)
+        Y = binarizer.transform(y).astype(bool)
+        out_activation = "softmax" if len(self.classes_) > 2 else "logistic"
+        return y, Y, out_activation
+
+    def _sample_weight(self, sample_weight, X, y):
+        return combined_sample_weight(sample_weight, X, np.searchsorted(self.classes_, y),
+                                      self.classes_, self.class_weight, X.dtype)
+
+    def _stratify(self, y):
+        return y
+
+    def _validation_key(self, score, loss):
+        # Accuracy moves in steps of 1 / n_val: at an equal accuracy, a validation loss lower
+        # by tol is progress too (as for the MLP).
+        return (-score, loss) if score < 1 else (-score,)
+
+    def _labels(self, proba):
+        if len(self.classes_) == 1:
+            return np.full(proba.shape[0], self.classes_[0])
+        if proba.shape[1] == 1:
+            return self.classes_[(proba[:, 0] > 0.5).astype(int)]
+        return self.classes_[proba.argmax(axis=1)]
+
+    def _score_outputs(self, outputs, y, sample_weight):
+        return accuracy_score(y, self._labels(outputs), sample_weight=sample_weight)
+
+    def predict_proba(self, X):
+        """Probability of each class.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            The input, with the columns the estimator was fitted on.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            In the order of ``classes_``, in the dtype of the input (float32 or float64).
+        """
+        check_is_fitted(self)
+        proba = self._outputs(X)
+        if len(self.classes_) == 1:
+            return np.ones((proba.shape[0], 1), dtype=proba.dtype)
+        if proba.shape[1] == 1:
+            return np.hstack([1 - proba, proba])
+        return proba
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            The input, with the columns the estimator was fitted on.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            The natural logarithm of each class's probability.
+        """
+        return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """The most probable class of each row.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            The input, with the columns the estimator was fitted on.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            One of ``classes_`` per row.
+        """
+        check_is_fitted(self)
+        return self._labels(self._outputs(X))
+
+
+class TabNetRegressor(RegressorMixin, _BaseTabNet):
+    __doc__ = _docstring(
+        """TabNet regressor: attentive, sparse feature selection for tabular data.
+
+    A neural network that reads each row in ``n_steps`` steps, each attending to a few
+    features through a sparse mask, which makes its predictions explainable
+    (:meth:`explain`, ``feature_importances_``). It minimises half the squared error
+    (averaged over the outputs; one or several targets) plus ``lambda_sparse`` times the
+    masks' mean entropy.""",
+        "",
+        "",
+        """    >>> from sklearn.datasets import make_friedman1
+    >>> from skdnn import TabNetRegressor
+    >>> X, y = make_friedman1(n_samples=1000, n_features=10, random_state=0)
+    >>> reg = TabNetRegressor(random_state=0).fit(X, y)
+    >>> reg.score(X, y) > 0.8
+    True
+    >>> top_3 = reg.feature_importances_.argsort()[::-1][:3]
+    >>> set(top_3.tolist()) <= {0, 1, 2, 3, 4}  # the columns y depends on
+    True""",
+    )
+
+    def _encode_targets(self, y, reset):
+        y = check_array(y, ensure_2d=False, dtype=(np.float64, np.float32), input_name="y")
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        Y = np.asarray(y).reshape(y.shape[0], -1)
+        return y, Y, "identity"
+
+    def _score_outputs(self, outputs, y, sample_weight):
+        if not np.isfinite(outputs).all():
+            return np.nan
+        return r2_score(y, self._predictions(outputs), sample_weight=sample_weight)
+
+    @staticmethod
+    def _predictions(outputs):
+        return outputs.ravel() if outputs.shape[1] == 1 else outputs
+
+    def predict(self, X):
+        """Predicted targets.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            The input, with the columns the estimator was fitted on.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            One column per target (a 1-d array for one target), in the input's dtype.
+        """
+        check_is_fitted(self)
+        return self._predictions(self._outputs(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
