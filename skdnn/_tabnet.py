@@ -459,11 +459,6 @@ class _BaseTabNet(CallbackSupportMixin, BaseEstimator):
     def __sklearn_is_fitted__(self):
         return hasattr(self, "_theta")
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.categorical = True
-        return tags
-
     # -- prediction and explanations ---------------------------------------------------------
     def _outputs(self, X):
         X = self._check_X(X, reset=False)
@@ -556,10 +551,10 @@ default="from_dtype"
         fit stopped by itself on every benchmark data set (benchmarks/README.md).
     early_stopping : "auto" or bool, default="auto"
         Hold out ``validation_fraction`` of the data (stratified for a classifier), stop when
-        its score has not improved by ``tol`` for ``n_iter_no_change`` epochs, and keep the
-        weights of the best epoch. ``"auto"`` turns it on for 500 training rows or more;
-        below that a validation set is too small to rank epochs, and training stops on the
-        training loss.
+        its loss (the log-loss of a classifier, the R^2 of a regressor) has not improved by
+        ``tol`` for ``n_iter_no_change`` epochs, and keep the weights of the best epoch.
+        ``"auto"`` turns it on for 500 training rows or more; below that a validation set is
+        too small to rank epochs, and training stops on the training loss.
     validation_fraction : float, default=0.1
         Share of the data held out for early stopping.
     n_iter_no_change : int, default=10
@@ -698,9 +693,9 @@ class TabNetClassifier(ClassifierMixin, _BaseTabNet):
         return y
 
     def _validation_key(self, score, loss):
-        # Accuracy moves in steps of 1 / n_val: at an equal accuracy, a validation loss lower
-        # by tol is progress too (as for the MLP).
-        return (-score, loss) if score < 1 else (-score,)
+        # The validation log-loss: accuracy moves in steps of 1 / n_val and stays flat for
+        # many epochs while the probabilities still improve.
+        return (loss,)
 
     def _labels(self, proba):
         if len(self.classes_) == 1:

@@ -1,0 +1,406 @@
+"""TabNet: the engine's derivatives against finite differences, and the estimators' contract."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_iris, make_classification, make_regression
+from sklearn.feature_selection import SelectFromModel
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skdnn import TabNetClassifier, TabNetRegressor
+from skdnn.nn.tabnet import (
+    GhostBatchNorm,
+    GLULayer,
+    Layout,
+    TabNet,
+    entmax15,
+    entmax15_backward,
+    sparsemax,
+    sparsemax_backward,
+)
+
+# Short fits that stop before converging are the point of most tests here.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+MASK_PAIRS = {"sparsemax": (sparsemax, sparsemax_backward),
+              "entmax": (entmax15, entmax15_backward)}
+
+
+def _numeric_gradient(f, x, h=1e-6):
+    """Central differences of the scalar ``f`` at every entry of ``x`` (float64)."""
+    grad = np.empty_like(x)
+    flat, out = x.reshape(-1), grad.reshape(-1)
+    for i in range(flat.size):
+        keep = flat[i]
+        flat[i] = keep + h
+        up = f(x)
+        flat[i] = keep - h
+        down = f(x)
+        flat[i] = keep
+        out[i] = (up - down) / (2 * h)
+    return grad
+
+
+def _assert_gradient(numeric, analytic):
+    scale = max(np.abs(numeric).max(), 1e-8)
+    assert np.abs(numeric - analytic).max() / scale < 1e-6
+
+
+# -- the engine's pieces ------------------------------------------------------------------------
+@pytest.mark.parametrize("mask", MASK_PAIRS)
+def test_mask_rows_sum_to_one_with_exact_zeros(mask):
+    forward, _ = MASK_PAIRS[mask]
+    z = np.random.default_rng(0).standard_normal((200, 12)) * 3
+    p = forward(z)
+    np.testing.assert_allclose(p.sum(axis=1), 1, rtol=1e-12)
+    assert (p >= 0).all() and (p == 0).mean() > 0.3
+
+
+def test_sparsemax_is_the_projection_onto_the_simplex():
+    # Sparsemax's defining property: p minimises ||p - z|| over the simplex, so moving mass
+    # between two coordinates in any direction never brings p closer to z.
+    rng = np.random.default_rng(1)
+    z = rng.standard_normal((50, 6))
+    p = sparsemax(z)
+    for _ in range(20):
+        i, j = rng.choice(6, 2, replace=False)
+        step = np.zeros(6)
+        step[i], step[j] = 1e-3, -1e-3
+        q = p + step
+        feasible = (q >= 0).all(axis=1)
+        closer = ((q - z) ** 2).sum(axis=1) < ((p - z) ** 2).sum(axis=1) - 1e-12
+        assert not (feasible & closer).any()
+
+
+@pytest.mark.parametrize("mask", MASK_PAIRS)
+def test_mask_backward_matches_finite_differences(mask):
+    forward, backward = MASK_PAIRS[mask]
+    rng = np.random.default_rng(2)
+    z = rng.standard_normal((7, 9)) * 2
+    weights = rng.standard_normal((7, 9))
+    numeric = _numeric_gradient(lambda v: float((forward(v) * weights).sum()), z.copy())
+    _assert_gradient(numeric, backward(forward(z), weights))
+
+
+def _check_layer_gradients(layer, params, stats, running, x, weights, training, rng):
+    """A layer's ``backward`` (input and parameter gradients) against finite differences of
+    ``sum(forward(x) * weights)``."""
+    theta = rng.standard_normal(params.size)
+
+    def loss(x_, theta_=theta):
+        out, _ = layer.forward(params.views(theta_), stats.views(running.copy()), x_, training)
+        return float((out * weights).sum())
+
+    P = params.views(theta)
+    _, cache = layer.forward(P, stats.views(running.copy()), x, training)
+    grad = np.zeros_like(theta)
+    dx = layer.backward(P, params.views(grad), weights, cache)
+    _assert_gradient(_numeric_gradient(loss, x.copy()), dx)
+    _assert_gradient(_numeric_gradient(lambda t: loss(x, t), theta.copy()), grad)
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("n_rows", [40, 37])  # equal chunks; a shorter last chunk
+def test_ghost_batch_norm_backward_matches_finite_differences(training, n_rows):
+    rng = np.random.default_rng(3)
+    params, stats = Layout(), Layout()
+    bn = GhostBatchNorm("bn", 5, 16, 0.02, params, stats)
+    running = np.concatenate([rng.standard_normal(5), rng.uniform(0.5, 2, 5)])
+    z = rng.standard_normal((n_rows, 5)) * 2 + 1
+    _check_layer_gradients(bn, params, stats, running, z, rng.standard_normal((n_rows, 5)),
+                           training, rng)
+
+
+def test_ghost_batch_norm_running_statistics_follow_torch_chunk_by_chunk():
+    params, stats = Layout(), Layout()
+    bn = GhostBatchNorm("bn", 3, 10, 0.1, params, stats)
+    P, S = params.views(np.ones(params.size)), stats.views(np.empty(stats.size))
+    bn.init(P, S)
+    z = np.random.default_rng(4).standard_normal((25, 3))  # chunks of 9, 9 and 7 rows
+    bn.forward(P, S, z, training=True)
+    mean, var = np.zeros(3), np.ones(3)
+    for chunk in (z[:9], z[9:18], z[18:]):
+        mean = 0.9 * mean + 0.1 * chunk.mean(axis=0)
+        var = 0.9 * var + 0.1 * chunk.var(axis=0, ddof=1)
+    np.testing.assert_allclose(S["bn.mean"], mean, rtol=1e-12)
+    np.testing.assert_allclose(S["bn.var"], var, rtol=1e-12)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_glu_layer_backward_matches_finite_differences(training):
+    rng = np.random.default_rng(5)
+    params, stats = Layout(), Layout()
+    params.add("W", (4, 6))
+    layer = GLULayer("glu", "W", 3, 8, 0.02, params, stats)
+    running = np.concatenate([np.zeros(6), rng.uniform(0.5, 2, 6)])
+    h = rng.standard_normal((20, 4))
+    _check_layer_gradients(layer, params, stats, running, h, rng.standard_normal((20, 3)),
+                           training, rng)
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("mask_type", ["sparsemax", "entmax"])
+@pytest.mark.parametrize("n_shared, n_independent", [(2, 2), (0, 1), (1, 0)])
+def test_network_gradient_with_sparsity_term_matches_finite_differences(
+        training, mask_type, n_shared, n_independent):
+    rng = np.random.default_rng(6)
+    net = TabNet(5, 2, n_d=3, n_a=2, n_steps=3, n_shared=n_shared,
+                 n_independent=n_independent, virtual_batch_size=8, mask_type=mask_type,
+                 cat_idxs=[1], cat_dims=[4], cat_emb_dim=2)
+    theta, stats = net.init(rng)
+    stats = rng.uniform(0.5, 1.5, stats.size)  # prediction mode: non-trivial statistics
+    X = rng.standard_normal((19, 5))
+    X[:, 1] = rng.integers(0, 4, 19)
+    weights = rng.standard_normal((19, 2))
+    lam = 0.3  # large, so that a wrong entropy gradient shows
+
+    def objective(theta_, X_=X):
+        z, trace = net.forward(theta_, stats.copy(), X_, training)
+        return float((z * weights).sum()) + lam * net.entropy(trace.masks)[0]
+
+    z, trace = net.forward(theta, stats.copy(), X, training)
+    dmasks = [lam * d for d in net.entropy(trace.masks)[1]]
+    grad = np.empty_like(theta)
+    dX = net.backward(theta, trace, weights, grad, dmasks=dmasks, input_gradient=True)
+    _assert_gradient(_numeric_gradient(objective, theta.copy()), grad)
+    numeric_dX = _numeric_gradient(lambda X_: objective(theta, X_), X.copy())
+    numeric_dX[:, 1] = 0  # codes are not differentiable; the engine reports 0 there
+    _assert_gradient(numeric_dX, dX)
+
+
+def test_loss_and_gradient_is_the_gradient_of_the_reported_loss():
+    rng = np.random.default_rng(7)
+    net = TabNet(4, 3, n_d=3, n_a=3, n_steps=2, virtual_batch_size=6)
+    theta, stats = net.init(rng)
+    X = rng.standard_normal((15, 4))
+    Y = np.eye(3, dtype=bool)[rng.integers(0, 3, 15)]
+    w = rng.uniform(0.5, 2, 15)
+
+    def loss(theta_):
+        return net.loss_and_gradient(theta_, stats.copy(), np.empty_like(theta_), X, Y,
+                                     "softmax", sample_weight=w, lambda_sparse=0.2)
+
+    grad = np.empty_like(theta)
+    net.loss_and_gradient(theta, stats.copy(), grad, X, Y, "softmax", sample_weight=w,
+                          lambda_sparse=0.2)
+    _assert_gradient(_numeric_gradient(loss, theta.copy()), grad)
+
+
+# -- the estimators ------------------------------------------------------------------------------
+SMALL = dict(n_d=4, n_a=4, n_steps=2, batch_size=64, virtual_batch_size=32, max_iter=15,
+             random_state=0)
+
+
+def _iris():
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def test_classifier_learns_iris_and_predicts_probabilities():
+    X, y = _iris()
+    clf = TabNetClassifier(**{**SMALL, "max_iter": 60}).fit(X, y)
+    assert clf.score(X, y) > 0.9
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-6)
+    np.testing.assert_array_equal(clf.classes_[proba.argmax(axis=1)], clf.predict(X))
+
+
+def test_explain_masks_rows_sum_to_one_with_exact_zeros():
+    X, y = _iris()
+    clf = TabNetClassifier(**SMALL).fit(X, y)
+    importances, masks = clf.explain(X)
+    assert importances.shape == X.shape and sorted(masks) == [0, 1]
+    for M in masks.values():
+        np.testing.assert_allclose(M.sum(axis=1), 1, rtol=1e-6)
+        assert (M == 0).mean() > 0.1
+    np.testing.assert_allclose(clf.feature_importances_,
+                               importances.sum(axis=0) / importances.sum(), rtol=1e-6)
+    assert clf.feature_importances_.sum() == pytest.approx(1)
+    normalised, _ = clf.explain(X, normalize=True)
+    np.testing.assert_allclose(normalised.sum(axis=1), 1, rtol=1e-6)
+
+
+def test_informative_columns_top_the_feature_importances():
+    # 8 informative columns among 30 (the first 8, shuffle=False): at least 6 of them make
+    # the top 8 of feature_importances_.
+    X, y = make_classification(n_samples=3000, n_features=30, n_informative=8,
+                               n_redundant=0, shuffle=False, random_state=0)
+    clf = TabNetClassifier(batch_size=512, random_state=0).fit(X, y)
+    top = set(np.argsort(clf.feature_importances_)[::-1][:8].tolist())
+    assert len(top & set(range(8))) >= 6
+
+
+def test_select_from_model_keeps_the_informative_columns():
+    X, y = make_classification(n_samples=600, n_features=12, n_informative=3,
+                               n_redundant=0, shuffle=False, random_state=0)
+    selector = SelectFromModel(TabNetClassifier(**{**SMALL, "max_iter": 40}),
+                               threshold="mean").fit(X, y)
+    assert set(np.flatnonzero(selector.get_support())) & {0, 1, 2}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_float32_stays_float32(dtype):
+    X, y = _iris()
+    X = X.astype(dtype)
+    clf = TabNetClassifier(**SMALL).fit(X, y)
+    assert clf._theta.dtype == dtype
+    assert clf.predict_proba(X).dtype == dtype
+    reg = TabNetRegressor(**SMALL).fit(X, X[:, 0])
+    assert reg.predict(X).dtype == dtype
+
+
+def test_pipeline_and_grid_search_over_n_steps():
+    X, y = _iris()
+    pipe = make_pipeline(StandardScaler(), TabNetClassifier(**SMALL))
+    search = GridSearchCV(pipe, {"tabnetclassifier__n_steps": [1, 2]}, cv=2).fit(X, y)
+    assert search.best_params_["tabnetclassifier__n_steps"] in (1, 2)
+    assert search.best_estimator_[-1].explain(X)[1].keys() == set(
+        range(search.best_params_["tabnetclassifier__n_steps"]))
+
+
+def _frame(n=300, seed=0):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(seed)
+    colour = rng.choice(["red", "green", "blue"], n)
+    x = rng.standard_normal(n)
+    y = ((colour == "red") ^ (x > 0)).astype(int)
+    return pd.DataFrame({"x": x, "colour": pd.Categorical(colour),
+                         "noise": rng.standard_normal(n)}), y
+
+
+def test_pandas_category_column_is_embedded_and_unknown_categories_predict():
+    pd = pytest.importorskip("pandas")
+    X, y = _frame()
+    params = {**SMALL, "max_iter": 80, "cat_emb_dim": 2}
+    clf = TabNetClassifier(**params).fit(X, y)
+    assert clf.get_params()["categorical_features"] == "from_dtype"  # never rewritten
+    assert clf.score(X, y) > 0.8  # the label needs the category
+    assert clone(clf).get_params() == clf.get_params()
+    new = X.head(6).copy()
+    new["colour"] = pd.Categorical(["purple", None, "red", "green", "blue", "violet"])
+    proba = clf.predict_proba(new)
+    assert np.isfinite(proba).all() and proba.shape == (6, 2)
+    # Unknown categories share one embedding: "purple" and "violet" predict alike.
+    np.testing.assert_array_equal(clf.explain(new)[0].shape, (6, 3))
+    row_purple, row_violet = new.iloc[[0]].copy(), new.iloc[[0]].copy()
+    row_violet["colour"] = pd.Categorical(["violet"])
+    np.testing.assert_allclose(clf.predict_proba(row_purple), clf.predict_proba(row_violet))
+
+
+def test_explain_of_a_dataframe_gives_named_frames_summed_over_embeddings():
+    pd = pytest.importorskip("pandas")
+    X, y = _frame()
+    clf = TabNetClassifier(**{**SMALL, "cat_emb_dim": 3}).fit(X, y)
+    importances, masks = clf.explain(X)
+    assert isinstance(importances, pd.DataFrame)
+    assert list(importances.columns) == ["x", "colour", "noise"]
+    assert (importances.index == X.index).all()
+    for M in masks.values():
+        assert isinstance(M, pd.DataFrame)
+        np.testing.assert_allclose(M.to_numpy().sum(axis=1), 1, rtol=1e-6)
+    assert clf.feature_importances_.shape == (3,)
+
+
+@pytest.mark.parametrize("spec", [[1], [False, True, False], ["colour"]])
+def test_categorical_features_by_index_mask_or_name(spec):
+    X, y = _frame()
+    X = X.astype({"colour": object})  # no category dtype: the spec alone says it
+    clf = TabNetClassifier(**{**SMALL, "categorical_features": spec}).fit(X, y)
+    assert clf._cat_idxs == [1]
+    if not isinstance(spec[0], str):
+        clf.fit(X.to_numpy(dtype=object), y)  # a plain object array with strings
+        assert clf._cat_idxs == [1]
+
+
+def test_nan_in_a_numeric_column_names_simple_imputer():
+    X, y = _iris()
+    X[3, 2] = np.nan
+    with pytest.raises(ValueError, match="SimpleImputer"):
+        TabNetClassifier(**SMALL).fit(X, y)
+
+
+def test_missing_category_is_a_category_of_its_own():
+    pd = pytest.importorskip("pandas")
+    X, y = _frame()
+    colour = X["colour"].astype(object)
+    colour[y == 1] = None
+    X["colour"] = pd.Categorical(colour)
+    clf = TabNetClassifier(**SMALL).fit(X, y)
+    assert clf._categories[0]["has_missing"]
+    codes = clf._check_X(X, reset=False)[:, 1]
+    assert len(np.unique(codes[y == 1])) == 1  # all the missing values share one code
+
+
+@pytest.mark.parametrize("Estimator", [TabNetClassifier, TabNetRegressor])
+def test_skops_round_trip_trusts_only_skdnn(Estimator):
+    sio = pytest.importorskip("skops.io")
+    X, y = _frame()
+    est = Estimator(**SMALL).fit(X, y)
+    data = sio.dumps(est)
+    untrusted = sio.get_untrusted_types(data=data)
+    assert untrusted == [f"skdnn._tabnet.{Estimator.__name__}"]
+    loaded = sio.loads(data, trusted=untrusted)
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+
+
+def test_sample_weight_counts_in_the_loss():
+    X, y = _iris()
+    clf = TabNetClassifier(**SMALL).fit(X, y)
+    w = np.where(y == 2, 20.0, 1.0)
+    weighted = TabNetClassifier(**SMALL).fit(X, y, sample_weight=w)
+    # Heavier class-2 samples draw more predictions to class 2.
+    assert (weighted.predict(X) == 2).sum() > (clf.predict(X) == 2).sum()
+    ones = TabNetClassifier(**SMALL).fit(X, y, sample_weight=np.ones(len(y)))
+    np.testing.assert_allclose(ones.predict_proba(X), clf.predict_proba(X), rtol=1e-6)
+
+
+def test_class_weight_balanced_lifts_the_minority_class():
+    X, y = make_classification(n_samples=400, n_features=6, weights=[0.9], flip_y=0.05,
+                               random_state=0)
+    plain = TabNetClassifier(**SMALL).fit(X, y)
+    balanced = TabNetClassifier(**SMALL, class_weight="balanced").fit(X, y)
+    assert (balanced.predict(X) == 1).sum() > (plain.predict(X) == 1).sum()
+
+
+def test_multi_output_regressor():
+    X, Y = make_regression(n_samples=300, n_features=5, n_targets=3, random_state=0)
+    Y = StandardScaler().fit_transform(Y)
+    reg = TabNetRegressor(**{**SMALL, "max_iter": 60}).fit(X, Y)
+    assert reg.predict(X).shape == (300, 3)
+    assert reg.score(X, Y) > 0.5
+
+
+def test_early_stopping_keeps_the_best_validated_weights():
+    X, y = make_classification(n_samples=800, n_features=10, random_state=0)
+    clf = TabNetClassifier(**{**SMALL, "max_iter": 200}).fit(X, y)
+    assert clf.validation_scores_ is not None  # "auto": on for 500 rows or more
+    assert clf.n_iter_ < 200  # stopped by itself
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    small = TabNetClassifier(**SMALL).fit(X[:100], y[:100])
+    assert small.validation_scores_ is None
+
+
+def test_warm_start_continues_from_the_fitted_network():
+    X, y = _iris()
+    clf = TabNetClassifier(**{**SMALL, "max_iter": 5}, warm_start=True).fit(X, y)
+    first = clf._theta.copy()
+    clf.fit(X, y)
+    cold = TabNetClassifier(**{**SMALL, "max_iter": 5}).fit(X, y)
+    np.testing.assert_array_equal(cold._theta, first)  # same seed, same first fit
+    assert not np.allclose(clf._theta, first)
+    assert clf.loss_curve_[0] < cold.loss_curve_[0]
+
+
+def test_verbose_prints_the_loss_of_each_epoch(capsys):
+    X, y = _iris()
+    TabNetClassifier(**{**SMALL, "max_iter": 3}, verbose=True).fit(X, y)
+    out = capsys.readouterr().out
+    assert out.count("Iteration") == 3 and "loss = " in out
+
+
+def test_bad_architecture_is_a_value_error():
+    X, y = _iris()
+    with pytest.raises(ValueError, match="n_shared and n_independent"):
+        TabNetClassifier(n_shared=0, n_independent=0).fit(X, y)
