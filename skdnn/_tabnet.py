@@ -310,7 +310,7 @@ class _BaseTabNet(CallbackSupportMixin, BaseEstimator):
         if continuing:
             theta, stats = self._theta.astype(X.dtype), self._stats.astype(X.dtype)
         else:
-            theta, stats = network.init(rng, X.dtype)
+            theta, stats = network.init(rng, X.dtype, X)
         record = {"loss_curve": [], "validation_scores": None, "best_validation_score": None,
                   "best_loss": None}
         # One BLAS thread: the products are a batch by a few dozen columns, too small to
