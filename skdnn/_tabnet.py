@@ -66,6 +66,22 @@ def _column_values(X, j):
     return np.asarray(column, dtype=object)
 
 
+class _PredictionPasses:
+    """TabNet in prediction mode (running statistics): a fixed function of each row."""
+
+    def __init__(self, network, theta, stats):
+        self.network, self.theta, self.stats = network, theta, stats
+
+    def logits(self, U):
+        return self.network.forward(self.theta, self.stats, U)[0]
+
+    def logits_with_backward(self, U):
+        z, trace = self.network.forward(self.theta, self.stats, U)
+        grad = np.empty_like(self.theta)
+        return z, lambda delta: self.network.backward(self.theta, trace, delta, grad,
+                                                      input_gradient=True)
+
+
 class _BaseTabNet(CallbackSupportMixin, BaseEstimator):
     """Base class of skdnn's TabNet estimators (not for direct use).
 
@@ -467,6 +483,14 @@ class _BaseTabNet(CallbackSupportMixin, BaseEstimator):
                                self._stats.astype(X.dtype, copy=False), X)
         return output_values(z, self.out_activation_, out=z)
 
+    def _prediction_passes(self):
+        """The fitted network's prediction-mode passes in float64, for :mod:`skdnn.explain`:
+        ``logits(U)`` and ``logits_with_backward(U)`` (the logits, and a function from
+        ``dP/dz`` to ``dP/dU``), as for the MLP."""
+        check_is_fitted(self)
+        return _PredictionPasses(self._fitted_network(), self._theta.astype(np.float64),
+                                 self._stats.astype(np.float64))
+
     def explain(self, X, normalize=False):
         """Each row's feature importances and each step's attention mask.
 
@@ -547,8 +571,9 @@ default="from_dtype"
     learning_rate_init : float, default=0.02
         Adam's step size (pytorch-tabnet's default).
     max_iter : int, default=200
-        The most epochs. With early stopping (the default on 500 rows or more), a default
-        fit stopped by itself on every benchmark data set (benchmarks/README.md).
+        The most epochs: a ceiling. Default fits stopped by themselves after 50 to 108 epochs
+        on the four data sets of ``benchmarks/bench_tabnet.py --defaults`` (10,000-row
+        synthetic and Friedman #1, digits, breast cancer; two seeds each).
     early_stopping : "auto" or bool, default="auto"
         Hold out ``validation_fraction`` of the data (stratified for a classifier), stop when
         its loss (the log-loss of a classifier, the R^2 of a regressor) has not improved by
@@ -573,7 +598,7 @@ default="from_dtype"
 """
 
 _ATTRIBUTES = """\
-    feature_importances_ : ndarray of shape (n_features_in_,)
+    feature_importances_ : ndarray of shape (`n_features_in_`,)
         The aggregate mask (:meth:`explain`) summed over the training rows and normalised to
         sum to 1 (works with ``SelectFromModel``).
     loss_curve_ : list of float
@@ -592,7 +617,7 @@ _ATTRIBUTES = """\
         The output layer (:mod:`skdnn.nn.losses`).
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
 """
 

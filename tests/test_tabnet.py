@@ -404,3 +404,77 @@ def test_bad_architecture_is_a_value_error():
     X, y = _iris()
     with pytest.raises(ValueError, match="n_shared and n_independent"):
         TabNetClassifier(n_shared=0, n_independent=0).fit(X, y)
+
+
+def test_initial_batch_norm_starts_from_the_training_data_statistics():
+    rng = np.random.default_rng(8)
+    X = rng.normal(50, 10, (200, 3))
+    net = TabNet(3, 1)
+    _, stats = net.init(rng, X=X)
+    S = net.stats.views(stats)
+    np.testing.assert_allclose(S["bn0.mean"], X.mean(axis=0))
+    np.testing.assert_allclose(S["bn0.var"], X.var(axis=0, ddof=1))
+
+
+# -- explanations of other kinds ----------------------------------------------------------------
+@pytest.mark.parametrize("Estimator", [TabNetClassifier, TabNetRegressor])
+@pytest.mark.parametrize("mask_type", ["sparsemax", "entmax"])
+def test_integrated_gradients_on_tabnet_are_complete(Estimator, mask_type):
+    from skdnn.explain import input_gradients, integrated_gradients
+
+    X, y = load_iris(return_X_y=True)
+    if Estimator is TabNetRegressor:
+        X, y = X[:, 1:], X[:, 0]
+    model = make_pipeline(StandardScaler(), Estimator(**{**SMALL, "max_iter": 40},
+                                                      mask_type=mask_type)).fit(X, y)
+    rows, X_train = X[::15], X
+    attributions = integrated_gradients(model, rows, X_train=X_train)
+    baseline = X_train.mean(axis=0, keepdims=True)
+    if Estimator is TabNetClassifier:
+        proba = model.predict_proba(rows)
+        target = proba.argmax(axis=1)
+        gap = (proba[np.arange(len(rows)), target]
+               - model.predict_proba(baseline)[0, target])
+    else:
+        gap = model.predict(rows) - model.predict(baseline)[0]
+    np.testing.assert_allclose(attributions.sum(axis=1), gap, rtol=0, atol=1e-4)
+    assert np.abs(gap).max() > 0.1
+    # The input gradient is TabNet's own backward pass: central differences agree.
+    grad = input_gradients(model, rows[:2], target=None if Estimator is TabNetRegressor
+                           else model.predict(rows[:2]))
+    h = 1e-5
+    for j in range(X.shape[1]):
+        up, down = rows[:2].copy(), rows[:2].copy()
+        up[:, j] += h
+        down[:, j] -= h
+        if Estimator is TabNetClassifier:
+            cols = np.searchsorted(model[-1].classes_, model.predict(rows[:2]))
+            f_up = model.predict_proba(up)[np.arange(2), cols]
+            f_down = model.predict_proba(down)[np.arange(2), cols]
+        else:
+            f_up, f_down = model.predict(up), model.predict(down)
+        np.testing.assert_allclose(grad[:, j], (f_up - f_down) / (2 * h), rtol=1e-3,
+                                   atol=1e-4)
+
+
+def test_integrated_gradients_refuse_embedded_categories():
+    from skdnn.explain import integrated_gradients
+
+    X, y = _frame()
+    clf = TabNetClassifier(**SMALL).fit(X, y)
+    with pytest.raises(ValueError, match="categorical columns"):
+        integrated_gradients(clf, X.head(2), X_train=X)
+
+
+def test_attribution_display_draws_a_tabnet_explanation_of_one_row():
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from skdnn.plot import AttributionDisplay
+
+    X, y = _iris()
+    clf = TabNetClassifier(**SMALL).fit(X, y)
+    display = AttributionDisplay.from_estimator(clf, X, X[:1], max_features=4)
+    assert len(display.ax_.patches) == 4
+    assert "P(" in display.ax_.get_title()

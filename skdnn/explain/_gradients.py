@@ -59,6 +59,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, validate_param
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._mlp import MLPClassifierFromScratch, MLPRegressorFromScratch
+from .._tabnet import TabNetClassifier, TabNetRegressor
 from ..nn.network import Params, Trace
 from ._pipeline import Preprocessing, _flatten_steps, _is_frame
 
@@ -66,6 +67,28 @@ __all__ = ["input_gradients", "integrated_gradients"]
 
 #: The estimators whose network can be differentiated.
 _MLPS = (MLPClassifierFromScratch, MLPRegressorFromScratch)
+_TABNETS = (TabNetClassifier, TabNetRegressor)
+
+
+class _MLPPasses:
+    """An MLP's forward pass, and its backward pass down to the input, in float64 (TabNet's
+    twin is :meth:`skdnn.TabNetClassifier._prediction_passes`)."""
+
+    def __init__(self, mlp):
+        # float64 throughout: gradients of a float32 model are still computed exactly.
+        self.network = mlp._network(dtype=np.float64)
+        self.params = Params(*([np.asarray(a, dtype=np.float64) for a in group]
+                               for group in mlp._params()))
+
+    def logits(self, U):
+        return self.network.logits(self.params, U)
+
+    def logits_with_backward(self, U):
+        """The logits, and a function from ``delta = dP/dz`` to ``dP/dU``."""
+        trace = Trace([], [], [], [])
+        z = self.network.logits(self.params, U, trace=trace)
+        return z, lambda delta: self.network.backward(self.params, trace, delta,
+                                                      input_gradient=True)
 
 
 class _Differentiable:
@@ -78,20 +101,25 @@ class _Differentiable:
     def __init__(self, estimator, caller):
         steps = _flatten_steps(estimator)
         mlp = steps[-1][1] if steps else estimator
-        if not isinstance(mlp, _MLPS):
+        if not isinstance(mlp, _MLPS + _TABNETS):
             raise ValueError(
-                f"{caller} needs an MLPClassifierFromScratch or MLPRegressorFromScratch, or a "
-                "Pipeline ending in one "
+                f"{caller} needs an MLPClassifierFromScratch, MLPRegressorFromScratch, "
+                "TabNetClassifier or TabNetRegressor, or a Pipeline ending in one "
                 f"whose earlier steps it can differentiate; got {type(mlp).__name__}. For "
                 "other models, use explain_lime."
             )
         for _, step in steps:
             check_is_fitted(step)
         self.estimator, self.mlp, self.steps = estimator, mlp, steps[:-1]
-        # float64 throughout: gradients of a float32 model are still computed exactly.
-        self.network = mlp._network(dtype=np.float64)
-        self.params = Params(*([np.asarray(a, dtype=np.float64) for a in group]
-                               for group in mlp._params()))
+        if isinstance(mlp, _TABNETS):
+            if mlp._cat_idxs:
+                raise ValueError(
+                    f"{caller} needs numeric inputs, but this {type(mlp).__name__} embeds "
+                    f"categorical columns {mlp._cat_idxs}, whose codes have no gradient. Use "
+                    "its explain() method or explain_lime.")
+            self.passes = mlp._prediction_passes()
+        else:
+            self.passes = _MLPPasses(mlp)
         if mlp.out_activation_ in ("softmax", "identity", "exp"):  # the last two: regressors
             self.kind = mlp.out_activation_
         else:
@@ -153,7 +181,7 @@ class _Differentiable:
         if target is None:
             if regression:
                 return np.zeros(n_samples, dtype=np.intp)
-            z = self.network.logits(self.params, U)
+            z = self.passes.logits(U)
             if self.kind == "binary":
                 return (z[:, 0] > 0).astype(np.intp)
             return np.argmax(z, axis=1)
@@ -176,7 +204,7 @@ class _Differentiable:
 
     def probability(self, U, t):
         """``P(t_i | u_i)`` for every row (exact softmax / sigmoid, unclipped; or prediction)."""
-        z = self.network.logits(self.params, U)
+        z = self.passes.logits(U)
         rows = np.arange(z.shape[0])
         if self.kind == "softmax":
             return softmax(z, axis=1)[rows, t]
@@ -190,8 +218,7 @@ class _Differentiable:
 
     def gradient(self, U, t):
         """``d P(t_i | u_i) / d u_i`` for every row, shape (n_samples, n_inputs)."""
-        trace = Trace([], [], [], [])
-        z = self.network.logits(self.params, U, trace=trace)
+        z, backward = self.passes.logits_with_backward(U)
         rows = np.arange(U.shape[0])
         if self.kind == "softmax":
             p = softmax(z, axis=1)
@@ -213,7 +240,7 @@ class _Differentiable:
                 delta[rows, t] = np.exp(z_t)
             else:
                 delta[rows, t] = expit(z_t) * expit(-z_t)
-        return self.network.backward(self.params, trace, delta, input_gradient=True)
+        return backward(delta)
 
     @staticmethod
     def named(values, X):
