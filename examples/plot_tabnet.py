@@ -91,5 +91,5 @@ AttributionDisplay.from_estimator(model, X_train, x, method="integrated_gradient
 AttributionDisplay.from_estimator(model, X_train, x, method="lime", max_features=10,
                                   num_samples=2000, random_state=0,
                                   ax=fig.add_subplot(grid[2]))
-fig.savefig(OUT / "plot_tabnet.png", dpi=110)
-print(f"saved {OUT / 'plot_tabnet.png'}")
+fig.savefig(OUT / "tabnet.png", dpi=110)
+print(f"saved {OUT / 'tabnet.png'}")
