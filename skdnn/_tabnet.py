@@ -32,7 +32,6 @@ from sklearn.utils import check_array, column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
-from threadpoolctl import threadpool_limits
 
 from ._base import (
     CallbackSupportMixin,
@@ -40,6 +39,7 @@ from ._base import (
     StoppingRule,
     combined_sample_weight,
     generator,
+    one_blas_thread,
 )
 from .nn import optimizers
 from .nn.losses import output_loss, output_values
@@ -330,8 +330,8 @@ class _BaseTabNet(CallbackSupportMixin, BaseEstimator):
         record = {"loss_curve": [], "validation_scores": None, "best_validation_score": None,
                   "best_loss": None}
         # One BLAS thread: the products are a batch by a few dozen columns, too small to
-        # share, and waiting threads cost more than they save (as for the perceptron).
-        with threadpool_limits(1), np.errstate(over="ignore", invalid="ignore",
+        # share, and waiting threads cost more than they save (as for the MLP).
+        with one_blas_thread(), np.errstate(over="ignore", invalid="ignore",
                                                divide="ignore"):
             theta, stats = self._fit_epochs(network, theta, stats, X, y, Y, sample_weight,
                                             out_activation, rng, record, callbacks)
