@@ -21,6 +21,7 @@ import math
 import warnings
 from functools import partial
 from numbers import Integral, Real
+from types import SimpleNamespace
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
@@ -64,6 +65,22 @@ def _column_values(X, j):
     """Column ``j`` of an array or DataFrame, as a 1-D object array of Python values."""
     column = X.iloc[:, j] if hasattr(X, "iloc") else np.asarray(X)[:, j]
     return np.asarray(column, dtype=object)
+
+
+class _Plateau:
+    """The shared :class:`~skdnn._base.StoppingRule` over this fit's own small record: the
+    best key so far and the count of epochs without improvement."""
+
+    def __init__(self, tol):
+        self.state = SimpleNamespace(best=(np.inf,), no_improvement_count=0)
+        self.rule = StoppingRule(tol, lambda state: state.best)
+
+    def update(self, key):
+        """Count one epoch's ``key``; True when it is the best so far."""
+        if self.rule.update(self.state, key):
+            self.state.best = tuple(key)
+            return True
+        return False
 
 
 class _PredictionPasses:
@@ -347,7 +364,7 @@ class _BaseTabNet(CallbackSupportMixin, BaseEstimator):
         if early_stopping:
             train, val = self._validation_split(train, rng)
             record["validation_scores"] = []
-        rule = StoppingRule(self.tol)
+        rule = _Plateau(self.tol)
         adam = optimizers.Adam(learning_rate_init=self.learning_rate_init)
         state = adam.new_state(theta)
         best = (theta.copy(), stats.copy())
@@ -368,13 +385,13 @@ class _BaseTabNet(CallbackSupportMixin, BaseEstimator):
                                           record)
             else:
                 improved = rule.update((loss,))
-                record["best_loss"] = rule.best[0]
+                record["best_loss"] = rule.state.best[0]
             if improved or not early_stopping:
                 best = (theta.copy(), stats.copy()) if early_stopping else (theta, stats)
             fitted = partial(self._fitted_attributes, network, theta, stats, out_activation)
             if callbacks.end_epoch(fitted):
                 break
-            if rule.count > self.n_iter_no_change:
+            if rule.state.no_improvement_count > self.n_iter_no_change:
                 if self.verbose:
                     what = "Validation score" if early_stopping else "Training loss"
                     print(f"{what} did not improve more than tol={self.tol:f} for "
