@@ -116,8 +116,8 @@ def sparsemax(z):
     Examples
     --------
     >>> sparsemax(np.array([[2.0, 1.0, -1.0], [0.1, 0.0, 0.0]])).round(3)
-    array([[1.   , 0.   , 0.   ],
-           [0.4  , 0.3  , 0.3  ]])
+    array([[1. , 0. , 0. ],
+           [0.4, 0.3, 0.3]])
     """
     desc = np.sort(z, axis=1)[:, ::-1]
     cumsum = np.cumsum(desc, axis=1)
@@ -186,7 +186,7 @@ def entmax15(z):
     --------
     >>> p = entmax15(np.array([[2.0, 1.0, -1.0]]))
     >>> p.round(3), float(p.sum())
-    (array([[0.854, 0.146, 0.   ]]), 1.0)
+    (array([[0.831, 0.169, 0.   ]]), 1.0)
     """
     y = (z - z.max(axis=1, keepdims=True)) * 0.5
     desc = -np.sort(-y, axis=1)
