@@ -36,6 +36,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted, v
 
 from ._base import (
     CallbackSupportMixin,
+    DocLinkMixin,
     EpochCallbacks,
     StoppingRule,
     combined_sample_weight,
@@ -99,7 +100,7 @@ class _PredictionPasses:
                                                       input_gradient=True)
 
 
-class _BaseTabNet(CallbackSupportMixin, BaseEstimator):
+class _BaseTabNet(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
     """Base class of skdnn's TabNet estimators (not for direct use).
 
     See :class:`~skdnn.TabNetClassifier` and :class:`~skdnn.TabNetRegressor`.
@@ -521,14 +522,13 @@ class _BaseTabNet(CallbackSupportMixin, BaseEstimator):
         Returns
         -------
         importances : ndarray or DataFrame of shape (n_samples, n_features)
-            pytorch-tabnet's ``M_explain``: ``sum_s M_s * sum(ReLU(d_s))``, the masks
-            weighted by how much each step contributes to the decision. An embedded
-            categorical column's entries are summed back into its raw column.
+            The aggregate mask, pytorch-tabnet's ``M_explain``: ``sum_s M_s *
+            sum(ReLU(d_s))``, the masks weighted by how much each step contributes to the
+            decision. An embedded categorical column's entries are summed back into its raw
+            column. A DataFrame ``X`` gives a DataFrame, with ``X``'s index and columns.
         masks : dict of int to ndarray or DataFrame of shape (n_samples, n_features)
-            ``masks[s]`` is step ``s``'s mask ``M_s``: each row sums to 1, with exact zeros
-            for the features the step ignores.
-
-        A DataFrame ``X`` gives DataFrames, with ``X``'s index and columns.
+            Step ``s``'s mask ``M_s`` under key ``s``: each row sums to 1, with exact zeros
+            for the features the step ignores (DataFrames for a DataFrame ``X``).
         """
         check_is_fitted(self)
         X_checked = self._check_X(X, reset=False)
@@ -657,10 +657,19 @@ _NOTES = """\
 """
 
 
+_SEE_ALSO = """\
+    See Also
+    --------
+    skdnn.MLPClassifierFromScratch : A multi-layer perceptron classifier.
+    skdnn.MLPRegressorFromScratch : A multi-layer perceptron regressor.
+    skdnn.explain.integrated_gradients : Attributions through TabNet's backward pass.
+"""
+
+
 def _docstring(summary, extra_parameters, extra_attributes, examples):
     return (f"{summary}\n\n    Parameters\n    ----------\n{_PARAMETERS}{extra_parameters}\n"
-            f"    Attributes\n    ----------\n{extra_attributes}{_ATTRIBUTES}\n{_NOTES}\n"
-            f"    Examples\n    --------\n{examples}\n    ")
+            f"    Attributes\n    ----------\n{extra_attributes}{_ATTRIBUTES}\n{_SEE_ALSO}\n"
+            f"{_NOTES}\n    Examples\n    --------\n{examples}\n    ")
 
 
 class TabNetClassifier(ClassifierMixin, _BaseTabNet):
