@@ -1,7 +1,7 @@
 """
-=====================================================
+============================================================================
 TabNet: where each decision step looks, beside LIME and integrated gradients
-=====================================================
+============================================================================
 
 TabNet (Arik and Pfister, 2021) reads a row in a few *decision steps*. At each step an
 attentive transformer chooses a sparse mask over the features (sparsemax: the mask's entries
@@ -34,7 +34,7 @@ from skdnn import TabNetClassifier
 from skdnn.explain import integrated_gradients
 from skdnn.plot import AttributionDisplay
 
-OUT = Path(os.environ.get("SKDNN_EXAMPLES_OUT", Path(__file__).resolve().parent / "images"))
+OUT = Path(os.environ.get("SKDNN_EXAMPLES_OUT") or Path(__file__).resolve().parent / "images")
 OUT.mkdir(parents=True, exist_ok=True)
 
 # %%
