@@ -826,7 +826,7 @@ class TabNetRegressor(RegressorMixin, _BaseTabNet):
     >>> from skdnn import TabNetRegressor
     >>> X, y = make_friedman1(n_samples=1000, n_features=10, random_state=0)
     >>> reg = TabNetRegressor(random_state=0).fit(X, y)
-    >>> reg.score(X, y) > 0.8
+    >>> reg.score(X, y) > 0.7  # 0.80 at NumPy 2.x, 0.797 at the floors (NumPy 1.24)
     True
     >>> top_3 = reg.feature_importances_.argsort()[::-1][:3]
     >>> set(top_3.tolist()) <= {0, 1, 2, 3, 4}  # the columns y depends on
