@@ -5,23 +5,24 @@ contract: validation, categorical columns, the training loop (the engine's Adam,
 :class:`~skdnn._base.StoppingRule` and :class:`~skdnn._base.EpochCallbacks`), the fitted state
 and the explanations.
 
-The training loop::
+The training loop, each step taking the one :class:`_Run` that a fit shares::
 
-    _fit                  validate, encode categories, build or continue the network
-      _fit_epochs         for each epoch:
-        _run_epoch          shuffled mini-batches: loss_and_gradient, clip, adam_step
-        _evaluate           validation score and loss (early stopping) or training loss,
-                            into one StoppingRule
-      _commit             the fitted attributes, only once training succeeded
+    fit                   validate, encode categories, build or continue the network
+      _fit_epochs(run)    for each epoch:
+        _run_epoch(run)     shuffled mini-batches: loss_and_gradient, clip, adam_step
+        _evaluate(run)      validation score and loss (early stopping) or training loss,
+                            ranked by the shared StoppingRule in the run's TabNetRecord
+      _commit(run, X)     the fitted attributes, only once training succeeded (a failed
+                          fit leaves the estimator as it was: unchanged_on_failure)
 """
 
 from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass, field
 from functools import partial
 from numbers import Integral, Real
-from types import SimpleNamespace
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
@@ -38,11 +39,14 @@ from ._base import (
     CallbackSupportMixin,
     DocLinkMixin,
     EpochCallbacks,
+    Record,
     StoppingRule,
     combined_sample_weight,
     generator,
     one_blas_thread,
+    unchanged_on_failure,
 )
+from ._diagnostics import scale_advice
 from .nn import optimizers
 from .nn.losses import output_loss, output_values
 from .nn.tabnet import MASKS, TabNet
@@ -68,20 +72,43 @@ def _column_values(X, j):
     return np.asarray(column, dtype=object)
 
 
-class _Plateau:
-    """The shared :class:`~skdnn._base.StoppingRule` over this fit's own small record: the
-    best key so far and the count of epochs without improvement."""
+@dataclass
+class TabNetRecord(Record):
+    """What a TabNet fit produces besides the weights (:class:`~skdnn._base.Record`): the
+    fitted attributes ``name_`` of the MLP's names, and the private
+    ``_no_improvement_count`` that the stopping rule counts in."""
 
-    def __init__(self, tol):
-        self.state = SimpleNamespace(best=(np.inf,), no_improvement_count=0)
-        self.rule = StoppingRule(tol, lambda state: state.best)
+    loss_curve: list = field(default_factory=list)
+    n_iter: int = 0
+    best_loss: float | None = None
+    validation_scores: list | None = None
+    best_validation_score: float | None = None
+    best_validation_loss: float | None = None
+    no_improvement_count: int = 0
 
-    def update(self, key):
-        """Count one epoch's ``key``; True when it is the best so far."""
-        if self.rule.update(self.state, key):
-            self.state.best = tuple(key)
-            return True
-        return False
+    _PRIVATE = ("no_improvement_count",)
+    _LISTS = ("loss_curve", "validation_scores")
+
+
+@dataclass
+class _Run:
+    """What the steps of one fit share: the network, its flat parameters ``theta`` and batch
+    norm statistics ``stats`` (both trained in place), the output layer, the training and
+    (early stopping) validation data as ``(X, Y, sample_weight, y)``, the record and its
+    stopping rule, Adam and its state, the generator and the callbacks."""
+
+    network: TabNet
+    theta: np.ndarray
+    stats: np.ndarray
+    out_activation: str
+    train: tuple
+    val: tuple | None
+    record: TabNetRecord
+    rule: StoppingRule
+    adam: optimizers.Adam
+    state: dict
+    rng: np.random.Generator
+    callbacks: EpochCallbacks
 
 
 class _PredictionPasses:
@@ -327,6 +354,10 @@ class _BaseTabNet(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
+        with unchanged_on_failure(self):
+            return self._fit(X, y, sample_weight)
+
+    def _fit(self, X, y, sample_weight):
         continuing = self.warm_start and hasattr(self, "_theta")
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target "
@@ -344,55 +375,61 @@ class _BaseTabNet(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
         if continuing:
             theta, stats = self._theta.astype(X.dtype), self._stats.astype(X.dtype)
         else:
-            theta, stats = network.init(rng, X.dtype, X)
-        record = {"loss_curve": [], "validation_scores": None, "best_validation_score": None,
-                  "best_loss": None}
+            with np.errstate(over="ignore", invalid="ignore"):
+                theta, stats = network.init(rng, X.dtype, X)
+            if not np.isfinite(stats).all():  # the inputs' variance overflows
+                raise ValueError("The input's variance overflows. " + scale_advice(X))
+        train, val = (X, Y, sample_weight, y), None
+        early_stopping = self._early_stopping(X.shape[0])
+        if early_stopping:
+            train, val = self._validation_split(train, rng)
+        record = TabNetRecord(validation_scores=[] if early_stopping else None)
+        adam = optimizers.Adam(learning_rate_init=self.learning_rate_init)
+        run = _Run(network, theta, stats, out_activation, train, val, record,
+                   StoppingRule(self.tol, self._best_key), adam, adam.new_state(theta), rng,
+                   callbacks)
         # One BLAS thread: the products are a batch by a few dozen columns, too small to
         # share, and waiting threads cost more than they save (as for the MLP).
         with one_blas_thread(), np.errstate(over="ignore", invalid="ignore",
                                                divide="ignore"):
-            theta, stats = self._fit_epochs(network, theta, stats, X, y, Y, sample_weight,
-                                            out_activation, rng, record, callbacks)
-        self._commit(network, theta, stats, X, out_activation, record)
+            self._fit_epochs(run)
+        self._commit(run, X)
         callbacks.end_fit()
         return self
 
-    def _fit_epochs(self, network, theta, stats, X, y, Y, sample_weight, out_activation,
-                    rng, record, callbacks):
-        """The epoch loop; returns the trained (or best validated) parameters."""
-        early_stopping = self._early_stopping(X.shape[0])
-        train = (X, Y, sample_weight, y)
-        if early_stopping:
-            train, val = self._validation_split(train, rng)
-            record["validation_scores"] = []
-        rule = _Plateau(self.tol)
-        adam = optimizers.Adam(learning_rate_init=self.learning_rate_init)
-        state = adam.new_state(theta)
-        best = (theta.copy(), stats.copy())
+    def _best_key(self, record):
+        """The stopping rule's key of the record's best epoch (``(inf,)`` before any)."""
+        if record.validation_scores is not None:
+            if record.best_validation_score is None:
+                return (np.inf,)
+            return self._validation_key(record.best_validation_score,
+                                        record.best_validation_loss)
+        return (np.inf,) if record.best_loss is None else (record.best_loss,)
+
+    def _fit_epochs(self, run):
+        """The epoch loop; leaves the trained (or best validated) parameters in ``run``."""
+        record, early_stopping = run.record, run.val is not None
+        best = (run.theta.copy(), run.stats.copy())
         for epoch in range(self.max_iter):
-            callbacks.begin_epoch()
-            loss = self._run_epoch(network, theta, stats, train, out_activation, adam, state,
-                                   rng)
-            if not (np.isfinite(loss) and np.isfinite(theta).all()):
+            run.callbacks.begin_epoch()
+            loss = self._run_epoch(run)
+            if not (np.isfinite(loss) and np.isfinite(run.theta).all()):
                 raise ValueError(
                     f"Training diverged in epoch {epoch + 1} (the loss became {loss:.3g}): "
                     f"lower learning_rate_init={self.learning_rate_init}, or scale the "
                     "numeric features, e.g. with sklearn.preprocessing.StandardScaler.")
-            record["loss_curve"].append(loss)
+            record.loss_curve.append(loss)
+            record.n_iter += 1
             if self.verbose:
                 print(f"Iteration {epoch + 1}, loss = {loss:.8f}")
             if early_stopping:
-                improved = self._evaluate(network, theta, stats, val, out_activation, rule,
-                                          record)
-            else:
-                improved = rule.update((loss,))
-                record["best_loss"] = rule.state.best[0]
-            if improved or not early_stopping:
-                best = (theta.copy(), stats.copy()) if early_stopping else (theta, stats)
-            fitted = partial(self._fitted_attributes, network, theta, stats, out_activation)
-            if callbacks.end_epoch(fitted):
+                if self._evaluate(run):
+                    best = (run.theta.copy(), run.stats.copy())
+            elif run.rule.update(record, (loss,)):
+                record.best_loss = loss
+            if run.callbacks.end_epoch(partial(self._fitted_attributes, run)):
                 break
-            if rule.state.no_improvement_count > self.n_iter_no_change:
+            if record.no_improvement_count > self.n_iter_no_change:
                 if self.verbose:
                     what = "Validation score" if early_stopping else "Training loss"
                     print(f"{what} did not improve more than tol={self.tol:f} for "
@@ -401,44 +438,45 @@ class _BaseTabNet(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
         else:
             warnings.warn(f"TabNet: maximum iterations ({self.max_iter}) reached and the "
                           "optimization hasn't converged yet.", ConvergenceWarning,
-                          stacklevel=3)
-        record["n_iter"] = len(record["loss_curve"])
-        return best
+                          stacklevel=5)  # _fit_epochs, _fit, fit, _fit_context, the caller
+        if early_stopping:  # the best validated weights, in place
+            run.theta[:], run.stats[:] = best
 
-    def _run_epoch(self, network, theta, stats, train, out_activation, adam, state, rng):
+    def _run_epoch(self, run):
         """One pass over shuffled mini-batches, an Adam step per batch; the mean loss."""
-        X, Y, sample_weight, _ = train
+        X, Y, sample_weight, _ = run.train
         n_samples = X.shape[0]
         batch_size = min(self.batch_size, n_samples)
-        grad = np.empty_like(theta)
+        grad = np.empty_like(run.theta)
         total = 0.0
         for X_b, Y_b, w_b in minibatches((X, Y, sample_weight), batch_size,
-                                         order=rng.permutation(n_samples)):
+                                         order=run.rng.permutation(n_samples)):
             if w_b is not None and not w_b.sum() > 0:
                 continue  # a batch of zero-weight samples has nothing to learn from
-            loss = network.loss_and_gradient(theta, stats, grad, X_b, Y_b, out_activation,
-                                             sample_weight=w_b,
-                                             lambda_sparse=self.lambda_sparse)
+            loss = run.network.loss_and_gradient(run.theta, run.stats, grad, X_b, Y_b,
+                                                 run.out_activation, sample_weight=w_b,
+                                                 lambda_sparse=self.lambda_sparse)
             if self.clip_value is not None:  # pytorch-tabnet's clip_grad_norm_
                 norm = math.sqrt(float(grad @ grad))
                 if norm > self.clip_value:
                     grad *= self.clip_value / (norm + 1e-6)
-            adam.step(theta, grad, state)
+            run.adam.step(run.theta, grad, run.state)
             total += loss * X_b.shape[0]
         return total / n_samples
 
-    def _evaluate(self, network, theta, stats, val, out_activation, rule, record):
+    def _evaluate(self, run):
         """Score the validation set; True when these are the best weights so far."""
-        X, Y, sample_weight, y = val
-        z, _ = network.forward(theta, stats, X)
-        loss = output_loss(z, Y, out_activation, sample_weight)
-        score = float(self._score_outputs(output_values(z, out_activation), y,
+        X, Y, sample_weight, y = run.val
+        z, _ = run.network.forward(run.theta, run.stats, X)
+        loss = float(output_loss(z, Y, run.out_activation, sample_weight))
+        score = float(self._score_outputs(output_values(z, run.out_activation), y,
                                           sample_weight))
-        record["validation_scores"].append(score)
+        run.record.validation_scores.append(score)
         if self.verbose:
             print(f"Validation score: {score:f}")
-        if rule.update(self._validation_key(score, loss)):
-            record["best_validation_score"] = score
+        if run.rule.update(run.record, self._validation_key(score, loss)):
+            run.record.best_validation_score = score
+            run.record.best_validation_loss = loss
             return True
         return False
 
@@ -464,12 +502,13 @@ class _BaseTabNet(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
         return (tr[0], tr[1], tr[3], tr[2]), (va[0], va[1], va[3], va[2])
 
     # -- the fitted state --------------------------------------------------------------------
-    def _fitted_attributes(self, network, theta, stats, out_activation):
-        return {"_theta": theta, "_stats": stats, "n_outputs_": network.n_outputs,
-                "out_activation_": out_activation}
+    def _fitted_attributes(self, run):
+        """The attributes of a model stopped at the run's current weights."""
+        return {"_theta": run.theta, "_stats": run.stats, "n_outputs_": run.network.n_outputs,
+                "out_activation_": run.out_activation}
 
-    def _commit(self, network, theta, stats, X, out_activation, record):
-        theta = theta.copy()
+    def _commit(self, run, X):
+        network, theta, stats = run.network, run.theta.copy(), run.stats
         P = network.params.views(theta)
         for j in network.cat_idxs:
             # The unknown category's embedding (the last row, never trained) is the mean of
@@ -477,14 +516,10 @@ class _BaseTabNet(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
             table = P[f"emb{j}"]
             counts = np.bincount(X[:, j].astype(np.intp), minlength=table.shape[0])[:-1]
             table[-1] = counts @ table[:-1] / max(counts.sum(), 1)
-        for name, value in self._fitted_attributes(network, theta, stats,
-                                                   out_activation).items():
+        attributes = {**self._fitted_attributes(run), "_theta": theta,
+                      **run.record.attributes()}
+        for name, value in attributes.items():
             setattr(self, name, value)
-        self.loss_curve_ = record["loss_curve"]
-        self.n_iter_ = record["n_iter"]
-        self.validation_scores_ = record["validation_scores"]
-        self.best_validation_score_ = record["best_validation_score"]
-        self.best_loss_ = record["best_loss"]
         importances, _ = network.explain(theta, stats, X)
         total = importances.sum(axis=0)
         self.feature_importances_ = total / total.sum() if total.sum() > 0 else (

@@ -6,12 +6,20 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.base import is_regressor
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 
-from skdnn import MLPClassifierFromScratch, MLPRegressorFromScratch, PerceptronClassifier
+from skdnn import (
+    MLPClassifierFromScratch,
+    MLPRegressorFromScratch,
+    PerceptronClassifier,
+    TabNetClassifier,
+    TabNetRegressor,
+)
 
 MLP = dict(hidden_layer_sizes=(6,), max_iter=5, random_state=0)
+TABNET = dict(n_d=4, n_a=4, n_steps=2, max_iter=5, random_state=0)
 ESTIMATORS = {
     "classifier-adam": (MLPClassifierFromScratch(**MLP), "learning_rate_init", 1e12),
     "classifier-sgd": (MLPClassifierFromScratch(solver="sgd", **MLP), "learning_rate_init",
@@ -23,11 +31,15 @@ ESTIMATORS = {
     "regressor-sgd": (MLPRegressorFromScratch(solver="sgd", **MLP), "learning_rate_init", 1e8),
     "perceptron": (PerceptronClassifier(max_iter=5), "eta0", 1e308),
     "perceptron-online": (PerceptronClassifier(max_iter=5, batch_size=1), "eta0", 1e308),
+    "tabnet-classifier": (TabNetClassifier(**TABNET), "learning_rate_init", 1e30),
+    "tabnet-classifier-early-stopping": (TabNetClassifier(early_stopping=True, **TABNET),
+                                         "learning_rate_init", 1e30),
+    "tabnet-regressor": (TabNetRegressor(**TABNET), "learning_rate_init", 1e30),
 }
 
 
 def _data(estimator, n_features=5, n_classes=3, seed=0):
-    if isinstance(estimator, MLPRegressorFromScratch):
+    if is_regressor(estimator):
         return make_regression(60, n_features, random_state=seed)
     return make_classification(60, n_features, n_informative=3, n_redundant=0, n_classes=n_classes,
                                random_state=seed)
@@ -128,7 +140,7 @@ def test_a_diverging_fit_of_a_fitted_estimator_changes_nothing(name):
 
 
 @pytest.mark.parametrize("name", [n for n in ESTIMATORS if "lbfgs" not in n
-                                  and "early" not in n])
+                                  and "early" not in n and "tabnet" not in n])
 def test_a_failed_partial_fit_changes_nothing(name):
     estimator, X, y = _fitted(name)
     before = _snapshot(estimator)
