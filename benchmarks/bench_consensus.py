@@ -12,8 +12,16 @@ labelling only part of the rows. For each seed the script prints, per pipeline:
   matrices the labels were drawn from (``MAE gen``);
 * ``spammer``: the spammer's rank by ``annotator_accuracy_`` (0 = the lowest).
 
-Run: ``python benchmarks/bench_consensus.py [--seeds 3] [--quick]``. crowd-kit is optional
-(``pip install --no-deps crowd-kit; pip install attrs tqdm nltk pyarrow``). Everything runs
+``x DS soft`` is each pipeline's seconds over those of ``DS soft -> MLP`` in the same run,
+seed by seed. A second table per data set times row expansion (``fit_soft_targets`` for
+``LogisticRegression``) with every copy of a row and with the copies below
+``SOFT_TARGET_FLOOR`` left out.
+
+``--grid`` compares the settings of ``"joint"`` in :data:`GRID` (``cv``, ``n_rounds``,
+``fold_max_iter``) instead, the measurement behind their defaults.
+
+Run: ``python benchmarks/bench_consensus.py [--seeds 3] [--quick] [--grid]``. crowd-kit is
+optional (``pip install --no-deps crowd-kit; pip install attrs tqdm nltk pyarrow``). Everything runs
 with one BLAS thread (``threadpoolctl``): the networks are small, and on a shared machine
 BLAS threads waiting for each other made each fit up to 20 times slower.
 """
@@ -106,7 +114,12 @@ def crowdkit_dawid_skene(Y):
     return proba.reindex(columns=sorted(proba.columns)).to_numpy()
 
 
-def pipelines(seed, quick):
+#: The settings of ``"joint"`` that ``--grid`` compares: ``(cv, n_rounds, fold_max_iter)``.
+GRID = [(5, 3, None), (2, 1, None), (2, 3, None), (3, 6, 20), (2, 5, 25), (2, 6, 20),
+        (2, 8, 25), (2, 10, 20)]
+
+
+def pipelines(seed, quick, grid=False):
     """name -> function(X, Y, classes) returning (posteriors, confusion, fitted model)."""
     def then_train(aggregate, hard):
         def run(X, Y, onehot, classes):
@@ -129,14 +142,23 @@ def pipelines(seed, quick):
     def ds_posteriors(Y, onehot):
         return dawid_skene(onehot, max_iter=ds.max_iter, tol=ds.tol)[0]
 
+    if grid:
+        runs = {"DS soft -> MLP": then_train(ds_posteriors, hard=False)}
+        for cv, n_rounds, fold_max_iter in GRID:
+            runs[f"joint, cv={cv}, n_rounds={n_rounds}, fold_max_iter={fold_max_iter}"] = (
+                consensus(method="joint", cv=cv, n_rounds=n_rounds,
+                          fold_max_iter=fold_max_iter))
+        return runs
     runs = {
         "majority -> MLP": then_train(lambda Y, onehot: majority_vote(onehot), hard=False),
         "DS hard -> MLP": then_train(ds_posteriors, hard=True),
         "DS soft -> MLP": then_train(ds_posteriors, hard=False),
-        "joint, out of fold (cv=5)": consensus(method="joint", cv=5),
+        "joint, the defaults (cv=2, n_rounds=6, fold_max_iter=20)": consensus(method="joint"),
     }
     if not quick:
         runs["joint, in sample (cv=None)"] = consensus(method="joint", cv=None)
+        runs["joint, each round from scratch (cv=5, n_rounds=3, fold_max_iter=None)"] = (
+            consensus(method="joint", cv=5, n_rounds=3, fold_max_iter=None))
     return runs
 
 
@@ -144,6 +166,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="one seed, fewer pipelines")
+    parser.add_argument("--grid", action="store_true",
+                        help="the settings of 'joint' in GRID instead of the pipelines")
     args = parser.parse_args(argv)
     from threadpoolctl import threadpool_limits
 
@@ -166,8 +190,8 @@ def run(args):
             if ck is not None:
                 results.setdefault("crowd-kit DawidSkene (labels only)", []).append(
                     (np.mean(classes[ck.argmax(axis=1)] == y_train), np.nan, np.nan, np.nan,
-                     np.nan, 0.0))
-            for label, run in pipelines(seed, args.quick).items():
+                     np.nan, np.nan))
+            for label, run in pipelines(seed, args.quick, args.grid).items():
                 start = time.perf_counter()
                 T, confusion, model = run(X_train, Y, labels.onehot, classes)
                 seconds = time.perf_counter() - start
@@ -184,13 +208,59 @@ def run(args):
         print(f"\n### {name}: {len(y_train)} training rows, {Y.shape[1]} annotators, "
               f"{np.mean([v is not None for v in Y.ravel()]) * Y.shape[1]:.1f} labels per row; "
               f"mean over {n} seed(s)\n")
-        print("| pipeline | consensus | test | MAE | MAE gen | spammer rank | seconds |")
-        print("| --- | --- | --- | --- | --- | --- | --- |")
+        print("| pipeline | consensus | test | MAE | MAE gen | spammer rank | seconds | "
+              "x DS soft |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        # time relative to DS soft -> MLP, seed by seed (the load of the machine moves both)
+        reference = np.array([row[5] for row in results["DS soft -> MLP"]])
         for label, rows in results.items():
-            cells = np.array(rows, dtype=float).mean(axis=0)
+            cells = np.array(rows, dtype=float)
+            ratio = np.mean(cells[:, 5] / reference)
             print(f"| {label} | " + " | ".join(
                 "" if np.isnan(c) else f"{c:.4f}" if i < 4 else f"{c:.1f}"
-                for i, c in enumerate(cells)) + " |")
+                for i, c in enumerate([*cells.mean(axis=0), ratio])) + " |")
+        if not args.grid:
+            expansion(name, seeds)
+
+
+def expansion(name, seeds):
+    """Row expansion (``fit_soft_targets`` for ``LogisticRegression``) with every positive
+    copy of a row, and with the copies below ``SOFT_TARGET_FLOOR`` left out: how many rows
+    it fits, its seconds, and how far apart the two fits' test probabilities are (the most,
+    over the seeds)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from skdnn._consensus import SOFT_TARGET_FLOOR, _Annotations, dawid_skene
+
+    # tol=1e-8: at the default 1e-4, where lbfgs stops differs more between the two
+    # expansions (0.04 in a probability, on digits) than their minima do.
+    print(f"\nRow expansion, LogisticRegression(tol=1e-8, max_iter=5000) on the posteriors "
+          f"({name}, mean over {len(seeds)} seed(s)):\n")
+    print("| posteriors | rows | copies, all | copies, floor | seconds, all | seconds, floor "
+          "| max abs diff of predict_proba |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    cells = {}
+    for seed in seeds:
+        X_train, X_test, y_train, _, Y, _ = load(name, seed)
+        onehot = _Annotations(Y, None).onehot
+        classes = np.unique(y_train)
+        joint = ConsensusClassifier(mlp(seed), random_state=seed).fit(X_train, Y)
+        for label, T in (("Dawid-Skene", dawid_skene(onehot)[0]),
+                         ("joint (defaults)", joint.consensus_proba_)):
+            fits = []
+            for floor in (0.0, SOFT_TARGET_FLOOR):
+                start = time.perf_counter()
+                model = fit_soft_targets(LogisticRegression(tol=1e-8, max_iter=5000),
+                                         X_train, T, classes, floor=floor)
+                fits.append((model, time.perf_counter() - start))
+            (every, t_every), (floored, t_floored) = fits
+            cells.setdefault(label, []).append((
+                len(T), (T > 0).sum(), (T >= SOFT_TARGET_FLOOR).sum(), t_every, t_floored,
+                np.abs(every.predict_proba(X_test) - floored.predict_proba(X_test)).max()))
+    for label, rows in cells.items():
+        mean = np.mean(rows, axis=0)
+        print(f"| {label} | {mean[0]:.0f} | {mean[1]:.0f} | {mean[2]:.0f} | {mean[3]:.2f} | "
+              f"{mean[4]:.2f} | {np.max([row[5] for row in rows]):.1e} |")
 
 
 if __name__ == "__main__":

@@ -2,10 +2,12 @@
 benchmarks/bench_consensus.py (graded annotators, a spammer, two who confuse classes)."""
 
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
 from skdnn import (
@@ -267,3 +269,73 @@ def test_fitted_state_loads_with_skops_trusting_only_skdnn(cancer):
     loaded = sio.loads(data, trusted=untrusted)
     np.testing.assert_array_equal(loaded.predict_proba(X_test), model.predict_proba(X_test))
     assert list(loaded.annotators_) == list(frame.columns)
+
+
+class _RecordingLogisticRegression(LogisticRegression):
+    """LogisticRegression that logs each fit: which object, its rows, and how it starts."""
+
+    fits = []
+
+    def fit(self, X, y, sample_weight=None):
+        # the estimator itself is kept, so that no other takes its id
+        type(self).fits.append({"id": id(self), "estimator": self,
+                                "rows": frozenset(x.tobytes() for x in X),
+                                "fitted": hasattr(self, "coef_"),
+                                "warm_start": self.warm_start, "max_iter": self.max_iter})
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def _small_crowd(n_samples=120, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_samples, 3))
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)
+    confusion = np.stack([np.eye(2) * 0.8 + 0.1, np.eye(2) * 0.6 + 0.2, np.full((2, 2), 0.5)])
+    return X, y, simulate_annotations(y, confusion, coverage=0.7, random_state=seed)
+
+
+@pytest.mark.parametrize("fold_max_iter", [5, None])
+def test_fold_estimators_go_on_from_round_to_round_on_the_same_folds(fold_max_iter):
+    X, _, Y = _small_crowd()
+    _RecordingLogisticRegression.fits = []
+    ConsensusClassifier(_RecordingLogisticRegression(max_iter=100), cv=3, n_rounds=4,
+                        fold_max_iter=fold_max_iter, tol=0, random_state=0).fit(X, Y)
+    *folds, final = _RecordingLogisticRegression.fits
+    every_row = frozenset(x.tobytes() for x in X)
+    # the final estimator: new, trained once on all rows, at the user's max_iter
+    assert final["rows"] == every_row and not final["fitted"] and final["max_iter"] == 100
+    assert len(folds) % 3 == 0 and len(folds) >= 6  # 3 folds a round, two rounds at least
+    rounds = [folds[r:r + 3] for r in range(0, len(folds), 3)]
+    # the same three folds in every round, whose left-out rows cover every row once
+    for fits in zip(*rounds, strict=True):
+        assert len({fit["rows"] for fit in fits}) == 1
+    left_out = [every_row - fit["rows"] for fit in rounds[0]]
+    assert sum(map(len, left_out)) == len(X) and frozenset().union(*left_out) == every_row
+    if fold_max_iter is None:  # new estimators every round, fitted in full
+        assert len({fit["id"] for fit in folds}) == len(folds)
+        assert all(not fit["fitted"] and fit["max_iter"] == 100 for fit in folds)
+    else:  # the same three, each going on from its weights for fold_max_iter iterations
+        assert [fit["id"] for fit in folds] == [fit["id"] for fit in rounds[0]] * len(rounds)
+        assert all(fit["warm_start"] and fit["max_iter"] == 5 for fit in folds)
+        assert not any(fit["fitted"] for fit in rounds[0])
+        assert all(fit["fitted"] for fit in folds[3:])
+
+
+def test_fold_estimators_stopped_early_by_design_do_not_warn():
+    X, _, Y = _small_crowd()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ConsensusClassifier(LogisticRegression(max_iter=1000), fold_max_iter=1,
+                            random_state=0).fit(X, Y)
+    assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    # the fold estimators' own max_iter, when too small, still warns
+    with pytest.warns(ConvergenceWarning):
+        ConsensusClassifier(LogisticRegression(max_iter=1), fold_max_iter=None,
+                            random_state=0).fit(X, Y)
+
+
+def test_cv_whose_test_folds_miss_or_repeat_rows_is_a_clear_error():
+    X, _, Y = _small_crowd(n_samples=30)
+    rows = np.arange(30)
+    for folds in ([(rows[10:], rows[:10])], [(rows[10:], rows), (rows[:10], rows[:10])]):
+        with pytest.raises(ValueError, match="every row once"):
+            ConsensusClassifier(LogisticRegression(), cv=folds).fit(X, Y)

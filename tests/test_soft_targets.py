@@ -107,3 +107,35 @@ def test_label_smoothing_keeps_predictions_off_certainty():
     assert smooth.max(axis=1).mean() == pytest.approx(0.73, abs=0.1)
     with pytest.raises(ValueError, match="label_smoothing"):
         _mlp(label_smoothing=1.0).fit(X, y)
+
+
+class _RecordingLogisticRegression(LogisticRegression):
+    """LogisticRegression that keeps the rows and weights of its last fit."""
+
+    def fit(self, X, y, sample_weight=None):
+        self.seen_ = (X, y, sample_weight)
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_row_expansion_keeps_one_copy_of_a_near_one_hot_row():
+    X, _, T, sample_weight = _data(load_digits, n_samples=150)
+    T[1::5] = 1e-9  # near one-hot rows: one class almost sure
+    T[1::5, 3] = 1 - 9e-9
+    T[2::5, :5] += 1e-7  # and a few copies just above the floor survive
+    T /= T.sum(axis=1, keepdims=True)
+    classes = np.arange(10)
+    model = fit_soft_targets(_RecordingLogisticRegression(max_iter=500), X, T, classes,
+                             sample_weight)
+    X_seen, y_seen, weight_seen = model.seen_
+    kept = T >= 1e-6
+    assert len(X_seen) == kept.sum() < 0.8 * T.size
+    near_one_hot = np.flatnonzero((X_seen[:, None] == X[1::5]).all(axis=2).any(axis=1))
+    assert len(near_one_hot) == len(X[1::5]) and set(y_seen[near_one_hot]) == {3}
+    # each row keeps its weight: the kept copies' weights are its T, rescaled
+    np.testing.assert_allclose(weight_seen[near_one_hot], sample_weight[1::5])
+    np.testing.assert_allclose(np.sum(weight_seen), np.sum(sample_weight))
+    # the same fit as on the expansion of every copy, within the floor's reach
+    every_copy = fit_soft_targets(_RecordingLogisticRegression(max_iter=500), X, T, classes,
+                                  sample_weight, floor=0)
+    assert len(every_copy.seen_[0]) == (T > 0).sum()  # all but the zeros
+    np.testing.assert_allclose(model.predict_proba(X), every_copy.predict_proba(X), atol=1e-5)
