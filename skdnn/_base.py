@@ -5,6 +5,7 @@ callbacks."""
 from __future__ import annotations
 
 import contextlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -41,6 +42,35 @@ class DocLinkMixin:
 
     _doc_link_module = "skdnn"
     _doc_link_template = DOCS_URL + "api/generated/{estimator_module}.{estimator_name}.html"
+
+
+def predicts(summary, returns):
+    """Give a prediction method its docstring: ``summary``, the ``X`` that every prediction
+    method of skdnn takes, and ``returns``, its Returns entry (``name : type`` and the
+    description below it, indented; dedented here).
+
+    Parameters
+    ----------
+    summary : str
+        The docstring's first paragraph.
+    returns : str
+        The numpydoc Returns entry.
+
+    Returns
+    -------
+    decorate : callable
+        Sets the method's ``__doc__`` and returns the method.
+    """
+    doc = (f"{inspect.cleandoc(summary)}\n\nParameters\n----------\n"
+           "X : {array-like, sparse matrix} of shape (n_samples, n_features)\n"
+           "    The input data, with the features the estimator was fitted on.\n\n"
+           f"Returns\n-------\n{inspect.cleandoc(returns)}\n")
+
+    def decorate(method):
+        method.__doc__ = doc
+        return method
+
+    return decorate
 
 
 def generator(random_state):

@@ -51,7 +51,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._base import DocLinkMixin, generator
+from ._base import DocLinkMixin, generator, predicts
 from ._mlp import MLPClassifierFromScratch
 
 #: The pseudo-count added to every cell of a confusion matrix's counts (a Dirichlet prior):
@@ -595,53 +595,26 @@ class ConsensusClassifier(DocLinkMixin, MetaEstimatorMixin, ClassifierMixin, Bas
         # A fit that failed after validating X has set n_features_in_, and is not fitted.
         return hasattr(self, "estimator_")
 
-    def predict_proba(self, X):
-        """Probability estimates of the classes, from the fitted estimator.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input data, with the features the estimator was fitted on.
-
-        Returns
-        -------
+    @predicts("Probability estimates of the classes, from the fitted estimator.", """
         proba : ndarray of shape (n_samples, n_classes)
-            The probability of each class, in the order of ``classes_``.
-        """
+            The probability of each class, in the order of ``classes_``.""")
+    def predict_proba(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         return _aligned_proba(self.estimator_, X, self.classes_)
 
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input data.
-
-        Returns
-        -------
+    @predicts("Logarithm of :meth:`predict_proba`.", """
         log_proba : ndarray of shape (n_samples, n_classes)
             The natural logarithm of each class's probability (``-inf`` for a probability
-            of exactly 0).
-        """
+            of exactly 0).""")
+    def predict_log_proba(self, X):
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
-    def predict(self, X):
-        """Predict the class of each sample.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input data.
-
-        Returns
-        -------
+    @predicts("Predict the class of each sample.", """
         y : ndarray of shape (n_samples,)
-            The most probable class, one of ``classes_``.
-        """
+            The most probable class, one of ``classes_``.""")
+    def predict(self, X):
         proba = self.predict_proba(X)
         return self.classes_[proba.argmax(axis=1)]
 

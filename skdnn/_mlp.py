@@ -22,7 +22,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._base import combined_sample_weight
+from ._base import combined_sample_weight, predicts
 from ._diagnostics import REGRESSOR
 from ._mlp_base import BaseMLPFromScratch, stochastic_only
 
@@ -424,16 +424,8 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseMLPFromScratch):
         return self._fit(X, SoftTargets(proba, np.asarray(classes)), sample_weight,
                          incremental=False)
 
-    def predict_proba(self, X):
-        """Probability estimates of the classes (of each label, for multilabel targets).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input data, with the features the estimator was fitted on.
-
-        Returns
-        -------
+    @predicts(
+        "Probability estimates of the classes (of each label, for multilabel targets).", """
         proba : ndarray of shape (n_samples, n_classes)
             The probability of each class, in the order of ``classes_``, in the dtype of the
             weights: the softmax of the output layer (multiclass), ``[1 - p, p]`` for the
@@ -443,46 +435,28 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseMLPFromScratch):
             ``[eps, 1 - eps]``, ``eps`` being the machine epsilon of that dtype
             (``numpy.finfo(dtype).eps``), so that none is 0 or 1 and the logarithms of
             :meth:`predict_log_proba` stay finite; a softmax row then sums to 1 within
-            ``n_classes * eps``.
-        """
+            ``n_classes * eps``.""")
+    def predict_proba(self, X):
         check_is_fitted(self)
         proba = self._forward(X)
         if self.n_outputs_ == 1 and len(self.classes_) > 1:
             return np.hstack([1 - proba, proba])
         return proba
 
-    def predict_log_proba(self, X):
-        """Logarithm of the probability estimates, :meth:`predict_proba`.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input data, with the features the estimator was fitted on.
-
-        Returns
-        -------
+    @predicts("Logarithm of the probability estimates, :meth:`predict_proba`.", """
         log_proba : ndarray of shape (n_samples, n_classes)
             The natural logarithm of each class's probability, in the order of
             ``classes_``. It is always finite: the probabilities are kept at least the
-            dtype's machine epsilon away from 0 and 1, as scikit-learn's log-loss clips them.
-        """
+            dtype's machine epsilon away from 0 and 1, as scikit-learn's log-loss clips them.""")
+    def predict_log_proba(self, X):
         return np.log(self.predict_proba(X))
 
-    def predict(self, X):
-        """Predict the class of each sample (the labels, for multilabel targets).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input data, with the features the estimator was fitted on.
-
-        Returns
-        -------
+    @predicts("Predict the class of each sample (the labels, for multilabel targets).", """
         y : ndarray of shape (n_samples,) or (n_samples, n_labels)
             The class of the highest probability, one of ``classes_`` (for a binary target,
             ``classes_[1]`` where its probability exceeds 0.5); for multilabel targets, a
-            0/1 indicator per label, 1 where that label's probability exceeds 0.5.
-        """
+            0/1 indicator per label, 1 where that label's probability exceeds 0.5.""")
+    def predict(self, X):
         check_is_fitted(self)
         return self._labels(self._forward(X))
 
@@ -734,21 +708,12 @@ class MLPRegressorFromScratch(RegressorMixin, BaseMLPFromScratch):
         """
         return self._fit(X, y, sample_weight, incremental=True)
 
-    def predict(self, X):
-        """Predict the target of each sample.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input data, with the features the estimator was fitted on.
-
-        Returns
-        -------
+    @predicts("Predict the target of each sample.", """
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The output layer's values: the last layer's pre-activation for the squared
             error, its exponential for the Poisson loss; one column per target, a 1-d
-            array for a single target, in the dtype of the weights.
-        """
+            array for a single target, in the dtype of the weights.""")
+    def predict(self, X):
         check_is_fitted(self)
         return self._predictions(self._forward(X))
 
