@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import signal
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -324,12 +326,14 @@ def unchanged_on_failure(estimator):
     ``feature_names_in_``, the classifiers their classes) is put back here when the fit
     raises, so a failed fit changes no attribute (the callbacks' own, which scikit-learn
     tears down after the fit, are left to it). Ctrl-C is the one deliberate exception: a
-    ``KeyboardInterrupt`` leaves the estimator as the fit left it.
+    fit that committed the weights trained so far raises :class:`KeptInterrupt`, which
+    leaves the estimator as the fit left it; a Ctrl-C before anything was trained restores
+    it like any failure.
     """
     before = dict(vars(estimator))
     try:
         yield
-    except KeyboardInterrupt:
+    except KeptInterrupt:
         raise
     except BaseException:
         callbacks = {name: value for name, value in vars(estimator).items()
@@ -338,3 +342,46 @@ def unchanged_on_failure(estimator):
         vars(estimator).update({name: value for name, value in before.items()
                                 if name not in CALLBACK_ATTRIBUTES}, **callbacks)
         raise
+
+
+class KeptInterrupt(KeyboardInterrupt):
+    """The KeyboardInterrupt a fit raises again after committing the weights trained until a
+    Ctrl-C (a KeyboardInterrupt, so that scripts and searches still stop)."""
+
+
+class DeferredInterrupt:
+    """Holds a Ctrl-C during training until the end of the current batch.
+
+    Inside ``with DeferredInterrupt() as interrupt:``, a first SIGINT only records the
+    request, and :meth:`check`, called after each batch's step, raises the
+    KeyboardInterrupt there, so that the weights and the optimiser's state are those of a
+    finished step. A second Ctrl-C interrupts at once. Where Python's own handler is not
+    the one in place (a thread other than the main one, or a handler of the user's), signals
+    are left as they are and a KeyboardInterrupt comes wherever it comes.
+    """
+
+    def __init__(self):
+        self.requested = self.raised = False
+        self._previous = None
+
+    def __enter__(self):
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self._previous = signal.signal(signal.SIGINT, self._hold)
+        return self
+
+    def _hold(self, signum, frame):
+        if self.requested:  # a second Ctrl-C: now
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def check(self):
+        """Raise the KeyboardInterrupt of a Ctrl-C held since the last check."""
+        if self.requested:
+            self.requested, self.raised = False, True
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc_info):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False

@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.optimize
 from sklearn.frozen import FrozenEstimator
+from sklearn.pipeline import Pipeline
 
 from .nn.activations import activation_param
 from .nn.network import Network, Params
@@ -145,6 +146,17 @@ class FineTuningMixin:
             model = model.estimator
         if model is None:
             return None
+        if isinstance(model, Pipeline) and isinstance(model[-1], FineTuningMixin):
+            # Taking the network and dropping its preprocessing would feed it features on
+            # another scale than it learned from: say how to keep both.
+            raise TypeError(
+                "pretrained is a Pipeline; pass its last step, the network, and put the "
+                "pipeline's fitted preprocessing in front of this estimator, unchanged: "
+                "make_pipeline(FrozenEstimator(pipeline[:-1]), "
+                f"{type(self).__name__}(pretrained=FrozenEstimator(pipeline[-1]))). "
+                "FrozenEstimator keeps the pretrained scaler's statistics instead of refitting "
+                "them on the new data (see docs/fine_tuning.md)."
+            )
         if not isinstance(model, FineTuningMixin):
             raise TypeError(
                 "pretrained must be a fitted MLPClassifierFromScratch or "

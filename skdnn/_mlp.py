@@ -147,7 +147,12 @@ default=None
         and ``cross_val_score``) turns an estimator-valued parameter into an unfitted copy:
         to keep the fitted network through cloning, pass
         ``sklearn.frozen.FrozenEstimator(model)``. A plain fitted model works when this
-        estimator is fitted directly.
+        estimator is fitted directly. A network pretrained inside a pipeline (say
+        ``make_pipeline(StandardScaler(), network)``) is passed as its last step, with the
+        pipeline's fitted preprocessing kept in front:
+        ``make_pipeline(FrozenEstimator(pipe[:-1]), Estimator(pretrained=FrozenEstimator(
+        pipe[-1])))``, so that the new data are scaled as the pretraining data were (a
+        Pipeline itself raises a TypeError that says so; see ``docs/fine_tuning.md``).
     n_frozen_layers : int, default=0
         How many of the first weight layers (each with its bias and PReLU slopes) stay
         fixed, bit for bit, during training; at most the number of hidden layers, as the

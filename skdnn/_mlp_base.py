@@ -50,8 +50,10 @@ from sklearn.utils.validation import validate_data
 
 from ._base import (
     CallbackSupportMixin,
+    DeferredInterrupt,
     DocLinkMixin,
     EpochCallbacks,
+    KeptInterrupt,
     Record,
     StoppingRule,
     generator,
@@ -160,6 +162,16 @@ class _Training:
     state: dict | None = None
     grad: np.ndarray | None = None
     batch_size: int = 0
+    interrupt: DeferredInterrupt | None = None
+
+
+class _Interrupted(Exception):
+    """A KeyboardInterrupt during training: the epoch (or iteration) it stopped, numbered
+    from 1, whether that epoch was complete, and the parameters to keep."""
+
+    def __init__(self, epoch, complete, theta):
+        super().__init__(epoch)
+        self.epoch, self.complete, self.theta = epoch, complete, theta
 
 
 class _UnavailableError(AttributeError, ValueError):
@@ -293,6 +305,14 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
         -------
         self : object
             The fitted estimator.
+
+        Notes
+        -----
+        A Ctrl-C (KeyboardInterrupt) stops sgd and adam at the end of the current
+        mini-batch, and lbfgs at the end of the current iteration (keeping the last complete
+        iteration's parameters). The weights trained so far (with early stopping, the best
+        validated ones) become the fitted model, a ``UserWarning`` says at which epoch, and
+        the KeyboardInterrupt is raised again, so that scripts and searches still stop.
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
@@ -381,11 +401,14 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
         run = _Training(top, top_theta, data._replace(X=features), record, rng, callbacks,
                         fitted=lambda top_theta: self._fitted_attributes(network,
                                                                          merge(top_theta)))
-        if self.solver == "lbfgs":
-            top_theta = self._fit_lbfgs(run)
-        else:
-            with one_blas_thread():  # a mini-batch's products are too small to share
-                top_theta = self._fit_stochastic(run, incremental)
+        try:
+            if self.solver == "lbfgs":
+                top_theta = self._fit_lbfgs(run)
+            else:
+                with one_blas_thread():  # a mini-batch's products are too small to share
+                    top_theta = self._fit_stochastic(run, incremental)
+        except _Interrupted as interrupted:
+            return self._keep_interrupted(network, merge(interrupted.theta), run, interrupted)
         theta = merge(top_theta)
         # With early stopping, a diverged epoch's loss is recorded and the best weights kept.
         keeps_best = self.early_stopping and self.solver != "lbfgs"
@@ -409,6 +432,26 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
         self._commit(network, theta, record)
         callbacks.end_fit()
         return self
+
+    def _keep_interrupted(self, network, theta, run, interrupted):
+        """Commit the weights trained until a KeyboardInterrupt, warn, and re-raise it."""
+        record = run.record
+        if not np.isfinite(theta).all():  # nothing worth keeping
+            raise KeyboardInterrupt
+        what, n = ("iteration" if self.solver == "lbfgs" else "epoch"), interrupted.epoch
+        kept = ("the weights of the best validation epoch" if self.early_stopping
+                and self.solver != "lbfgs" else "the weights trained until then")
+        when = (f"at the end of {what} {n}: the model keeps {kept}" if interrupted.complete
+                else f"in {what} {n}: the model keeps the parameters of iteration {n - 1}, "
+                "the last complete one" if what == "iteration"
+                else f"in {what} {n}: the model keeps {kept}, after {n - 1} complete "
+                f"{what}(s) and the batches of {what} {n} that ran")
+        record.rng_state = run.rng.bit_generator.state
+        self._commit(network, theta, record)
+        run.callbacks.end_fit()
+        warnings.warn(f"Training was interrupted (KeyboardInterrupt) {when}.", UserWarning,
+                      stacklevel=5)
+        raise KeptInterrupt
 
     def _generator(self, incremental, first_pass):
         """The fit's one random generator. partial_fit goes on with the random stream
@@ -480,18 +523,33 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
                                              sample_weight=data.sample_weight, alpha=self.alpha)
             return loss, grad.astype(np.float64)
 
+        finished = [run.theta]  # the parameters of the last finished iteration
+
         def record_iteration(intermediate_result):
             record.loss_curve.append(float(intermediate_result.fun))
-            callbacks.end_epoch(partial(run.fitted, intermediate_result.x.astype(dtype)))
+            finished[0] = intermediate_result.x.astype(dtype)
+            callbacks.end_epoch(partial(run.fitted, finished[0]))
             callbacks.begin_epoch()
+            interrupt.check()
 
         # As scipy reports only finished iterations, the last iteration begun never runs.
         callbacks.begin_epoch()
-        result = scipy.optimize.minimize(
-            objective, run.theta.astype(np.float64), method="L-BFGS-B", jac=True,
-            callback=record_iteration,
-            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
-        )
+        n_before = len(record.loss_curve)
+        # A Ctrl-C waits for the end of the current iteration, whose parameters are kept.
+        with DeferredInterrupt() as interrupt:
+            try:
+                result = scipy.optimize.minimize(
+                    objective, run.theta.astype(np.float64), method="L-BFGS-B", jac=True,
+                    callback=record_iteration,
+                    options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
+                )
+            except KeyboardInterrupt:
+                record.n_iter = len(record.loss_curve) - n_before
+                record.loss = record.loss_curve[-1] if record.n_iter else None
+                # Held until an iteration's end, where it is complete; else the one begun.
+                complete = interrupt.raised
+                raise _Interrupted(record.n_iter + (not complete), complete,
+                                   finished[0]) from None
         callbacks.end_epoch()
         record.n_iter = _check_optimize_result("lbfgs", result, self.max_iter)
         record.loss = float(result.fun)
@@ -511,38 +569,56 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
         run.grad, best_theta = np.empty_like(theta), theta.copy() if early_stopping else theta
         run.batch_size = self._batch_size(run.train.X.shape[0])
         record.n_iter = 0  # epochs of this call, as in scikit-learn
-        for _ in range(self.max_iter):
-            run.callbacks.begin_epoch()
-            loss = self._run_epoch(run)
-            diverged = _diverged(loss, theta, record.loss_curve)
-            # With early stopping, the best validated weights (if any) survive a divergence.
-            if diverged and not (early_stopping and np.isfinite(run.rule.best_key(record)[0])):
-                raise self._divergence_error(record.n_iter + 1, loss, run.train.X)
-            record.add_epoch(loss, run.train.X.shape[0])
-            if self.verbose:
-                print(f"Iteration {record.n_iter}, loss = {loss:.8f}")
-            if early_stopping:
-                if self._evaluate(run, diverged):
-                    best_theta[...] = theta
-            elif run.rule.update(record, (loss,)):
-                record.best_loss = loss
-            if run.callbacks.end_epoch(partial(run.fitted, theta)) or diverged:
-                break  # a callback asked to stop, or the best weights are all that is left
-            run.optimizer.after_epoch(run.state, record.t)
-            if record.no_improvement_count > self.n_iter_no_change:
-                if not self._on_plateau(run):
-                    break
-                record.no_improvement_count = 0
-            if incremental:
-                break
-            if record.n_iter == self.max_iter:
-                warnings.warn(
-                    f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
-                    "the optimization hasn't converged yet.", ConvergenceWarning, stacklevel=4)
+        # Ctrl-C waits for the end of the current batch (DeferredInterrupt); there, or
+        # wherever else a KeyboardInterrupt comes from (a callback), training stops and
+        # keeps what it has trained (see _fit_checked).
+        epoch = 1  # the epoch running, from 1
+        with DeferredInterrupt() as run.interrupt:
+            try:
+                for _ in range(self.max_iter):
+                    epoch = record.n_iter + 1
+                    if self._train_epoch(run, best_theta, incremental):
+                        break
+            except KeyboardInterrupt:
+                record.optimizer_state = run.state
+                raise _Interrupted(epoch, record.n_iter == epoch, best_theta) from None
         record.optimizer_state = run.state
         return best_theta
 
     # -- training: the steps of an epoch -----------------------------------------------------
+    def _train_epoch(self, run, best_theta, incremental):
+        """One epoch of sgd or adam and what follows it (recording, validation, the
+        stopping rule, the callbacks); returns whether training stops here."""
+        early_stopping, record, theta = self.early_stopping, run.record, run.theta
+        run.callbacks.begin_epoch()
+        loss = self._run_epoch(run)
+        diverged = _diverged(loss, theta, record.loss_curve)
+        # With early stopping, the best validated weights (if any) survive a divergence.
+        if diverged and not (early_stopping and np.isfinite(run.rule.best_key(record)[0])):
+            raise self._divergence_error(record.n_iter + 1, loss, run.train.X)
+        record.add_epoch(loss, run.train.X.shape[0])
+        if self.verbose:
+            print(f"Iteration {record.n_iter}, loss = {loss:.8f}")
+        if early_stopping:
+            if self._evaluate(run, diverged):
+                best_theta[...] = theta
+        elif run.rule.update(record, (loss,)):
+            record.best_loss = loss
+        if run.callbacks.end_epoch(partial(run.fitted, theta)) or diverged:
+            return True  # a callback asked to stop, or the best weights are all that is left
+        run.optimizer.after_epoch(run.state, record.t)
+        if record.no_improvement_count > self.n_iter_no_change:
+            if not self._on_plateau(run):
+                return True
+            record.no_improvement_count = 0
+        if incremental:
+            return True
+        if record.n_iter == self.max_iter:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
+                "the optimization hasn't converged yet.", ConvergenceWarning, stacklevel=5)
+        return False
+
     def _optimizer(self):
         """The solver's optimiser from the registry, with this estimator's parameters."""
         cls = optimizers.OPTIMIZERS[self.solver]
@@ -558,7 +634,9 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
 
     def _run_epoch(self, run):
         """One pass over the training data in mini-batches, an optimiser step per batch;
-        returns the epoch's loss (the batches' losses averaged over the samples)."""
+        returns the epoch's loss (the batches' losses averaged over the samples). A Ctrl-C
+        that ``run.interrupt`` (a :class:`~skdnn._base.DeferredInterrupt`) held is raised
+        once the batch's step is done."""
         network, theta, train = run.network, run.theta, run.train
         n_samples = train.X.shape[0]
         order = run.rng.permutation(n_samples) if self.shuffle else None
@@ -575,6 +653,8 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
             )
             accumulated += batch_loss * X_batch.shape[0]
             run.optimizer.step(theta, run.grad, run.state, scratch)
+            if run.interrupt is not None:
+                run.interrupt.check()
         return accumulated / n_samples
 
     def _divergence_error(self, epoch, loss, X):

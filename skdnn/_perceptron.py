@@ -22,6 +22,7 @@ from ._base import (
     CallbackSupportMixin,
     DocLinkMixin,
     EpochCallbacks,
+    KeptInterrupt,
     Record,
     StoppingRule,
     combined_sample_weight,
@@ -300,6 +301,12 @@ class PerceptronClassifier(
         -------
         self : PerceptronClassifier
             The fitted estimator.
+
+        Notes
+        -----
+        A Ctrl-C (KeyboardInterrupt) keeps the weights of the epochs completed before it as
+        the fitted model, warns (a ``UserWarning``) at which epoch, and is raised again; in
+        the first epoch nothing is fitted.
         """
         with unchanged_on_failure(self):
             return self._fit(X, y, coef_init, intercept_init, sample_weight)
@@ -332,6 +339,13 @@ class PerceptronClassifier(
             attributes = self._attributes(W, b, valid or train)
         record.raw_coef, record.raw_intercept = W.copy(), b.copy()  # fit's kept weights
         self._commit(attributes, record)
+        if stop == "interrupted":
+            callbacks.end_fit()
+            warnings.warn(
+                f"Training was interrupted (KeyboardInterrupt) in epoch {record.n_iter + 1}: "
+                f"the model keeps the weights of the {record.n_iter} complete epoch(s) before "
+                "it.", UserWarning, stacklevel=3)
+            raise KeptInterrupt
         if stop == "max_iter" and mistakes:
             warnings.warn(
                 f"max_iter={self.max_iter} epochs ended the fit before the stopping rule did: "
@@ -374,39 +388,47 @@ class PerceptronClassifier(
 
         pocket = engine.Pocket(score) if self.pocket else None
         rule = StoppingRule(self.tol or 0.0, lambda record: (record.best_progress,))
-        stop = "max_iter"
-        for epoch in range(1, self.max_iter + 1):
-            run.callbacks.begin_epoch()
-            loss, mistakes = self._one_epoch(weights, (X, Y, s), run.rng, pocket)
-            self._check_finite(weights.W, weights.b)
-            separated = mistakes == 0 and self.penalty is None
-            # Separating weights are better than an average of worse ones.
-            kept = weights.average() if not separated else (weights.W.copy(), weights.b.copy())
-            kept_score = None if pocket is None else pocket.offer(*kept)
-            if pocket is not None:
-                pocket.offer(weights.W, weights.b)
-                kept = pocket.best
-            # The mean distance of the samples on the wrong side of their lines, with each
-            # feature in units of its scale. All margins 0 (zero weights) measure nothing yet.
-            norm = max(float(np.linalg.norm(weights.W * run.scale[:, None])), 1e-300)
-            progress = loss / total / norm if loss or not mistakes else np.inf
-            if self.early_stopping:
-                progress = -(score(*kept) if kept_score is None else kept_score)
-            if self.verbose:
-                print(f"Epoch {epoch}: loss {loss / total:.6g}, training error "
-                      f"{mistakes / total:.4f}" + (f", validation accuracy {-progress:.4f}"
-                                                   if self.early_stopping else ""))
-            if self.tol is not None and rule.update(record, (progress,)):
-                record.best_progress = progress
-            if run.callbacks.end_epoch(lambda kept=kept: self._attributes(*kept,
-                                                                          valid or train)):
-                stop = "callback"
-            elif separated:
-                stop = "separated"
-            elif self.tol is not None and record.no_improvement_count >= self.n_iter_no_change:
-                stop = "no_change"
-            if stop != "max_iter":
-                break
+        stop, kept, mistakes, done = "max_iter", None, 0.0, 0
+        try:
+            for epoch in range(1, self.max_iter + 1):
+                run.callbacks.begin_epoch()
+                loss, mistakes = self._one_epoch(weights, (X, Y, s), run.rng, pocket)
+                self._check_finite(weights.W, weights.b)
+                separated = mistakes == 0 and self.penalty is None
+                # Separating weights are better than an average of worse ones.
+                kept = (weights.average() if not separated
+                        else (weights.W.copy(), weights.b.copy()))
+                kept_score = None if pocket is None else pocket.offer(*kept)
+                if pocket is not None:
+                    pocket.offer(weights.W, weights.b)
+                    kept = pocket.best
+                done = epoch  # the weights of a complete epoch are kept
+                # The mean distance of the samples on the wrong side of their lines, with each
+                # feature in units of its scale. All margins 0 (zero weights) measure nothing.
+                norm = max(float(np.linalg.norm(weights.W * run.scale[:, None])), 1e-300)
+                progress = loss / total / norm if loss or not mistakes else np.inf
+                if self.early_stopping:
+                    progress = -(score(*kept) if kept_score is None else kept_score)
+                if self.verbose:
+                    print(f"Epoch {epoch}: loss {loss / total:.6g}, training error "
+                          f"{mistakes / total:.4f}" + (f", validation accuracy {-progress:.4f}"
+                                                       if self.early_stopping else ""))
+                if self.tol is not None and rule.update(record, (progress,)):
+                    record.best_progress = progress
+                if run.callbacks.end_epoch(lambda kept=kept: self._attributes(*kept,
+                                                                              valid or train)):
+                    stop = "callback"
+                elif separated:
+                    stop = "separated"
+                elif (self.tol is not None
+                      and record.no_improvement_count >= self.n_iter_no_change):
+                    stop = "no_change"
+                if stop != "max_iter":
+                    break
+        except KeyboardInterrupt:  # Ctrl-C: keep the weights of the epochs that ended
+            if not done:
+                raise  # nothing trained to keep
+            stop, epoch = "interrupted", done
         record.n_iter, record.t = epoch, float(epoch * X.shape[0] + 1)
         return kept, stop, mistakes
 

@@ -1,5 +1,6 @@
 """Fine-tuning a pretrained network: frozen layers, cloning, and the transfer it buys."""
 
+import re
 import warnings
 
 import numpy as np
@@ -184,6 +185,27 @@ def test_not_a_network_is_a_type_error(digits):
     X, y = digits
     with pytest.raises(TypeError, match="pretrained must be a fitted MLPClassifierFromScratch"):
         MLPClassifierFromScratch(pretrained=LogisticRegression()).fit(X[:100], y[:100])
+
+
+def test_a_pretrained_pipeline_says_to_pass_its_network_and_keep_its_preprocessing():
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+
+    X, y = load_digits(return_X_y=True)  # raw pixels: the pipeline's scaler matters
+    task = y < 5
+    pipe = make_pipeline(StandardScaler(), MLPClassifierFromScratch(
+        (32,), max_iter=40, random_state=0)).fit(X[task], y[task])
+    with pytest.raises(TypeError, match=re.escape(
+            "make_pipeline(FrozenEstimator(pipeline[:-1]), MLPClassifierFromScratch("
+            "pretrained=FrozenEstimator(pipeline[-1])))")):
+        MLPClassifierFromScratch(pretrained=FrozenEstimator(pipe)).fit(X[~task], y[~task])
+    # What the error says to do trains, through cloning, on the pretraining's scaling.
+    tuned = make_pipeline(FrozenEstimator(pipe[:-1]), MLPClassifierFromScratch(
+        pretrained=FrozenEstimator(pipe[-1]), max_iter=30, random_state=0))
+    assert cross_val_score(tuned, X[~task], y[~task], cv=3).mean() > 0.8
+    tuned.fit(X[~task], y[~task])
+    np.testing.assert_array_equal(tuned[0].estimator[0].mean_, pipe[0].mean_)
+    np.testing.assert_array_equal(tuned[-1].coefs_[0].shape, pipe[-1].coefs_[0].shape)
 
 
 def test_grid_search_over_frozen_layers_with_a_frozen_estimator(digits, pretrained):

@@ -8,7 +8,7 @@ from sklearn.datasets import load_iris, make_classification
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import StandardScaler
 
-from skdnn import MLPClassifierFromScratch, _base
+from skdnn import MLPClassifierFromScratch, MLPRegressorFromScratch, _base
 
 try:  # scikit-learn >= 1.9
     from sklearn import callback
@@ -209,3 +209,138 @@ def test_with_sklearn_callbacks_the_estimators_take_sklearns_own_mixin():
     assert issubclass(_base.CallbackSupportMixin, callback.CallbackSupportMixin)
     for est in (MLPClassifierFromScratch(), PerceptronClassifier()):
         assert isinstance(est, callback.CallbackSupportMixin) and hasattr(est, "set_callbacks")
+
+
+def _interrupt_at_batch(monkeypatch, n_batch, how):
+    """Make the ``n_batch``-th gradient computation (from 1) deliver a Ctrl-C (``"signal"``:
+    a real SIGINT, as a terminal sends it) or raise a KeyboardInterrupt (``"raise"``); returns
+    the list of calls made."""
+    import signal
+
+    from skdnn.nn.network import Network
+
+    calls, original = [], Network.loss_and_gradient
+
+    def loss_and_gradient(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == n_batch:
+            if how == "signal":
+                signal.raise_signal(signal.SIGINT)
+            else:
+                raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Network, "loss_and_gradient", loss_and_gradient)
+    return calls
+
+
+@pytest.mark.parametrize("Estimator", [MLPClassifierFromScratch, MLPRegressorFromScratch])
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_ctrl_c_stops_at_the_end_of_the_batch_keeps_the_weights_warns_and_reraises(
+        monkeypatch, Estimator, solver):
+    X, y = _data()  # 150 samples in batches of 50: 3 batches an epoch
+    params = dict(hidden_layer_sizes=(8,), solver=solver, batch_size=50, max_iter=50,
+                  random_state=0)
+    fitted = {}
+    # A Ctrl-C in the 2nd batch of epoch 3 waits for that batch's step; a KeyboardInterrupt
+    # raised before the 3rd batch's gradient stops there: the same 8 steps either way.
+    for how, n_batch in [("signal", 8), ("raise", 9)]:
+        est = Estimator(**params)
+        calls = _interrupt_at_batch(monkeypatch, n_batch, how)
+        with pytest.warns(UserWarning, match="interrupted .*in epoch 3: .*after 2 complete"):
+            with pytest.raises(KeyboardInterrupt):
+                est.fit(X, y)
+        assert len(calls) == n_batch  # no batch began after it
+        assert est.n_iter_ == 2 and len(est.loss_curve_) == 2
+        fitted[how] = est
+        monkeypatch.undo()
+    for coef, same in zip(fitted["signal"].coefs_, fitted["raise"].coefs_, strict=True):
+        np.testing.assert_array_equal(coef, same)
+    two = Estimator(**dict(params, max_iter=2)).fit(X, y)  # the 2 steps of epoch 3 count
+    assert not np.array_equal(fitted["signal"].coefs_[0], two.coefs_[0])
+    est = fitted["signal"]
+    assert np.isfinite(est.predict(X)).all() if Estimator is MLPRegressorFromScratch else True
+    est.set_params(warm_start=True, max_iter=5).fit(X, y)  # a fitted model goes on
+    assert est.n_iter_ == 5
+
+
+def test_ctrl_c_in_lbfgs_keeps_the_last_finished_iteration(monkeypatch):
+    X, y = _data()
+    est = MLPClassifierFromScratch(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=100,
+                                   random_state=0)
+    _interrupt_at_batch(monkeypatch, 6, "signal")  # the 6th evaluation of the loss
+    with pytest.warns(UserWarning, match=r"interrupted .*at the end of iteration \d+"):
+        with pytest.raises(KeyboardInterrupt):
+            est.fit(X, y)
+    assert est.n_iter_ >= 1 and len(est.loss_curve_) == est.n_iter_
+    assert est.score(X, y) > 0
+
+
+def test_ctrl_c_from_a_callback_at_the_end_of_an_epoch_keeps_that_epoch():
+    pytest.importorskip("sklearn.callback")
+
+    class Interrupt:
+        def setup(self, estimator, context):
+            pass
+
+        def on_fit_task_begin(self, estimator, context, **kwargs):
+            pass
+
+        def on_fit_task_end(self, estimator, context, **kwargs):
+            if context.task_name == "epoch 4":
+                raise KeyboardInterrupt
+
+        def teardown(self, estimator, context):
+            pass
+
+    X, y = _data()
+    est = MLPClassifierFromScratch(hidden_layer_sizes=(8,), max_iter=50, random_state=0)
+    est.set_callbacks(Interrupt())
+    with pytest.warns(UserWarning, match="at the end of epoch 5"):
+        with pytest.raises(KeyboardInterrupt):
+            est.fit(X, y)
+    five = MLPClassifierFromScratch(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+    np.testing.assert_array_equal(est.coefs_[0], five.fit(X, y).coefs_[0])
+
+
+def test_ctrl_c_keeps_the_perceptrons_complete_epochs(monkeypatch):
+    from skdnn import PerceptronClassifier
+    from skdnn.nn import perceptron as engine
+
+    X, y = _data()
+    calls, original = [], engine.online_epoch
+
+    def online_epoch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "online_epoch", online_epoch)
+    params = dict(batch_size=1, tol=None, max_iter=20)
+    est = PerceptronClassifier(**params)
+    with pytest.warns(UserWarning, match="interrupted .*in epoch 4: .*3 complete"):
+        with pytest.raises(KeyboardInterrupt):
+            est.fit(X, y)
+    monkeypatch.undo()
+    three = PerceptronClassifier(**dict(params, max_iter=3)).fit(X, y)
+    assert est.n_iter_ == 3
+    np.testing.assert_array_equal(est.coef_, three.coef_)
+    np.testing.assert_array_equal(est.predict_proba(X), three.predict_proba(X))
+
+
+def test_ctrl_c_before_anything_trained_leaves_the_estimator_unchanged(monkeypatch):
+    # No complete epoch: nothing is kept, and the fit changes nothing (as a failed fit).
+    from skdnn import PerceptronClassifier
+    from skdnn.nn import perceptron as engine
+
+    X, y = _data()
+
+    def online_epoch(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    est = PerceptronClassifier(batch_size=1, tol=None, max_iter=20)
+    monkeypatch.setattr(engine, "online_epoch", online_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X, y)
+    assert not hasattr(est, "n_features_in_") and not hasattr(est, "classes_")
