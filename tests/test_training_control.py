@@ -1,6 +1,7 @@
 """Training control: scikit-learn callbacks, early stopping on score or loss, loss curves."""
 
 import re
+import signal
 
 import numpy as np
 import pytest
@@ -211,12 +212,24 @@ def test_with_sklearn_callbacks_the_estimators_take_sklearns_own_mixin():
         assert isinstance(est, callback.CallbackSupportMixin) and hasattr(est, "set_callbacks")
 
 
+@pytest.fixture
+def sigint_as_in_a_terminal():
+    """Python's own SIGINT handler (which raises KeyboardInterrupt) for the test's duration.
+
+    A Python started from a terminal has it, and that is where a Ctrl-C comes from. A Python
+    started as a background job of a non-interactive shell (``cmd &`` in a script, nohup)
+    inherits SIGINT *ignored* instead: a Ctrl-C cannot reach it, a raised SIGINT does
+    nothing, and the fit rightly leaves that disposition alone. Without this fixture the
+    tests that raise a real SIGINT passed or failed by how pytest was launched."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def _interrupt_at_batch(monkeypatch, n_batch, how):
     """Make the ``n_batch``-th gradient computation (from 1) deliver a Ctrl-C (``"signal"``:
     a real SIGINT, as a terminal sends it) or raise a KeyboardInterrupt (``"raise"``); returns
     the list of calls made."""
-    import signal
-
     from skdnn.nn.network import Network
 
     calls, original = [], Network.loss_and_gradient
@@ -234,6 +247,7 @@ def _interrupt_at_batch(monkeypatch, n_batch, how):
     return calls
 
 
+@pytest.mark.usefixtures("sigint_as_in_a_terminal")
 @pytest.mark.parametrize("Estimator", [MLPClassifierFromScratch, MLPRegressorFromScratch])
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
 def test_ctrl_c_stops_at_the_end_of_the_batch_keeps_the_weights_warns_and_reraises(
@@ -264,6 +278,7 @@ def test_ctrl_c_stops_at_the_end_of_the_batch_keeps_the_weights_warns_and_rerais
     assert est.n_iter_ == 5
 
 
+@pytest.mark.usefixtures("sigint_as_in_a_terminal")
 def test_ctrl_c_in_lbfgs_keeps_the_last_finished_iteration(monkeypatch):
     X, y = _data()
     est = MLPClassifierFromScratch(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=100,
@@ -274,6 +289,35 @@ def test_ctrl_c_in_lbfgs_keeps_the_last_finished_iteration(monkeypatch):
             est.fit(X, y)
     assert est.n_iter_ >= 1 and len(est.loss_curve_) == est.n_iter_
     assert est.score(X, y) > 0
+
+
+@pytest.mark.usefixtures("sigint_as_in_a_terminal")
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_a_fit_puts_back_the_sigint_handler_it_found(monkeypatch, solver):
+    # Interrupted or not, the fit's hold on Ctrl-C ends with the fit.
+    X, y = _data()
+    params = dict(hidden_layer_sizes=(8,), solver=solver, max_iter=5, random_state=0)
+    MLPClassifierFromScratch(**params).fit(X, y)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    _interrupt_at_batch(monkeypatch, 3, "signal")
+    with pytest.warns(UserWarning, match="interrupted"), pytest.raises(KeyboardInterrupt):
+        MLPClassifierFromScratch(**params).fit(X, y)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_an_ignored_sigint_stays_ignored_and_the_fit_runs_to_its_end(monkeypatch):
+    # A process that ignores Ctrl-C (a background job, nohup) has chosen so: the fit neither
+    # takes SIGINT over nor stops on one.
+    X, y = _data()
+    params = dict(hidden_layer_sizes=(8,), batch_size=50, max_iter=5, random_state=0)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        calls = _interrupt_at_batch(monkeypatch, 2, "signal")
+        est = MLPClassifierFromScratch(**params).fit(X, y)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert est.n_iter_ == 5 and len(calls) == 15
 
 
 def test_ctrl_c_from_a_callback_at_the_end_of_an_epoch_keeps_that_epoch():
