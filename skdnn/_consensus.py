@@ -260,7 +260,8 @@ def fit_soft_targets(estimator, X, T, classes, sample_weight=None, *,
     ``classes[k]`` with weight ``w_i T_ik``. Copies of weight ``T_ik < floor`` are left out
     and the row's other ``T_ik`` scaled to sum to 1, so that a (near) one-hot row is one
     copy rather than ``K``: rows of weight 0 change no objective, and a weight below
-    ``floor`` moves the fitted probabilities by about that much.
+    ``floor`` moves the fitted probabilities by about that much. Each class keeps its
+    likeliest copy, so the estimator sees every class of positive ``T``.
     :class:`~skdnn.MLPClassifierFromScratch` (without ``class_weight``) takes ``T`` as its
     targets instead, all of it: the same objective, and the same fit, in ``K`` times less
     work.
@@ -293,6 +294,10 @@ def fit_soft_targets(estimator, X, T, classes, sample_weight=None, *,
         return estimator._fit_soft_targets(X, T, classes, sample_weight=sample_weight)
     # A row keeps its weight: its largest T_ik >= 1 / K is never below the floor.
     kept = np.where(T >= min(floor, 1 / T.shape[1]), T, 0.0)
+    # Each class keeps its likeliest copy, so the estimator sees every class that the full
+    # expansion shows it (and a warm-started one the same classes from round to round).
+    likeliest, columns = T.argmax(axis=0), np.arange(T.shape[1])
+    kept[likeliest, columns] = T[likeliest, columns]
     kept /= kept.sum(axis=1, keepdims=True)
     rows, columns = np.nonzero(kept)
     weight = kept[rows, columns] * (1.0 if sample_weight is None else sample_weight[rows])

@@ -339,3 +339,30 @@ def test_cv_whose_test_folds_miss_or_repeat_rows_is_a_clear_error():
     for folds in ([(rows[10:], rows[:10])], [(rows[10:], rows), (rows[:10], rows[:10])]):
         with pytest.raises(ValueError, match="every row once"):
             ConsensusClassifier(LogisticRegression(), cv=folds).fit(X, Y)
+
+
+class _RecordingMLP(MLPClassifierFromScratch):
+    """skdnn's MLP that logs each soft-target fit: which object, and its epochs so far."""
+
+    fits = []
+
+    def _fit_soft_targets(self, X, proba, classes, sample_weight=None):
+        super()._fit_soft_targets(X, proba, classes, sample_weight=sample_weight)
+        type(self).fits.append({"id": id(self), "estimator": self,
+                                "epochs": len(self.loss_curve_), "n_iter": self.n_iter_})
+        return self
+
+
+def test_the_default_mlp_goes_on_for_fold_max_iter_epochs_a_round(cancer):
+    X_train, _, _, _, Y, _ = cancer
+    _RecordingMLP.fits = []
+    model = ConsensusClassifier(_RecordingMLP(hidden_layer_sizes=(8,), max_iter=300),
+                                n_rounds=3, tol=0, random_state=0).fit(X_train, Y)
+    *folds, final = _RecordingMLP.fits
+    assert len(folds) == 3 * 2  # three rounds of the default two folds
+    for f in range(2):
+        fits = folds[f::2]
+        assert len({fit["id"] for fit in fits}) == 1
+        # each round adds fold_max_iter epochs to the same network's loss curve
+        assert [fit["epochs"] for fit in fits] == [20, 40, 60]
+    assert final["epochs"] == final["n_iter"] == 300 == model.estimator_.n_iter_

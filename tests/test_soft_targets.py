@@ -139,3 +139,22 @@ def test_row_expansion_keeps_one_copy_of_a_near_one_hot_row():
                                   sample_weight, floor=0)
     assert len(every_copy.seen_[0]) == (T > 0).sum()  # all but the zeros
     np.testing.assert_allclose(model.predict_proba(X), every_copy.predict_proba(X), atol=1e-5)
+
+
+def test_row_expansion_keeps_every_class_of_positive_target():
+    # A class below the floor in every row still reaches the estimator, as in the full
+    # expansion; a warm-started estimator then sees the same classes fit after fit.
+    X, _, T, _ = _data(load_breast_cancer, n_samples=60)
+    rng = np.random.default_rng(1)
+    T = np.column_stack([T, np.full(len(T), 1e-8)])
+    T[0, 2] = 2e-8
+    T /= T.sum(axis=1, keepdims=True)
+    model = fit_soft_targets(_RecordingLogisticRegression(), X, T, np.arange(3))
+    np.testing.assert_array_equal(model.classes_, [0, 1, 2])
+    X_seen, y_seen, weight_seen = model.seen_
+    assert list(y_seen).count(2) == 1 and (X_seen[y_seen == 2] == X[0]).all()
+    assert weight_seen[y_seen == 2] == pytest.approx(T[0, 2], rel=1e-6)  # row 0 sums to 1
+    warm = LogisticRegression(warm_start=True, max_iter=5)
+    fit_soft_targets(warm, X, rng.dirichlet(np.ones(3), len(X)), np.arange(3))
+    fit_soft_targets(warm, X, T, np.arange(3))  # the same three classes: no error
+    np.testing.assert_array_equal(warm.classes_, [0, 1, 2])
