@@ -437,7 +437,31 @@ def test_integrated_gradients_converge_as_nodes_are_added(wine):
     np.testing.assert_allclose(coarse, fine, rtol=0, atol=1e-4)
 
 
-# -- bad input for the gradient functions ---------------------------------------------------------
+def test_integrated_gradients_of_a_wrong_gradient_stop_and_warn(wine, monkeypatch):
+    # A backward pass that is not the derivative of the forward pass (here: half of it)
+    # misses completeness on every half of every panel; the refinement must stop at its cap
+    # of panels per row, with a warning, instead of doubling its work 30 times.
+    from skdnn.explain import _gradients
+
+    X, y = wine
+    clf = _mlp("tanh").fit(X, y)
+    exact = _gradients._MLPPasses.logits_with_backward
+    rows, n_steps = X[:2], 8
+    bound = 2 * _gradients._IG_MAX_PANELS * n_steps * len(rows)
+    evaluated = []
+
+    def half_gradient(self, U):
+        evaluated.append(len(U))
+        assert sum(evaluated) <= bound, "the refinement did not stop at its cap"
+        z, backward = exact(self, U)
+        return z, lambda delta: 0.5 * backward(delta)
+
+    monkeypatch.setattr(_gradients._MLPPasses, "logits_with_backward", half_gradient)
+    with pytest.warns(ConvergenceWarning, match="derivative of its output"):
+        integrated_gradients(clf, rows, n_steps=n_steps)
+    assert sum(evaluated) > n_steps * len(rows)  # it did refine before giving up
+
+
 @pytest.mark.parametrize("explain", [input_gradients, integrated_gradients])
 def test_gradient_functions_name_a_step_that_is_not_affine(wine, explain):
     X, y = wine

@@ -254,6 +254,12 @@ class _Differentiable:
 
 #: Deepest panel halving of the adaptive quadrature: panels no shorter than 2**-30 of the path.
 _IG_MAX_DEPTH = 30
+#: Most panels of one row at one depth. A gradient that does not integrate to the change in
+#: ``P`` (a model whose backward pass is not the derivative of its forward pass) misses
+#: completeness on every half of every panel, and halving all of them would double the work
+#: at each of the 30 depths; the cap bounds a row to under ``2 * 1024 * n_steps`` gradient
+#: evaluations, far above the few thousand that a two-layer ReLU network on the digits needs.
+_IG_MAX_PANELS = 1024
 _ROWS_PER_PASS = 16384
 
 
@@ -300,6 +306,7 @@ def _integrate_gradients(model, U_b, step, t, n_steps, tol):
         split = active[row] & (error * pending[row] > budget[row])
         if depth == _IG_MAX_DEPTH:
             split[:] = False
+        split &= 2 * pending[row] <= _IG_MAX_PANELS
         np.add.at(total, row[~split], integrals[~split])
         spent += np.bincount(row[~split], error[~split], minlength=n_samples)
         if not split.any():
@@ -312,7 +319,9 @@ def _integrate_gradients(model, U_b, step, t, n_steps, tol):
     if (spent > tol).any():
         warnings.warn(
             f"Integrated gradients of {(spent > tol).sum()} rows miss completeness by up to "
-            f"{spent.max():.2g} > tol={tol:g} after {_IG_MAX_DEPTH} panel halvings.",
+            f"{spent.max():.2g} > tol={tol:g} with the path cut into up to "
+            f"{_IG_MAX_PANELS} panels or {_IG_MAX_DEPTH} halvings deep: check that the "
+            "model's gradient is the derivative of its output.",
             ConvergenceWarning,
             stacklevel=3,
         )
