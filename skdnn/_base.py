@@ -81,21 +81,20 @@ def generator(random_state):
     return np.random.default_rng(seed)
 
 
-def combined_sample_weight(sample_weight, X, y_index, classes, class_weight, dtype):
+def combined_sample_weight(sample_weight, X, y=None, class_weight=None):
     """Per-sample weights ``w_i = sample_weight_i * class_weight[y_i]``, or None for all ones.
 
     Parameters
     ----------
     sample_weight : array-like of shape (n_samples,) or None
     X : {array-like, sparse matrix} of shape (n_samples, n_features)
-    y_index : ndarray of shape (n_samples,) of int
-        Index of each sample's class in ``classes``.
-    classes : ndarray of shape (n_classes,)
-    class_weight : dict, "balanced" or None
+        The validated input; the weights take its dtype.
+    y : ndarray of shape (n_samples,), default=None
+        The samples' class labels; None when there are no class weights (a regressor).
+    class_weight : dict, "balanced" or None, default=None
         As in scikit-learn's linear models; ``"balanced"`` uses the weighted class counts,
         ``sum(w) / (n_classes * sum of w over the class)``, so that weighting a sample by 2
         and repeating it twice give the same class weights.
-    dtype : dtype of the returned weights
 
     Returns
     -------
@@ -114,6 +113,7 @@ def combined_sample_weight(sample_weight, X, y_index, classes, class_weight, dty
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
     if class_weight is not None:
+        classes, y_index = np.unique(y, return_inverse=True)
         # Classes whose samples all weigh 0 play no part (and would divide by 0 in "balanced").
         counted = slice(None) if sample_weight is None else sample_weight > 0
         present = np.unique(y_index[counted])
@@ -133,7 +133,7 @@ def combined_sample_weight(sample_weight, X, y_index, classes, class_weight, dty
         raise ValueError(
             "The sample weights (times the class weights) must have a positive, finite sum."
         )
-    return sample_weight.astype(dtype, copy=False)
+    return sample_weight.astype(X.dtype, copy=False)
 
 
 class Record:
@@ -281,15 +281,17 @@ class EpochCallbacks:
     Parameters
     ----------
     estimator : estimator with ``CallbackSupportMixin``
-    X, y : the training data, as the callbacks (e.g. ``ScoringMonitor``) should score it
-    sample_weight : array-like or None
+    data : tuple ``(X, y, sample_weight)``
+        The training data as the fit was given it, as the callbacks (e.g.
+        ``ScoringMonitor``) should score it; ``sample_weight`` may be None.
     max_epochs : int
         The most epochs this fit can run (the length of a progress bar).
-    task_name : str
+    task_name : str, default="epoch"
         Name of one epoch's task, numbered from 0.
     """
 
-    def __init__(self, estimator, X, y, sample_weight, max_epochs, task_name="epoch"):
+    def __init__(self, estimator, data, max_epochs, task_name="epoch"):
+        X, y, sample_weight = data
         metadata = {} if sample_weight is None else {"sample_weight": sample_weight}
         self._hook_kwargs = dict(estimator=estimator, X=X, y=y, metadata=metadata)
         self._task_name = task_name

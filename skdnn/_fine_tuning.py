@@ -46,12 +46,12 @@ from .nn.network import Network, Params
 # alpha=10's gain on the related tasks.
 PROBE_ALPHA = 100.0
 # The probe runs L-BFGS "to convergence": up to this many iterations (a logistic regression
-# on a few dozen features converges in tens).
+# on a few dozen features converges in tens), to this gradient tolerance (``gtol``).
 PROBE_MAX_ITER = 1000
+PROBE_TOL = 1e-6
 
 
-def linear_probe(network, theta, features, Y, *, sample_weight=None, alpha=PROBE_ALPHA,
-                 tol=1e-6):
+def linear_probe(network, theta, data, alpha=PROBE_ALPHA):
     r"""Fit a network without hidden layers (an output layer alone) by L-BFGS.
 
     Parameters
@@ -60,15 +60,13 @@ def linear_probe(network, theta, features, Y, *, sample_weight=None, alpha=PROBE
         The output layer as a network: ``layer_units == [n_features, n_outputs]``.
     theta : ndarray of shape (network.size,)
         Its starting parameters (not modified).
-    features : {ndarray, sparse matrix} of shape (n_samples, n_features)
-        The frozen features: the last hidden layer's activations on the training samples.
-    Y : ndarray of shape (n_samples, n_outputs)
-        One-hot or indicator targets, or a regressor's targets.
-    sample_weight : ndarray of shape (n_samples,) or None
+    data : skdnn._mlp_base._Data
+        The training data: ``X`` the frozen features (the last hidden layer's activations
+        on the training samples, of shape (n_samples, n_features)), ``Y`` the one-hot or
+        indicator targets or a regressor's targets (n_samples, n_outputs), and
+        ``sample_weight`` (n_samples,) or None.
     alpha : float, default=PROBE_ALPHA
         L2 penalty, in the units of the estimator's ``alpha``.
-    tol : float
-        Gradient tolerance of L-BFGS (``gtol``).
 
     Returns
     -------
@@ -83,13 +81,13 @@ def linear_probe(network, theta, features, Y, *, sample_weight=None, alpha=PROBE
     grad = np.empty(network.size, dtype=network.dtype)
 
     def objective(x):
-        loss = network.loss_and_gradient(x.astype(network.dtype, copy=False), grad, features, Y,
-                                         sample_weight=sample_weight, alpha=alpha)
+        loss = network.loss_and_gradient(x.astype(network.dtype, copy=False), grad, data.X,
+                                         data.Y, sample_weight=data.sample_weight, alpha=alpha)
         return loss, grad.astype(np.float64)
 
     result = scipy.optimize.minimize(
         objective, theta.astype(np.float64), method="L-BFGS-B", jac=True,
-        options={"maxiter": PROBE_MAX_ITER, "maxfun": 2 * PROBE_MAX_ITER, "gtol": tol,
+        options={"maxiter": PROBE_MAX_ITER, "maxfun": 2 * PROBE_MAX_ITER, "gtol": PROBE_TOL,
                  "ftol": 1e-12},
     )
     return result.x.astype(network.dtype)
@@ -248,5 +246,4 @@ def probe(network, theta, data):
     ``sample_weight``) by :func:`linear_probe`; the hidden layers are kept bit for bit."""
     head, head_theta, features, merge = split(network, theta, data.X,
                                               network.n_weight_layers - 1)
-    return merge(linear_probe(head, head_theta, features, data.Y,
-                              sample_weight=data.sample_weight))
+    return merge(linear_probe(head, head_theta, data._replace(X=features)))

@@ -575,9 +575,8 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseMLPFromScratch):
                 per_label = compute_sample_weight("balanced", y)
                 sample_weight = per_label if sample_weight is None else (
                     per_label * np.asarray(sample_weight, dtype=np.float64))
-            return combined_sample_weight(sample_weight, X, None, None, None, X.dtype)
-        return combined_sample_weight(sample_weight, X, np.searchsorted(self.classes_, y),
-                                      self.classes_, self.class_weight, X.dtype)
+            return combined_sample_weight(sample_weight, X)
+        return combined_sample_weight(sample_weight, X, y, self.class_weight)
 
 
 class MLPRegressorFromScratch(RegressorMixin, BaseMLPFromScratch):
@@ -755,4 +754,4 @@ class MLPRegressorFromScratch(RegressorMixin, BaseMLPFromScratch):
         return X, y, Y
 
     def _sample_weight(self, sample_weight, X, y, incremental):
-        return combined_sample_weight(sample_weight, X, None, None, None, X.dtype)
+        return combined_sample_weight(sample_weight, X)

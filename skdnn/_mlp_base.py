@@ -389,7 +389,7 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
         # scipy's last L-BFGS iteration begun is never run: one more than max_iter.
         n_tasks = (self.max_iter + 1 if self.solver == "lbfgs"
                    else 1 if incremental else self.max_iter)
-        callbacks = EpochCallbacks(self, X, y, sample_weight, n_tasks,
+        callbacks = EpochCallbacks(self, (X, y, sample_weight), n_tasks,
                                    "iteration" if self.solver == "lbfgs" else "epoch")
         data = _Data(X, Y, self._sample_weight(sample_weight, X, y, incremental), y)
         rng = self._generator(incremental, first_pass)

@@ -90,8 +90,9 @@ def _root_mean_squares(X, s):
     return np.sqrt(np.where(mean_squares > 0, mean_squares, 1.0))
 
 
-def _accuracy(W, b, X, y_index, s):
-    """The accuracy of weights ``(W, b)`` on ``X``, weighted by ``s``."""
+def _accuracy(W, b, data):
+    """The accuracy of weights ``(W, b)`` on ``data`` ``(X, y_index, s)``, weighted by ``s``."""
+    X, y_index, s = data
     return float(s @ (engine.predicted_index(X @ W + b) == y_index)) / float(s.sum())
 
 
@@ -309,13 +310,16 @@ class PerceptronClassifier(
         the first epoch nothing is fitted.
         """
         with unchanged_on_failure(self):
-            return self._fit(X, y, coef_init, intercept_init, sample_weight)
+            return self._fit((X, y, sample_weight), (coef_init, intercept_init))
 
-    def _fit(self, X, y, coef_init, intercept_init, sample_weight):
+    def _fit(self, data, init):
+        """Fit on ``data`` ``(X, y, sample_weight)`` as given, from ``init`` ``(coef_init,
+        intercept_init)``."""
         previous = self.classes_ if self.warm_start and hasattr(self, "coef_") else None
-        if previous is not None and coef_init is None:
-            coef_init, intercept_init = self.coef_, self.intercept_
-        X, y_index, s = self._validate(X, y, sample_weight, first=True)
+        if previous is not None and init[0] is None:
+            init = self.coef_, self.intercept_
+        _, y, sample_weight = data
+        X, y_index, s = self._validate(data, first=True)
         if previous is not None and not np.array_equal(previous, self.classes_):
             raise ValueError(f"warm_start needs the classes of the previous fit, {previous}.")
         # Drawn only where chance plays a part: one batch is the same sum in any order.
@@ -330,8 +334,8 @@ class PerceptronClassifier(
         # lesson's, on the raw features (as scikit-learn's).
         scale = _root_mean_squares(train[0], train[2])
         rule_scale = scale if self.batch_size > 1 else None
-        weights = self._weights(*self._initial(coef_init, intercept_init, X), rule_scale)
-        callbacks = EpochCallbacks(self, X, y, sample_weight, self.max_iter)
+        weights = self._weights(*self._initial(init, X), rule_scale)
+        callbacks = EpochCallbacks(self, (X, y, sample_weight), self.max_iter)
         record = PerceptronRecord(rule_scale=rule_scale)
         run = _Epochs(weights, train, valid, rng, callbacks, scale, record)
         with np.errstate(over="ignore", invalid="ignore"), one_blas_thread():
@@ -353,15 +357,16 @@ class PerceptronClassifier(
                 "Raise max_iter, or set tol; the data may not be linearly separable.",
                 ConvergenceWarning, stacklevel=3)
         elif stop == "no_change":
-            self._warn_if_below_constant(W, b, *train)
+            self._warn_if_below_constant((W, b), train)
         callbacks.end_fit()
         return self
 
-    def _warn_if_below_constant(self, W, b, X, y_index, s):
+    def _warn_if_below_constant(self, kept, data):
         # Any line with a bias can do as well as always predicting the most frequent class:
         # a fit that does worse has stopped before it learned (features far from 0, or of
         # very unequal scales in the online rule, make it wander for tens of epochs).
-        accuracy = _accuracy(W, b, X, y_index, s)
+        _, y_index, s = data
+        accuracy = _accuracy(*kept, data)
         constant = float(np.bincount(y_index, weights=s).max()) / float(s.sum())
         if accuracy < constant:
             warnings.warn(
@@ -384,7 +389,7 @@ class PerceptronClassifier(
         scored = valid if self.early_stopping else train
 
         def score(W, b):
-            return _accuracy(W, b, *scored)
+            return _accuracy(W, b, scored)
 
         pocket = engine.Pocket(score) if self.pocket else None
         rule = StoppingRule(self.tol or 0.0, lambda record: (record.best_progress,))
@@ -469,9 +474,9 @@ class PerceptronClassifier(
 
     def _partial_fit(self, X, y, classes, sample_weight):
         first = _check_partial_fit_first_call(self, classes)
-        X, y_index, s = self._validate(X, y, sample_weight, first, classes_from_y=False)
+        X, y_index, s = self._validate((X, y, sample_weight), first, classes_from_y=False)
         if first:
-            W, b = self._initial(None, None, X)
+            W, b = self._initial((None, None), X)
             record = PerceptronRecord(raw_coef=W, raw_intercept=b)
         else:
             record = PerceptronRecord.of(self)
@@ -480,7 +485,7 @@ class PerceptronClassifier(
         if weights.U is not None and record.average_sums is not None:
             weights.U = [u.copy() for u in record.average_sums]
             weights.count = record.presentations
-        callbacks = EpochCallbacks(self, X, y, sample_weight, 1)
+        callbacks = EpochCallbacks(self, (X, y, sample_weight), 1)
         callbacks.begin_epoch()
         Y = self._targets(y_index, weights.W.shape[1], X.dtype)
         rng = generator(self.random_state) if self.shuffle else None
@@ -496,8 +501,10 @@ class PerceptronClassifier(
         return self
 
     # -- pieces of fitting -----------------------------------------------------------------------
-    def _validate(self, X, y, sample_weight, first, classes_from_y=True):
-        """``(X, y_index, s)``: checked input, class indices, sample times class weights."""
+    def _validate(self, data, first, classes_from_y=True):
+        """``(X, y_index, s)`` of ``data`` ``(X, y, sample_weight)``: checked input, class
+        indices, sample times class weights."""
+        X, y, sample_weight = data
         dtype = (np.float64, np.float32) if first else self._raw_coef.dtype
         X, y = validate_data(self, X, y, accept_sparse="csr", dtype=dtype, reset=first)
         check_classification_targets(y)
@@ -511,15 +518,16 @@ class PerceptronClassifier(
         if len(self.classes_) < 2:
             raise ValueError("PerceptronClassifier needs samples of at least 2 classes; got 1 "
                              f"class, {self.classes_[0]!r}.")
-        s = combined_sample_weight(sample_weight, X, y_index, self.classes_, self.class_weight,
-                                   X.dtype)
+        s = combined_sample_weight(sample_weight, X, y, self.class_weight)
         if feature_scale(X) > _LARGEST_FEATURE:
             raise ValueError(f"Beyond {_LARGEST_FEATURE:g} the perceptron's arithmetic would "
                              f"overflow. {scale_advice(X)}")
         return X, y_index, np.ones(X.shape[0], dtype=X.dtype) if s is None else s
 
-    def _initial(self, coef_init, intercept_init, X):
-        """Initial ``(W, b)``: zeros, or ``coef_init.T`` and ``intercept_init``."""
+    def _initial(self, init, X):
+        """Initial ``(W, b)``: zeros, or ``coef_init.T`` and ``intercept_init`` of ``init``
+        ``(coef_init, intercept_init)``."""
+        coef_init, intercept_init = init
         n_outputs = 1 if len(self.classes_) == 2 else len(self.classes_)
         W, b = np.zeros((X.shape[1], n_outputs), dtype=X.dtype), np.zeros(n_outputs, X.dtype)
         for name, value, target in (("coef_init", coef_init, W.T),

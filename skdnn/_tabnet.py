@@ -208,7 +208,7 @@ class _BaseTabNet(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
         return None
 
     def _sample_weight(self, sample_weight, X, y):
-        return combined_sample_weight(sample_weight, X, None, None, None, X.dtype)
+        return combined_sample_weight(sample_weight, X)
 
     # -- input -----------------------------------------------------------------------------
     def _categorical_mask(self, X):
@@ -368,7 +368,7 @@ class _BaseTabNet(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
         check_consistent_length(X, y)
         if Y.dtype != bool:
             Y = Y.astype(X.dtype)
-        callbacks = EpochCallbacks(self, X_raw, y, sample_weight, self.max_iter)
+        callbacks = EpochCallbacks(self, (X_raw, y, sample_weight), self.max_iter)
         sample_weight = self._sample_weight(sample_weight, X, y)
         rng = generator(self.random_state)
         network = self._network(Y.shape[1])
@@ -772,8 +772,7 @@ class TabNetClassifier(ClassifierMixin, _BaseTabNet):
         return y, Y, out_activation
 
     def _sample_weight(self, sample_weight, X, y):
-        return combined_sample_weight(sample_weight, X, np.searchsorted(self.classes_, y),
-                                      self.classes_, self.class_weight, X.dtype)
+        return combined_sample_weight(sample_weight, X, y, self.class_weight)
 
     def _stratify(self, y):
         return y

@@ -196,7 +196,7 @@ def test_without_sklearn_callbacks_the_hooks_do_nothing_and_the_estimators_train
     X, y = _data()
     est = MLPClassifierFromScratch(hidden_layer_sizes=(8,), solver=solver, max_iter=500,
                                    random_state=0).fit(X, y)
-    hooks = _base.EpochCallbacks(est, X, y, None, max_epochs=3)
+    hooks = _base.EpochCallbacks(est, (X, y, None), max_epochs=3)
     hooks.begin_epoch()
     assert hooks.end_epoch(lambda: {}) is False
     assert est.n_iter_ == len(est.loss_curve_) > 10 and est.score(X, y) > 0.9
