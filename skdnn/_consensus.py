@@ -51,8 +51,9 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._base import DocLinkMixin, generator, predicts
+from ._docs import DocLinkMixin, predicts
 from ._mlp import MLPClassifierFromScratch
+from ._training import generator
 
 #: The pseudo-count added to every cell of a confusion matrix's counts (a Dirichlet prior):
 #: it keeps every probability positive, so a label never seen from an annotator does not

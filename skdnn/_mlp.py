@@ -22,9 +22,10 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._base import combined_sample_weight, predicts
 from ._diagnostics import REGRESSOR
+from ._docs import predicts
 from ._mlp_base import BaseMLPFromScratch, stochastic_only
+from ._training import combined_sample_weight
 
 # The parameter and attribute sections both estimators' docstrings share.
 _NETWORK_PARAMETERS = """\

@@ -48,10 +48,12 @@ from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOp
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import validate_data
 
-from ._base import (
+from ._diagnostics import CLASSIFIER, check_learned, divergence_cause, scale_advice
+from ._docs import DocLinkMixin
+from ._fine_tuning import FineTuningMixin, copy_hidden_layers, probe, split
+from ._training import (
     CallbackSupportMixin,
     DeferredInterrupt,
-    DocLinkMixin,
     EpochCallbacks,
     KeptInterrupt,
     Record,
@@ -60,8 +62,6 @@ from ._base import (
     one_blas_thread,
     unchanged_on_failure,
 )
-from ._diagnostics import CLASSIFIER, check_learned, divergence_cause, scale_advice
-from ._fine_tuning import FineTuningMixin, copy_hidden_layers, probe, split
 from .nn import optimizers
 from .nn.activations import HIDDEN_ACTIVATIONS
 from .nn.init import glorot_uniform

@@ -18,9 +18,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
 from sklearn.utils.validation import validate_data
 
-from ._base import (
+from ._diagnostics import feature_scale, scale_advice
+from ._docs import DocLinkMixin, predicts
+from ._training import (
     CallbackSupportMixin,
-    DocLinkMixin,
     EpochCallbacks,
     KeptInterrupt,
     Record,
@@ -30,7 +31,6 @@ from ._base import (
     one_blas_thread,
     unchanged_on_failure,
 )
-from ._diagnostics import feature_scale, scale_advice
 from .nn import perceptron as engine
 
 # Beyond this, products of features and weights can overflow float64: scale the features.
@@ -40,7 +40,7 @@ _LARGEST_FEATURE = 1e150
 @dataclass
 class PerceptronRecord(Record):
     """What the perceptron's training produces besides ``coef_``, ``intercept_`` and
-    ``temperature_`` (:class:`~skdnn._base.Record`): ``n_iter_`` and ``t_``, and the private
+    ``temperature_`` (:class:`~skdnn._training.Record`): ``n_iter_`` and ``t_``, and the private
     state ``partial_fit`` goes on from: the rule's raw weights ``W`` (n_features, n_outputs)
     and ``b``, the averaging sums ``U`` and the presentations counted, the features' scales
     the rule divides by, and the stopping rule's best progress and count."""
@@ -579,18 +579,11 @@ class PerceptronClassifier(
         return attributes
 
     # -- prediction ------------------------------------------------------------------------------
+    @predicts("Signed distances ``X @ coef_.T + intercept_``; a ``ValueError`` if they "
+              "overflow.", """
+        decision : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            For two classes, positive means ``classes_[1]``.""")
     def decision_function(self, X):
-        """Signed distances ``X @ coef_.T + intercept_``; a ``ValueError`` if they overflow.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples,) or (n_samples, n_classes)
-            For two classes, positive means ``classes_[1]``.
-        """
         with np.errstate(over="ignore", invalid="ignore"):
             decision = super().decision_function(X)
         if not np.isfinite(decision).all():
@@ -598,32 +591,16 @@ class PerceptronClassifier(
                              "scale them (e.g. with sklearn.preprocessing.StandardScaler).")
         return decision
 
+    @predicts("Class probabilities ``softmax(d / T)`` (``sigmoid(d / T)`` for two classes).", """
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``; the arg-max is :meth:`predict`.""")
     def predict_proba(self, X):
-        """Class probabilities ``softmax(d / T)`` (``sigmoid(d / T)`` for two classes).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-            Columns follow ``classes_``; the arg-max is :meth:`predict`.
-        """
         return self._probabilities(X, softmax)
 
+    @predicts("Log of :meth:`predict_proba`, as a log-softmax (no log of 0).", """
+        log_proba : ndarray of shape (n_samples, n_classes)
+            The log-probability of each class, columns in the order of ``classes_``.""")
     def predict_log_proba(self, X):
-        """Log of :meth:`predict_proba`, as a log-softmax (no log of 0).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-            The log-probability of each class, columns in the order of ``classes_``.
-        """
         return self._probabilities(X, log_softmax)
 
     def _probabilities(self, X, function):

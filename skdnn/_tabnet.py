@@ -2,8 +2,8 @@
 
 The network and its derivatives are :mod:`skdnn.nn.tabnet`; this module holds the estimator
 contract: validation, categorical columns, the training loop (the engine's Adam, the shared
-:class:`~skdnn._base.StoppingRule` and :class:`~skdnn._base.EpochCallbacks`), the fitted state
-and the explanations.
+:class:`~skdnn._training.StoppingRule` and :class:`~skdnn._training.EpochCallbacks`), the
+fitted state and the explanations.
 
 The training loop, each step taking the one :class:`_Run` that a fit shares::
 
@@ -35,9 +35,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 
-from ._base import (
+from ._diagnostics import scale_advice
+from ._docs import DocLinkMixin, predicts
+from ._training import (
     CallbackSupportMixin,
-    DocLinkMixin,
     EpochCallbacks,
     Record,
     StoppingRule,
@@ -46,12 +47,13 @@ from ._base import (
     one_blas_thread,
     unchanged_on_failure,
 )
-from ._diagnostics import scale_advice
 from .nn import optimizers
 from .nn.losses import output_loss, output_values
 from .nn.tabnet import MASKS, TabNet
 from .nn.workspace import minibatches
 
+#: What the prediction methods take as ``X``: arrays and DataFrames, no sparse matrix.
+_X_TYPES = "{array-like, DataFrame}"
 _NAN_ADVICE = (" Impute the numeric columns first, e.g. with sklearn.impute.SimpleImputer in "
                "a pipeline before this estimator.")
 
@@ -74,7 +76,7 @@ def _column_values(X, j):
 
 @dataclass
 class TabNetRecord(Record):
-    """What a TabNet fit produces besides the weights (:class:`~skdnn._base.Record`): the
+    """What a TabNet fit produces besides the weights (:class:`~skdnn._training.Record`): the
     fitted attributes ``name_`` of the MLP's names, and the private
     ``_no_improvement_count`` that the stopping rule counts in."""
 
@@ -792,19 +794,10 @@ class TabNetClassifier(ClassifierMixin, _BaseTabNet):
     def _score_outputs(self, outputs, y, sample_weight):
         return accuracy_score(y, self._labels(outputs), sample_weight=sample_weight)
 
-    def predict_proba(self, X):
-        """Probability of each class.
-
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
-            The input, with the columns the estimator was fitted on.
-
-        Returns
-        -------
+    @predicts("Probability of each class.", accepts=_X_TYPES, returns="""
         proba : ndarray of shape (n_samples, n_classes)
-            In the order of ``classes_``, in the dtype of the input (float32 or float64).
-        """
+            In the order of ``classes_``, in the dtype of the input (float32 or float64).""")
+    def predict_proba(self, X):
         check_is_fitted(self)
         proba = self._outputs(X)
         if len(self.classes_) == 1:
@@ -813,34 +806,16 @@ class TabNetClassifier(ClassifierMixin, _BaseTabNet):
             return np.hstack([1 - proba, proba])
         return proba
 
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`.
-
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
-            The input, with the columns the estimator was fitted on.
-
-        Returns
-        -------
+    @predicts("Logarithm of :meth:`predict_proba`.", accepts=_X_TYPES, returns="""
         log_proba : ndarray of shape (n_samples, n_classes)
-            The natural logarithm of each class's probability.
-        """
+            The natural logarithm of each class's probability.""")
+    def predict_log_proba(self, X):
         return np.log(self.predict_proba(X))
 
-    def predict(self, X):
-        """The most probable class of each row.
-
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
-            The input, with the columns the estimator was fitted on.
-
-        Returns
-        -------
+    @predicts("The most probable class of each row.", accepts=_X_TYPES, returns="""
         y : ndarray of shape (n_samples,)
-            One of ``classes_`` per row.
-        """
+            One of ``classes_`` per row.""")
+    def predict(self, X):
         check_is_fitted(self)
         return self._labels(self._outputs(X))
 
@@ -883,19 +858,10 @@ class TabNetRegressor(RegressorMixin, _BaseTabNet):
     def _predictions(outputs):
         return outputs.ravel() if outputs.shape[1] == 1 else outputs
 
-    def predict(self, X):
-        """Predicted targets.
-
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
-            The input, with the columns the estimator was fitted on.
-
-        Returns
-        -------
+    @predicts("Predicted targets.", accepts=_X_TYPES, returns="""
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            One column per target (a 1-d array for one target), in the input's dtype.
-        """
+            One column per target (a 1-d array for one target), in the input's dtype.""")
+    def predict(self, X):
         check_is_fitted(self)
         return self._predictions(self._outputs(X))
 

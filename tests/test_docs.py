@@ -190,7 +190,7 @@ def test_the_readme_is_a_front_page_without_commit_hashes_or_suite_timings():
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda cls: cls.__name__)
 def test_html_representation_links_to_the_api_page_of_the_docs_site(estimator):
-    from skdnn._base import DOCS_URL
+    from skdnn._docs import DOCS_URL
 
     page = f"{DOCS_URL}api/generated/skdnn.{estimator.__name__}.html"
     assert estimator()._get_doc_link() == page

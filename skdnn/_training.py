@@ -1,16 +1,14 @@
-"""Pieces shared by skdnn's estimators: sample and class weights, the stopping rule of
-their training loops, the BLAS threads of training, and support for scikit-learn's
-callbacks."""
+"""The pieces of training that skdnn's estimators share: the fit's generator, sample and
+class weights, the BLAS threads of training, the record of a run and the stopping rule that
+reads it, scikit-learn's callbacks, a fit that changes nothing when it fails, and Ctrl-C."""
 
 from __future__ import annotations
 
 import contextlib
-import inspect
 import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from pathlib import Path
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -29,50 +27,6 @@ def one_blas_thread():
     several times slower (benchmarks/README.md, "BLAS threads"; ``bench_threads.py``).
     """
     return _BLAS.limit(limits=1, user_api="blas")
-
-#: The root of skdnn's documentation site, the one place its address is written. No site is
-#: hosted yet (skdnn has no public repository or package index entry either), so this is the
-#: site as ``python -m sphinx docs docs/_build/html`` builds it in the checkout skdnn is
-#: imported from; write the hosted address here once there is one.
-DOCS_URL = (Path(__file__).resolve().parents[1] / "docs" / "_build" / "html").as_uri() + "/"
-
-
-class DocLinkMixin:
-    """Links an estimator's HTML representation (in Jupyter) to its API page of the docs
-    site, ``api/generated/skdnn.<ClassName>.html`` under :data:`DOCS_URL`, as scikit-learn's
-    ``BaseEstimator`` links its own estimators to scikit-learn.org."""
-
-    _doc_link_module = "skdnn"
-    _doc_link_template = DOCS_URL + "api/generated/{estimator_module}.{estimator_name}.html"
-
-
-def predicts(summary, returns):
-    """Give a prediction method its docstring: ``summary``, the ``X`` that every prediction
-    method of skdnn takes, and ``returns``, its Returns entry (``name : type`` and the
-    description below it, indented; dedented here).
-
-    Parameters
-    ----------
-    summary : str
-        The docstring's first paragraph.
-    returns : str
-        The numpydoc Returns entry.
-
-    Returns
-    -------
-    decorate : callable
-        Sets the method's ``__doc__`` and returns the method.
-    """
-    doc = (f"{inspect.cleandoc(summary)}\n\nParameters\n----------\n"
-           "X : {array-like, sparse matrix} of shape (n_samples, n_features)\n"
-           "    The input data, with the features the estimator was fitted on.\n\n"
-           f"Returns\n-------\n{inspect.cleandoc(returns)}\n")
-
-    def decorate(method):
-        method.__doc__ = doc
-        return method
-
-    return decorate
 
 
 def generator(random_state):
