@@ -153,12 +153,7 @@ def sparsemax_backward(p, grad):
 
         \frac{\partial L}{\partial z_j} = s_j \Big(g_j - \frac{1}{k}\sum_{q \in S} g_q\Big).
     """
-    support = (p > 0).astype(p.dtype)
-    g = grad * support
-    mean = _row_sums(g) / _row_sums(support)
-    g -= mean[:, None]
-    g *= support
-    return g
+    return _simplex_backward((p > 0).astype(p.dtype), grad)
 
 
 def entmax15(z):
@@ -224,7 +219,13 @@ def entmax15_backward(p, grad):
 
         \frac{\partial L}{\partial z_j} = s_j g_j - s_j \frac{\sum_q s_q g_q}{\sum_q s_q}.
     """
-    s = np.sqrt(p)
+    return _simplex_backward(np.sqrt(p), grad)
+
+
+def _simplex_backward(s, grad):
+    """``s * g - s (s . g) / sum(s)`` row by row: the product of ``grad`` with the Jacobian
+    ``diag(s) - s s^T / sum(s)`` that both masks have (sparsemax with ``s`` the support's
+    indicator, where it centres ``g`` on the support; 1.5-entmax with ``s = sqrt(p)``)."""
     g = grad * s
     g -= s * (_row_sums(g) / _row_sums(s))[:, None]
     return g
