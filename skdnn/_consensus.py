@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import warnings
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, _fit_context, clone
@@ -305,6 +306,25 @@ def fit_soft_targets(estimator, X, T, classes, sample_weight=None, *,
     return estimator.fit(X[rows], classes[columns], sample_weight=weight)
 
 
+class _Problem(NamedTuple):
+    """What a fit's steps share: the validated input, the annotations, the row weights
+    (or None) and the fit's one generator."""
+
+    X: object
+    labels: _Annotations
+    sample_weight: object
+    rng: np.random.Generator
+
+
+class _Consensus(NamedTuple):
+    """The EM's result: the posteriors ``T`` (n_samples, n_classes), the annotators'
+    confusion matrices (n_annotators, n_classes, n_classes) and the EM iterations."""
+
+    T: np.ndarray
+    confusion: np.ndarray
+    n_iter: int
+
+
 class ConsensusClassifier(DocLinkMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     r"""A classifier learned from several annotators' labels, and what they tell of each other.
 
@@ -492,11 +512,11 @@ class ConsensusClassifier(DocLinkMixin, MetaEstimatorMixin, ClassifierMixin, Bas
             raise ValueError(f"X has {X.shape[0]} rows but y has {labels.codes.shape[0]}.")
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        rng = generator(self.random_state)
-        T, confusion, n_iter = self._consensus(X, labels, sample_weight, rng)
-        estimator = fit_soft_targets(self._new_estimator(rng), X, T, labels.classes,
-                                     sample_weight)
-        self._commit(estimator, labels, T, confusion, n_iter, sample_weight)
+        problem = _Problem(X, labels, sample_weight, generator(self.random_state))
+        consensus = self._consensus(problem)
+        estimator = fit_soft_targets(self._new_estimator(problem.rng), X, consensus.T,
+                                     labels.classes, sample_weight)
+        self._commit(estimator, problem, consensus)
         return self
 
     def _new_estimator(self, rng):
@@ -507,21 +527,21 @@ class ConsensusClassifier(DocLinkMixin, MetaEstimatorMixin, ClassifierMixin, Bas
             estimator.set_params(random_state=int(rng.integers(np.iinfo(np.int32).max)))
         return estimator
 
-    def _consensus(self, X, labels, sample_weight, rng):
-        """``(T, confusion, n_iter)``: the posteriors, confusions and EM iterations."""
-        onehot = labels.onehot
-        if self.method == "majority" or onehot.shape[1] == 1 or len(labels.classes) == 1:
+    def _consensus(self, problem):
+        """The posteriors, confusions and EM iterations of ``self.method``."""
+        onehot, sample_weight = problem.labels.onehot, problem.sample_weight
+        if (self.method == "majority" or onehot.shape[1] == 1
+                or len(problem.labels.classes) == 1):
             T = majority_vote(onehot)
-            return T, confusion_matrices(T, onehot, sample_weight), 1
+            return _Consensus(T, confusion_matrices(T, onehot, sample_weight), 1)
         T, confusion, n_iter = dawid_skene(onehot, sample_weight, max_iter=self.max_iter,
                                            tol=self.tol)
         if self.method == "dawid_skene":
-            return T, confusion, n_iter
-        folds = self._folds(X, rng)
+            return _Consensus(T, confusion, n_iter)
+        folds = self._folds(problem.X, problem.rng)
         estimators = [None] * len(folds)
         for _ in range(self.n_rounds):
-            proba = self._prior_proba(X, T, labels.classes, sample_weight, rng, folds,
-                                      estimators)
+            proba = self._prior_proba(problem, T, folds, estimators)
             log_prior = np.log(np.clip(proba, 1e-12, None))
             T_new, confusion, n = dawid_skene(onehot, sample_weight, log_prior=log_prior,
                                               init=T, max_iter=self.max_iter, tol=self.tol)
@@ -529,7 +549,7 @@ class ConsensusClassifier(DocLinkMixin, MetaEstimatorMixin, ClassifierMixin, Bas
             change, T = np.abs(T_new - T).max(), T_new
             if change <= 100 * self.tol:
                 break
-        return T, confusion, n_iter
+        return _Consensus(T, confusion, n_iter)
 
     def _folds(self, X, rng):
         """The ``(train, test)`` index pairs of the rounds, the same in every round (a
@@ -556,15 +576,16 @@ class ConsensusClassifier(DocLinkMixin, MetaEstimatorMixin, ClassifierMixin, Bas
         params = estimator.get_params(deep=False)
         return self.fold_max_iter is not None and {"warm_start", "max_iter"} <= set(params)
 
-    def _prior_proba(self, X, T, classes, sample_weight, rng, folds, estimators):
+    def _prior_proba(self, problem, T, folds, estimators):
         """The class probabilities of the rows, each from the estimator of the fold that
         leaves it out; ``estimators`` (one per fold, None before the first round) keep
         the fold estimators, which continue from their weights where they can."""
+        X, sample_weight, classes = problem.X, problem.sample_weight, problem.labels.classes
         proba = np.empty_like(T)
         for f, (train, test) in enumerate(folds):
             estimator = estimators[f]
             if estimator is None or not self._continues(estimator):
-                estimator = estimators[f] = self._new_estimator(rng)
+                estimator = estimators[f] = self._new_estimator(problem.rng)
             continues = self._continues(estimator)
             if continues:
                 estimator.set_params(warm_start=True, max_iter=self.fold_max_iter)
@@ -576,9 +597,10 @@ class ConsensusClassifier(DocLinkMixin, MetaEstimatorMixin, ClassifierMixin, Bas
             proba[test] = _aligned_proba(estimator, X[test], classes)
         return proba
 
-    def _commit(self, estimator, labels, T, confusion, n_iter, sample_weight):
+    def _commit(self, estimator, problem, consensus):
+        labels, (T, confusion, n_iter) = problem.labels, consensus
         n_classes = len(labels.classes)
-        prior = np.average(T, axis=0, weights=sample_weight)
+        prior = np.average(T, axis=0, weights=problem.sample_weight)
         shares = labels.onehot.sum(axis=1)
         shares /= shares.sum(axis=1, keepdims=True)
         spread = shares if self.method == "majority" else T
