@@ -13,8 +13,8 @@ from typing import NamedTuple
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
-from sklearn.dummy import DummyClassifier, DummyRegressor
-from sklearn.metrics import accuracy_score, r2_score
+from sklearn.dummy import DummyRegressor
+from sklearn.metrics import r2_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -493,11 +493,20 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseMLPFromScratch):
         return Y if Y.shape[1] == 1 else None
 
     def _score_outputs(self, outputs, y, sample_weight):
-        return accuracy_score(y, self._labels(outputs), sample_weight=sample_weight)
+        # accuracy_score's, without its checks of y (a millisecond a call): the share of
+        # rows whose labels (every label, for multilabel targets) are right.
+        right = self._labels(outputs) == y
+        return float(np.average(right if right.ndim == 1 else right.all(axis=1),
+                                weights=sample_weight))
 
     def _prior_score(self, X, y, sample_weight):
-        return DummyClassifier(strategy="prior").fit(X, y, sample_weight).score(X, y,
-                                                                               sample_weight)
+        # DummyClassifier(strategy="prior")'s accuracy: the most frequent class's share (for
+        # multilabel targets, the rows with each label's more frequent value, 0 on a tie).
+        if y.ndim == 1:
+            counts = np.bincount(np.unique(y, return_inverse=True)[1], weights=sample_weight)
+            return float(counts.max() / counts.sum())
+        constant = np.average(y, axis=0, weights=sample_weight) > 0.5
+        return float(np.average((y == constant).all(axis=1), weights=sample_weight))
 
     def _validation_key(self, score, val_loss):
         # Accuracy moves in steps of 1 / n_val and often stays flat for many epochs early

@@ -9,9 +9,10 @@ import scipy.sparse as sp
 from sklearn.datasets import load_digits
 from sklearn.dummy import DummyClassifier
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import log_loss
+from sklearn.metrics import accuracy_score, log_loss
 
 from skdnn import MLPClassifierFromScratch, MLPRegressorFromScratch
+from skdnn import _mlp_base as mlp_base
 from skdnn._diagnostics import CLASSIFIER, REGRESSOR, check_learned, feature_scale, likely_causes
 from skdnn.nn.losses import prior_loss
 
@@ -157,3 +158,44 @@ def test_the_regressor_speaks_of_its_loss_and_r2(learning_rate):
     assert "R²" in message and "mean target" in message
     assert f"learning_rate_init={learning_rate:g}" in message
     assert "class" not in message and "accuracy" not in message
+
+
+@pytest.mark.parametrize("target", ["binary", "multiclass", "strings", "multilabel"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_training_scores_are_accuracy_score_and_the_dummy_classifier_s(target, weighted):
+    # The end-of-fit check computes both scores in NumPy; they are scikit-learn's figures.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    y = {"binary": rng.integers(2, size=300), "multiclass": rng.integers(4, size=300),
+         "strings": rng.choice(["a", "b", "c"], size=300, p=[0.2, 0.5, 0.3]),
+         "multilabel": (rng.random((300, 3)) < [0.3, 0.5, 0.7]).astype(int)}[target]
+    sample_weight = rng.uniform(0.1, 3.0, size=300) if weighted else None
+    model = MLPClassifierFromScratch(hidden_layer_sizes=(5,), max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    outputs = model._network().outputs(model._params(), X)
+    expected = accuracy_score(y, model.predict(X), sample_weight=sample_weight)
+    assert model._score_outputs(outputs, y, sample_weight) == pytest.approx(expected, abs=1e-12)
+    dummy = DummyClassifier(strategy="prior").fit(X, y, sample_weight)
+    assert model._prior_score(X, y, sample_weight) == pytest.approx(
+        dummy.score(X, y, sample_weight), abs=1e-12)
+
+
+def test_a_fit_on_many_rows_is_judged_on_evenly_spaced_rows_and_still_warns(monkeypatch):
+    # A network that predicts one class on 9,000 rows sorted by class: the check reads
+    # SCORE_ROWS rows spread over all of them (every class), and warns.
+    X = np.zeros((9000, 3))
+    y = np.repeat([0, 1, 2], 3000)
+    seen = []
+    original = mlp_base.outputs_in_blocks
+
+    def recording(network, params, X):
+        seen.append(X.shape[0])
+        return original(network, params, X)
+
+    monkeypatch.setattr(mlp_base, "outputs_in_blocks", recording)
+    with pytest.warns(ConvergenceWarning, match="no better than always predicting the most"):
+        MLPClassifierFromScratch(hidden_layer_sizes=(3,), max_iter=2, random_state=0).fit(X, y)
+    step = -(-9000 // mlp_base.SCORE_ROWS)  # ceil(9000 / SCORE_ROWS)
+    assert seen == [len(range(0, 9000, step))] and seen[0] <= mlp_base.SCORE_ROWS < 9000
