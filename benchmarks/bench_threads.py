@@ -4,9 +4,10 @@ For each configuration of ``_configs.py``, in one process: a warm-up fit, then `
 rounds that each fit ``MLPClassifierFromScratch`` once under ``threadpoolctl``'s limit of one
 BLAS thread and once with every thread the machine has, alternating which goes first. Both
 fits of a round start from the same weights (``_configs.initial_weights``) and shuffle alike,
-so they do the same arithmetic. The estimator's own choice of threads is bypassed: the limit
-is set around the whole fit, outside it. Prints each configuration's median epoch times and
-the median of the rounds' ratios, one thread / all threads.
+so they do the same arithmetic. The MLP's mini-batch training keeps the BLAS threads it
+finds, so the limit set around the whole fit is the one it trains under. Prints each
+configuration's median epoch times and the median of the rounds' ratios, one thread / all
+threads.
 
 Usage::
 

@@ -59,7 +59,6 @@ from ._training import (
     Record,
     StoppingRule,
     generator,
-    one_blas_thread,
     unchanged_on_failure,
 )
 from .nn import optimizers
@@ -411,8 +410,9 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
             if self.solver == "lbfgs":
                 top_theta = self._fit_lbfgs(run)
             else:
-                with one_blas_thread():  # a mini-batch's products are too small to share
-                    top_theta = self._fit_stochastic(run, incremental)
+                # BLAS keeps its threads: on an idle machine two made whole fits up to a
+                # third faster than one (benchmarks/README.md, "BLAS threads of training").
+                top_theta = self._fit_stochastic(run, incremental)
         except _Interrupted as interrupted:
             return self._keep_interrupted(network, merge(interrupted.theta), run, interrupted)
         theta = merge(top_theta)

@@ -20,11 +20,12 @@ _BLAS = ThreadpoolController()
 
 
 def one_blas_thread():
-    """A context in which BLAS runs on one thread: where training runs (mini-batches).
+    """A context in which BLAS runs on one thread: the perceptron's and TabNet's training.
 
-    A mini-batch's products are a batch of a few hundred rows times a layer: on a machine
-    that other processes share, two OpenBLAS threads wait for each other and made epochs
-    several times slower (benchmarks/README.md, "BLAS threads"; ``bench_threads.py``).
+    Their products are a batch times the features or a few dozen columns, too small to
+    share; on a machine that other processes share, two OpenBLAS threads wait for each other
+    and made such epochs several times slower. The MLPs' larger products keep BLAS's threads
+    (benchmarks/README.md, "BLAS threads of training"; ``bench_threads.py``).
     """
     return _BLAS.limit(limits=1, user_api="blas")
 

@@ -611,3 +611,38 @@ def test_prediction_in_blocks_gives_the_same_values_within_the_working_memory(
     np.testing.assert_allclose(blocked.reshape(whole.shape), whole,
                                rtol=1e-5 if dtype == np.float32 else 1e-12)
     assert peak < 4 * 2**20 + 4 * blocked.nbytes  # blocks of 4 MiB, and the result
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_mini_batch_training_keeps_blas_s_threads_and_the_perceptron_uses_one(monkeypatch,
+                                                                             solver):
+    # On an idle machine two BLAS threads made the MLPs' fits faster (benchmarks/README.md,
+    # "BLAS threads of training"); the perceptron's products are too small to share.
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from skdnn import PerceptronClassifier
+    from skdnn.nn import Network, perceptron
+
+    def blas_threads():
+        return max(info["num_threads"] for info in threadpoolctl.threadpool_info()
+                   if info["user_api"] == "blas")
+
+    outside = blas_threads()
+    if outside < 2:
+        pytest.skip("BLAS runs one thread here")
+    seen = {}
+    step, epoch = Network.loss_and_gradient, perceptron.minibatch_epoch
+
+    def recording(original, key):
+        def wrapped(*args, **kwargs):
+            seen.setdefault(key, blas_threads())
+            return original(*args, **kwargs)
+        return wrapped
+
+    monkeypatch.setattr(Network, "loss_and_gradient", recording(step, "mlp"))
+    monkeypatch.setattr(perceptron, "minibatch_epoch", recording(epoch, "perceptron"))
+    X, y = load_digits(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        MLPClassifierFromScratch(solver=solver, max_iter=1, random_state=0).fit(X, y)
+        PerceptronClassifier(max_iter=1, random_state=0).fit(X, y)
+    assert seen == {"mlp": outside, "perceptron": 1}
