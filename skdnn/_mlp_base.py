@@ -80,17 +80,17 @@ _PREDICTION_BLOCK_MIB = 64
 SCORE_ROWS = 2000
 
 
-def outputs_in_blocks(network, params, X):
+def outputs_in_blocks(network, params, X, block_mib=_PREDICTION_BLOCK_MIB):
     """``network.outputs(params, X)``, computed a block of rows at a time.
 
     Memory then holds the hidden activations of one block: each row needs about two arrays
     of the widest layer at once (a layer's input and output), and a block gets
-    ``min(working_memory, _PREDICTION_BLOCK_MIB)`` MiB. Each row's values are computed as
-    they would be alone: the result equals the one-block product to float precision.
+    ``min(working_memory, block_mib)`` MiB. Each row's values are computed as they would be
+    alone: the result equals the one-block product to float precision.
     """
     n_samples = X.shape[0]
     row_bytes = 2 * max(network.layer_units) * np.dtype(network.dtype).itemsize
-    budget = min(get_config()["working_memory"], _PREDICTION_BLOCK_MIB)
+    budget = min(get_config()["working_memory"], block_mib)
     n_rows = max(1, int(budget * 2**20 // row_bytes))
     if n_rows >= n_samples:
         return network.outputs(params, X)
@@ -498,7 +498,8 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
         rows = slice(None, None, -(-data.X.shape[0] // SCORE_ROWS))  # a step of ceil(n / max)
         X, y = data.X[rows], data.y[rows]
         sample_weight = None if data.sample_weight is None else data.sample_weight[rows]
-        outputs = outputs_in_blocks(network, network.unpack(theta), X)
+        # In blocks of 1/4 MiB: the check adds about the memory of one batch of training.
+        outputs = outputs_in_blocks(network, network.unpack(theta), X, block_mib=0.25)
         return (self._score_outputs(outputs, y, sample_weight),
                 self._prior_score(X, y, sample_weight))
 

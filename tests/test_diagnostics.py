@@ -190,9 +190,9 @@ def test_a_fit_on_many_rows_is_judged_on_evenly_spaced_rows_and_still_warns(monk
     seen = []
     original = mlp_base.outputs_in_blocks
 
-    def recording(network, params, X):
+    def recording(network, params, X, **kwargs):
         seen.append(X.shape[0])
-        return original(network, params, X)
+        return original(network, params, X, **kwargs)
 
     monkeypatch.setattr(mlp_base, "outputs_in_blocks", recording)
     with pytest.warns(ConvergenceWarning, match="no better than always predicting the most"):
