@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
-from sklearn.dummy import DummyRegressor
+from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.metrics import r2_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import column_or_1d
@@ -500,13 +500,8 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseMLPFromScratch):
                                 weights=sample_weight))
 
     def _prior_score(self, X, y, sample_weight):
-        # DummyClassifier(strategy="prior")'s accuracy: the most frequent class's share (for
-        # multilabel targets, the rows with each label's more frequent value, 0 on a tie).
-        if y.ndim == 1:
-            counts = np.bincount(np.unique(y, return_inverse=True)[1], weights=sample_weight)
-            return float(counts.max() / counts.sum())
-        constant = np.average(y, axis=0, weights=sample_weight) > 0.5
-        return float(np.average((y == constant).all(axis=1), weights=sample_weight))
+        return DummyClassifier(strategy="prior").fit(X, y, sample_weight).score(X, y,
+                                                                               sample_weight)
 
     def _validation_key(self, score, val_loss):
         # Accuracy moves in steps of 1 / n_val and often stays flat for many epochs early
