@@ -101,7 +101,10 @@ def test_objective_and_every_gradient_match_the_reference(activation, out, dtype
     trace = reference.forward(Ws, bs, X, activation, slopes, negative_slope=0.07,
                               dropout=dropout, rng=np.random.default_rng(7))
     assert len(trace.masks) == (len(Ws) - 1 if dropout else 0)
-    ref_loss = reference.objective(Ws, trace.z[-1], Y, out, sample_weight, alpha=0.3)
+    # The engine reports scikit-learn's loss (for k squared-error outputs, 1/k of the
+    # objective's data term) and steps along the objective's gradient.
+    ref_loss = (reference.loss(trace.z[-1], Y, out, sample_weight)
+                + reference.penalty(Ws, Y, 0.3, sample_weight))
     assert fast_loss == pytest.approx(ref_loss, rel=RTOL[dtype])
     ref = reference.backward(Ws, trace, Y, activation, out, sample_weight, alpha=0.3)
     fast = net.unpack(grad)
@@ -112,6 +115,39 @@ def test_objective_and_every_gradient_match_the_reference(activation, out, dtype
     assert len(fast.slopes) == len(ref.dslopes) == (2 if activation == "prelu" else 0)
     for layer, ds in enumerate(ref.dslopes):
         _close(fast.slopes[layer], ds, dtype, f"dL/ds_{layer}")
+
+
+@pytest.mark.parametrize("out", OUTPUT_ACTIVATIONS)
+@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
+def test_the_reference_backward_pass_is_the_gradient_of_its_objective(activation, out):
+    """What a learner checks first: central finite differences of ``objective`` in every
+    weight, bias, PReLU slope and input, with sample weights, the penalty and dropout."""
+    net, theta, X, Y, sample_weight = _problem(activation, out, np.float64, k=3)
+    Ws, bs, slopes = _reference_args(net, theta)
+    params = [*Ws, *bs, *slopes, X]
+
+    def objective():
+        trace = reference.forward(Ws, bs, X, activation, slopes, negative_slope=0.07,
+                                  dropout=0.3, rng=np.random.default_rng(7))
+        return reference.objective(Ws, trace.z[-1], Y, out, sample_weight, alpha=0.3)
+
+    trace = reference.forward(Ws, bs, X, activation, slopes, negative_slope=0.07, dropout=0.3,
+                              rng=np.random.default_rng(7))
+    grads = reference.backward(Ws, trace, Y, activation, out, sample_weight, alpha=0.3)
+    analytic = [*grads.dWs, *grads.dbs, *grads.dslopes, grads.dX]
+    assert len(analytic) == len(params)
+    eps = 1e-6
+    for param, grad in zip(params, analytic, strict=True):
+        numeric = np.empty_like(param)
+        for index in np.ndindex(param.shape):
+            kept = param[index]
+            param[index] = kept + eps
+            up = objective()
+            param[index] = kept - eps
+            numeric[index] = (up - objective()) / (2 * eps)
+            param[index] = kept
+        # exp outputs reach large objectives, whose differences lose digits: a scaled atol
+        np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-7 * np.abs(numeric).max())
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

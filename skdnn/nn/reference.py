@@ -102,7 +102,9 @@ def forward(Ws, bs, X, activation, slopes=None, negative_slope=0.01, dropout=0.0
 
 
 def loss(z, Y, out, sample_weight=None):
-    """The weighted mean of each sample's loss, from the logits ``z`` (n, k)."""
+    """The loss as scikit-learn reports it (``loss_curve_``): the weighted mean of each
+    sample's loss, from the logits ``z`` (n, k). With ``k`` squared-error outputs a sample's
+    loss is the mean of its ``k`` half squared errors."""
     per_sample = {
         "softmax": lambda: -(Y * log_softmax(z, axis=1)).sum(1),      # cross-entropy
         "logistic": lambda: (np.logaddexp(0, z) - Y * z).sum(1),      # binary cross-entropies
@@ -112,17 +114,30 @@ def loss(z, Y, out, sample_weight=None):
     return float(np.average(per_sample, weights=sample_weight))
 
 
-def objective(Ws, z, Y, out, sample_weight=None, alpha=0.0):
-    """The training objective: :func:`loss` plus ``alpha / (2 sum w) sum_l ||W_l||^2``."""
+def penalty(Ws, Y, alpha, sample_weight=None):
+    """The L2 penalty, ``alpha / (2 sum w) sum_l ||W_l||^2`` (biases are not penalised)."""
     sw_sum = len(Y) if sample_weight is None else sample_weight.sum()
-    return loss(z, Y, out, sample_weight) + alpha / (2 * sw_sum) * sum((W**2).sum() for W in Ws)
+    return alpha / (2 * sw_sum) * sum((W**2).sum() for W in Ws)
+
+
+def objective(Ws, z, Y, out, sample_weight=None, alpha=0.0):
+    """The function training descends, whose gradient :func:`backward` returns.
+
+    It is :func:`loss` plus :func:`penalty`, except for ``k`` squared-error outputs: there a
+    sample's term is the *sum* of its ``k`` half squared errors, ``k`` times the mean that
+    :func:`loss` reports. scikit-learn's ``MLPRegressor`` reports the mean but steps along the
+    sum's gradient (its output delta ``p - y`` is not divided by ``k``); the drop-in does the
+    same, so this is the objective both of them minimise."""
+    data = loss(z, Y, out, sample_weight)
+    if out == "identity":
+        data *= Y.shape[1]
+    return data + penalty(Ws, Y, alpha, sample_weight)
 
 
 def backward(Ws, trace, Y, activation, out, sample_weight=None, alpha=0.0):
-    """The chain rule from the output back to the input, for :func:`objective`.
+    """The chain rule from the output back to the input: the gradient of :func:`objective`.
 
-    Each output layer and its loss are a canonical pair, so ``dL/dz_L`` is ``p - y``, weighted
-    (for several squared-error outputs, scikit-learn's delta: not divided by ``k``)."""
+    Each output layer and its loss are a canonical pair, so ``dL/dz_L`` is ``p - y``, weighted."""
     g_prime = ACTIVATIONS[activation][1]
     w = np.ones(len(Y)) if sample_weight is None else sample_weight      # (n,)
     delta = (OUTPUTS[out](trace.z[-1]) - Y) * (w / w.sum())[:, None]     # dL/dz_L, (n, k)
