@@ -14,7 +14,7 @@ from skdnn.nn import HIDDEN_ACTIVATIONS, Network, Trace, reference
 from skdnn.nn.init import glorot_uniform
 from skdnn.nn.losses import OUTPUT_ACTIVATIONS, loss_and_output_delta, output_values
 from skdnn.nn.optimizers import adam_step, init_adam_state, init_sgd_state, sgd_step
-from skdnn.nn.perceptron import Weights, minibatch_epoch, online_epoch
+from skdnn.nn.perceptron import Pocket, Weights, minibatch_epoch, online_epoch
 
 DTYPES = [np.float32, np.float64]
 #: How close the fast path must be: float32 products sum in another order than NumPy's.
@@ -244,20 +244,74 @@ def test_online_epochs_match_the_lessons_loop(averaged, n_outputs, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n_outputs", [1, 3])
-def test_minibatch_steps_match_the_reference_on_scaled_features(n_outputs, dtype):
+@pytest.mark.parametrize("l2, l1", [(0.0, 0.0), (0.01, 0.0), (0.0, 0.02), (0.01, 0.02)])
+def test_minibatch_steps_match_the_reference_on_scaled_features(l1, l2, n_outputs, dtype):
     X, Y, s, order = _perceptron_problem(dtype, n_outputs)
     scale = np.sqrt((X**2).mean(axis=0)) * np.array([1, 10, 0.1, 3, 1])
     X = (X * scale).astype(dtype)  # features of unequal scales, which the rule divides out
     weights = Weights(np.zeros((5, n_outputs), dtype), np.zeros(n_outputs, dtype),
-                      scale=scale)
+                      scale=scale, l2=l2, l1=l1)
     # The rule on X / scale, whose weights are W * scale.
     X_scaled, W, b = X / scale, np.zeros((5, n_outputs)), np.zeros(n_outputs)
+    zeroed = False
     for _ in range(3):
         minibatch_epoch(weights, X, Y, s, 0.5, 16, order)
         for start in range(0, len(order), 16):
             rows = order[start : start + 16]
             W, b = reference.perceptron_minibatch_step(W, b, X_scaled[rows], Y[rows], s[rows],
-                                                       0.5)
+                                                       0.5, l2=l2, l1=l1)
+            zeroed |= bool((W == 0).any())
         _close(weights.W * scale[:, None], W, dtype, "W")
         _close(weights.b, b, dtype, "b")
     assert np.abs(W).max() > 0
+    assert zeroed == (l1 > 0)  # the soft threshold reached zero on some weight
+
+
+@pytest.mark.parametrize("n_outputs", [1, 3])
+def test_the_online_pocket_keeps_the_reference_pocket_s_weights(n_outputs):
+    X, Y, s, order = _perceptron_problem(np.float64, n_outputs, n=80, seed=8)
+    Y[::40] *= -1  # noise: the rule never settles, so the pocket has work to do
+
+    def accuracy(W, b):
+        return float(s @ (Y * (X @ W + b) > 0).all(axis=1))
+
+    weights = Weights(np.zeros((5, n_outputs)), np.zeros(n_outputs))
+    pocket, plain = Pocket(accuracy), reference.PlainPocket(accuracy)
+    W, b = np.zeros((5, n_outputs)), np.zeros(n_outputs)
+    for epoch_order in (order, None, order[::-1], order):
+        rows = slice(None) if epoch_order is None else epoch_order
+        online_epoch(weights, X, Y, s, 0.5, epoch_order, pocket)
+        W, b, *_ = reference.perceptron_online_epoch(W, b, X[rows], Y[rows], s[rows], 0.5,
+                                                     pocket=plain)
+        assert pocket.best_score == plain.best_score
+        assert (pocket.run, pocket.pocket_run) == (plain.run, plain.pocket_run)
+        np.testing.assert_allclose(pocket.best[0], plain.best[0], rtol=1e-12)
+        np.testing.assert_allclose(pocket.best[1], plain.best[1], rtol=1e-12)
+    assert plain.pocket_run > 0 and plain.best_score > 0  # the pocket was used
+
+
+def test_the_pocket_follows_the_reference_pocket_answer_by_answer():
+    """Runs of right answers in chunks (as the fast epochs report them), a change of weights
+    after some: the ratchet's state after each chunk is the one-answer-at-a-time pocket's."""
+    rng = np.random.default_rng(9)
+    versions = rng.uniform(0, 1, 200)  # each version of the weights scores its own number
+
+    class Current:  # the weights the rule has now: version v is W = [[v]]
+        W, b = np.zeros((1, 1)), np.zeros(1)
+
+    def score(W, b):
+        return float(versions[int(W[0, 0])])
+
+    pocket, plain, current = Pocket(score), reference.PlainPocket(score), Current()
+    for _ in range(150):
+        right, changed = int(rng.integers(0, 6)), bool(rng.random() < 0.6)
+        pocket.extend(current, right, changed)
+        for _ in range(right):
+            plain.answer(current.W, current.b, right=True)
+        if changed:
+            plain.answer(current.W, current.b, right=False)
+            current.W = current.W + 1
+        state = pocket.run, pocket.pocket_run, pocket.scored, pocket.current, pocket.best_score
+        assert state == (plain.run, plain.pocket_run, plain.scored, plain.current,
+                         plain.best_score)
+    assert plain.best[0][0, 0] > 0  # later weights were pocketed

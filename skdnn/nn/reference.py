@@ -177,17 +177,20 @@ def adam_step(theta, grad, m, v, t, learning_rate=0.001, beta_1=0.9, beta_2=0.99
     return theta - rate * m / (np.sqrt(v) + epsilon), m, v, t
 
 
-def perceptron_online_epoch(W, b, X, Y, s, eta0, fit_intercept=True):
+def perceptron_online_epoch(W, b, X, Y, s, eta0, fit_intercept=True, pocket=None):
     """The lesson's loop, one sample at a time: ``if y (w . x + b) <= 0: w += eta y x``.
 
     ``W`` (d, k), ``b`` (k,), ``Y`` (n, k) in {-1, +1}, sample weights ``s`` (n,). Returns the
     new ``(W, b)``, their average over the presentations (weighted by ``s``), the loss (the
-    weighted sum of ``-min(margin, 0)``) and the weight of the samples with a mistake."""
+    weighted sum of ``-min(margin, 0)``) and the weight of the samples with a mistake.
+    ``pocket``, a :class:`PlainPocket`, sees every sample's answer."""
     W, b = W.copy(), b.copy()
     W_sum, b_sum, lost, mistakes = np.zeros_like(W), np.zeros_like(b), 0.0, 0.0
     for x, y, weight in zip(X, Y, s, strict=True):
         margin = y * (x @ W + b)                       # (k,)
         wrong = margin <= 0                            # a point on the line is a mistake
+        if pocket is not None:
+            pocket.answer(W, b, right=not wrong.any())
         lost -= weight * np.minimum(margin, 0).sum()
         mistakes += weight * wrong.any()
         W += eta0 * weight * np.outer(x, y * wrong)    # (d, k)
@@ -196,8 +199,40 @@ def perceptron_online_epoch(W, b, X, Y, s, eta0, fit_intercept=True):
     return W, b, (W_sum / s.sum(), b_sum / s.sum()), lost, mistakes
 
 
-def perceptron_minibatch_step(W, b, X, Y, s, eta0):
-    """One step along the sum of a batch's corrections; returns the new ``(W, b)``."""
+def perceptron_minibatch_step(W, b, X, Y, s, eta0, l2=0.0, l1=0.0):
+    """One step along the sum of a batch's corrections, then the penalty's shrinkage for the
+    batch's total weight ``n``: ``W <- S_{n l1}((1 - l2)^n W)``, with the soft threshold
+    ``S_t(w) = sign(w) max(|w| - t, 0)`` (``l2`` and ``l1`` are per unit of sample weight;
+    ``b`` is not penalised). Returns the new ``(W, b)``."""
     wrong = Y * (X @ W + b) <= 0                        # (n, k)
     G = eta0 * s[:, None] * Y * wrong                   # each mistake's correction
-    return W + X.T @ G, b + G.sum(0)                    # (d, k), (k,)
+    W, b = W + X.T @ G, b + G.sum(0)                    # (d, k), (k,)
+    n = s.sum()
+    W = W * (1 - l2) ** n                               # L2: weight decay
+    return np.sign(W) * np.maximum(np.abs(W) - n * l1, 0), b   # L1: soft threshold
+
+
+class PlainPocket:
+    """Gallant's pocket with ratchet, one answer at a time: the current weights' *run* counts
+    their right answers since they last changed; the first time it outgrows the pocket's run,
+    they are scored (``score(W, b)``, e.g. training accuracy) and pocketed if they score
+    higher. While the pocket holds them, its run grows with theirs."""
+
+    def __init__(self, score):
+        self.score, self.best, self.best_score = score, None, -np.inf
+        self.run, self.pocket_run, self.scored, self.current = 0, 0, False, False
+
+    def answer(self, W, b, right):
+        """The current weights ``(W, b)`` answered one sample, right or wrong (then they
+        change)."""
+        if not right:
+            self.run, self.scored, self.current = 0, False, False
+            return
+        self.run += 1
+        if self.current:
+            self.pocket_run = self.run
+        elif self.run > self.pocket_run and not self.scored:
+            self.scored, score = True, self.score(W, b)
+            if score > self.best_score:
+                self.best, self.best_score = (W.copy(), b.copy()), score
+                self.pocket_run, self.current = self.run, True
