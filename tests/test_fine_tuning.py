@@ -215,11 +215,17 @@ def test_grid_search_over_frozen_layers_with_a_frozen_estimator(digits, pretrain
                                  random_state=0),
         {"n_frozen_layers": [0, 1, 2]}, cv=3,
     ).fit(X[1000:1150], y[1000:1150] % 2)
-    assert search.best_params_["n_frozen_layers"] in (0, 1, 2)
     assert np.all(search.cv_results_["mean_test_score"] > 0.6)
     best = search.best_estimator_
     np.testing.assert_array_equal(
         best.coefs_[0] == pretrained.coefs_[0], best.n_frozen_layers >= 1)
+    # Each grid point, cloned as the search clones it, freezes exactly its first layers.
+    for n_frozen in (0, 1, 2):
+        model = clone(search.estimator).set_params(n_frozen_layers=n_frozen)
+        model.fit(X[1000:1150], y[1000:1150] % 2)
+        frozen = [np.array_equal(mine, theirs)
+                  for mine, theirs in zip(model.coefs_, pretrained.coefs_, strict=True)]
+        assert frozen == [layer < n_frozen for layer in range(len(frozen))]
 
 
 def _accuracies(base, X, y, size, **params):
