@@ -1,0 +1,28 @@
+"""Helpers that several test files share, as fixtures."""
+
+import numpy as np
+import pytest
+
+
+def _central_differences(f, x, h=1e-6):
+    """``(f(x + h e_i) - f(x - h e_i)) / 2h`` for every entry ``i`` of the array ``x``, which
+    is moved in place, passed to the scalar function ``f`` and put back; the result has
+    ``x``'s shape. ``h`` may be an array of ``x``'s shape (a step per entry)."""
+    numeric = np.empty(x.shape, dtype=np.float64)
+    steps = np.broadcast_to(h, x.shape)
+    for index in np.ndindex(x.shape):
+        kept = x[index]
+        x[index] = kept + steps[index]
+        up = f(x)
+        x[index] = kept - steps[index]
+        down = f(x)
+        x[index] = kept
+        numeric[index] = (up - down) / (2 * steps[index])
+    return numeric
+
+
+@pytest.fixture
+def central_differences():
+    """The function ``central_differences(f, x, h=1e-6)``: the gradient of the scalar
+    ``f`` at ``x`` by central differences, one entry of ``x`` at a time."""
+    return _central_differences
