@@ -55,6 +55,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from ._docs import DocLinkMixin, predicts
 from ._mlp import MLPClassifierFromScratch
 from ._training import generator
+from ._warnings import warn
 
 #: The pseudo-count added to every cell of a confusion matrix's counts (a Dirichlet prior):
 #: it keeps every probability positive, so a label never seen from an annotator does not
@@ -90,9 +91,8 @@ class _Annotations:
         names = getattr(Y, "columns", None)
         values = np.asarray(Y, dtype=object)
         if values.ndim == 2 and values.shape[1] == 1:
-            warnings.warn("A column-vector y was passed when a 1d array was expected: one "
-                          "annotator, the same as a 1-D y.", DataConversionWarning,
-                          stacklevel=3)
+            warn("A column-vector y was passed when a 1d array was expected: one annotator, "
+                 "the same as a 1-D y.", DataConversionWarning)
         if values.ndim == 1:
             values = values[:, None]
         if values.ndim != 2:

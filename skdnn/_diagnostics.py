@@ -23,12 +23,13 @@ be learned, with a loss that stays huge because of a few misclassified samples.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
+
+from ._warnings import warn
 
 # A loss this many times the loss of predicting the class frequencies (or than 1 nat, if
 # that is more) is astronomical: a network whose inputs are on a sane scale starts within a
@@ -221,7 +222,6 @@ def check_learned(curve, baseline, X, scores=None, *, terms=CLASSIFIER, learning
         return
     score, constant = measured
     if constant < 1.0 and not score > constant + MARGIN * (1.0 - constant):
-        warnings.warn(
-            f"The fit ended no better than {terms.constant}: its {terms.score} is "
-            f"{score:.3g}, and that of the constant {constant:.3g}. {causes()}",
-            ConvergenceWarning, stacklevel=5)
+        warn(f"The fit ended no better than {terms.constant}: its {terms.score} is "
+             f"{score:.3g}, and that of the constant {constant:.3g}. {causes()}",
+             ConvergenceWarning)

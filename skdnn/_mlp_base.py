@@ -29,7 +29,6 @@ from __future__ import annotations
 import copy
 import functools
 import types
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -61,6 +60,7 @@ from ._training import (
     generator,
     unchanged_on_failure,
 )
+from ._warnings import warn
 from .nn import optimizers
 from .nn.activations import HIDDEN_ACTIVATIONS
 from .nn.init import glorot_uniform
@@ -455,8 +455,7 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
         record.rng_state = run.rng.bit_generator.state
         self._commit(network, theta, record)
         run.callbacks.end_fit()
-        warnings.warn(f"Training was interrupted (KeyboardInterrupt) {when}.", UserWarning,
-                      stacklevel=5)
+        warn(f"Training was interrupted (KeyboardInterrupt) {when}.", UserWarning)
         raise KeptInterrupt
 
     def _generator(self, incremental, first_pass):
@@ -625,9 +624,8 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
         if incremental:
             return True
         if record.n_iter == self.max_iter:
-            warnings.warn(
-                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
-                "the optimization hasn't converged yet.", ConvergenceWarning, stacklevel=5)
+            warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
+                 "optimization hasn't converged yet.", ConvergenceWarning)
         return False
 
     def _optimizer(self):
@@ -639,8 +637,8 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
         if self.batch_size == "auto":
             return min(200, n_samples)
         if self.batch_size > n_samples:
-            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
-                          "going to be clipped", stacklevel=5)
+            warn("Got `batch_size` less than 1 or larger than sample size. It is going to be "
+                 "clipped")
         return int(np.clip(self.batch_size, 1, n_samples))
 
     def _run_epoch(self, run):
@@ -709,8 +707,8 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
             outputs = output_values(z, network.out_activation, out=z)
             score = float(self._score_outputs(outputs, val.y, val.sample_weight))
         if diverged:
-            warnings.warn("Training diverged; the weights of the best validation epoch are "
-                          "kept.", ConvergenceWarning, stacklevel=5)
+            warn("Training diverged; the weights of the best validation epoch are kept.",
+                 ConvergenceWarning)
         record.validation_scores.append(score)
         record.validation_loss_curve.append(val_loss)
         if self.verbose:

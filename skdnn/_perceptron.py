@@ -3,7 +3,6 @@ mini-batches, with Gallant's pocket, averaging and temperature-scaled probabilit
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import NamedTuple
@@ -31,6 +30,7 @@ from ._training import (
     one_blas_thread,
     unchanged_on_failure,
 )
+from ._warnings import warn
 from .nn import perceptron as engine
 
 # Beyond this, products of features and weights can overflow float64: scale the features.
@@ -345,17 +345,15 @@ class PerceptronClassifier(
         self._commit(attributes, record)
         if stop == "interrupted":
             callbacks.end_fit()
-            warnings.warn(
-                f"Training was interrupted (KeyboardInterrupt) in epoch {record.n_iter + 1}: "
-                f"the model keeps the weights of the {record.n_iter} complete epoch(s) before "
-                "it.", UserWarning, stacklevel=3)
+            warn(f"Training was interrupted (KeyboardInterrupt) in epoch {record.n_iter + 1}: "
+                 f"the model keeps the weights of the {record.n_iter} complete epoch(s) before "
+                 "it.", UserWarning)
             raise KeptInterrupt
         if stop == "max_iter" and mistakes:
-            warnings.warn(
-                f"max_iter={self.max_iter} epochs ended the fit before the stopping rule did: "
-                f"its last epoch still made mistakes (of total sample weight {mistakes:g}). "
-                "Raise max_iter, or set tol; the data may not be linearly separable.",
-                ConvergenceWarning, stacklevel=3)
+            warn(f"max_iter={self.max_iter} epochs ended the fit before the stopping rule did: "
+                 f"its last epoch still made mistakes (of total sample weight {mistakes:g}). "
+                 "Raise max_iter, or set tol; the data may not be linearly separable.",
+                 ConvergenceWarning)
         elif stop == "no_change":
             self._warn_if_below_constant((W, b), train)
         callbacks.end_fit()
@@ -369,11 +367,10 @@ class PerceptronClassifier(
         accuracy = _accuracy(*kept, data)
         constant = float(np.bincount(y_index, weights=s).max()) / float(s.sum())
         if accuracy < constant:
-            warnings.warn(
-                f"The stopping rule ended the fit with a training accuracy of {accuracy:.3g}, "
-                f"below the {constant:.3g} of always predicting the most frequent class: "
-                "standardize the features (sklearn.preprocessing.StandardScaler), or raise "
-                "n_iter_no_change.", UserWarning, stacklevel=4)
+            warn(f"The stopping rule ended the fit with a training accuracy of {accuracy:.3g}, "
+                 f"below the {constant:.3g} of always predicting the most frequent class: "
+                 "standardize the features (sklearn.preprocessing.StandardScaler), or raise "
+                 "n_iter_no_change.", UserWarning)
 
     def _commit(self, attributes, record):
         """Set the fitted attributes: the weights' and the training record's."""

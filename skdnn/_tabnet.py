@@ -19,7 +19,6 @@ The training loop, each step taking the one :class:`_Run` that a fit shares::
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 from functools import partial
 from numbers import Integral, Real
@@ -47,6 +46,7 @@ from ._training import (
     one_blas_thread,
     unchanged_on_failure,
 )
+from ._warnings import warn
 from .nn import optimizers
 from .nn.losses import output_loss, output_values
 from .nn.tabnet import MASKS, TabNet
@@ -438,9 +438,8 @@ class _BaseTabNet(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
                           f"{self.n_iter_no_change} consecutive epochs. Stopping.")
                 break
         else:
-            warnings.warn(f"TabNet: maximum iterations ({self.max_iter}) reached and the "
-                          "optimization hasn't converged yet.", ConvergenceWarning,
-                          stacklevel=5)  # _fit_epochs, _fit, fit, _fit_context, the caller
+            warn(f"TabNet: maximum iterations ({self.max_iter}) reached and the optimization "
+                 "hasn't converged yet.", ConvergenceWarning)
         if early_stopping:  # the best validated weights, in place
             run.theta[:], run.stats[:] = best
 

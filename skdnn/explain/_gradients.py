@@ -49,7 +49,6 @@ there directly.
 
 from __future__ import annotations
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -60,6 +59,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._mlp import MLPClassifierFromScratch, MLPRegressorFromScratch
 from .._tabnet import TabNetClassifier, TabNetRegressor
+from .._warnings import warn
 from ..nn.network import Params, Trace
 from ._pipeline import Preprocessing, _flatten_steps, _is_frame
 
@@ -317,14 +317,10 @@ def _integrate_gradients(model, U_b, step, t, n_steps, tol):
         row, a, c = np.concatenate([row, row]), np.concatenate([a, mid]), np.concatenate([mid, c])
         p_a, p_c = np.concatenate([p_a, p_mid]), np.concatenate([p_mid, p_c])
     if (spent > tol).any():
-        warnings.warn(
-            f"Integrated gradients of {(spent > tol).sum()} rows miss completeness by up to "
-            f"{spent.max():.2g} > tol={tol:g} with the path cut into up to "
-            f"{_IG_MAX_PANELS} panels or {_IG_MAX_DEPTH} halvings deep: check that the "
-            "model's gradient is the derivative of its output.",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
+        warn(f"Integrated gradients of {(spent > tol).sum()} rows miss completeness by up to "
+             f"{spent.max():.2g} > tol={tol:g} with the path cut into up to "
+             f"{_IG_MAX_PANELS} panels or {_IG_MAX_DEPTH} halvings deep: check that the "
+             "model's gradient is the derivative of its output.", ConvergenceWarning)
     return total
 
 
