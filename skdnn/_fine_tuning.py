@@ -210,11 +210,8 @@ def split(network, theta, X, n_frozen):
     frozen ones, their parameters (a new vector), their input (the frozen layers' output on
     ``X``: the hidden activation of layer ``n_frozen``), and ``merge(top_theta)``, which
     writes trained top parameters into a copy of ``theta``, the frozen part untouched bit for
-    bit. With ``n_frozen == 0``, ``top`` is ``network``, ``top_theta`` is ``theta`` itself
-    and ``features`` is ``X``.
+    bit. ``n_frozen`` is at least 1: a fit with no frozen layer trains ``network`` itself.
     """
-    if n_frozen == 0:
-        return network, theta, X, np.copy
     units, params = network.layer_units, network.unpack(theta)
     options = dict(negative_slope=network.negative_slope, dtype=network.dtype)
     hidden = network.hidden

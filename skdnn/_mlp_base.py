@@ -65,7 +65,7 @@ from .nn import optimizers
 from .nn.activations import HIDDEN_ACTIVATIONS
 from .nn.init import glorot_uniform
 from .nn.losses import output_loss, output_values, prior_loss
-from .nn.network import Network, Params
+from .nn.network import Network, Params, Trace
 from .nn.workspace import minibatches
 
 #: The most memory (MiB) that prediction gives one block of rows' hidden activations, unless
@@ -208,12 +208,10 @@ class stochastic_only:
 def _dead_units(network, theta, X, n_rows=10_000):
     """``[(layer, n_dead, n_units), ...]``: for each hidden layer (from 1), how many of its
     units output 0 on every one of the first ``n_rows`` rows of ``X``."""
-    X = X[:n_rows]
-    dead = []
-    for layer in range(1, network.n_weight_layers):
-        features = split(network, theta, X, layer)[2]
-        dead.append((layer, int(np.sum(~np.any(features != 0, axis=0))), features.shape[1]))
-    return dead
+    trace = Trace([], [], [], [])
+    network.logits(network.unpack(theta), X[:n_rows], trace=trace)
+    return [(layer, int(np.sum(~np.any(features != 0, axis=0))), features.shape[1])
+            for layer, features in enumerate(trace.outputs, start=1)]
 
 
 def _diverged(loss, theta, loss_curve):
@@ -400,9 +398,13 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
         rng = self._generator(incremental, first_pass)
         network, theta, record = self._start(data, rng, first_pass, incremental)
         n_epochs_before = len(record.loss_curve)
-        # Frozen layers are a fixed feature map: their output is computed once, and the
-        # layers above it train on that output as a smaller network.
-        top, top_theta, features, merge = split(network, theta, X, self._n_frozen(network))
+        n_frozen = self._n_frozen(network)
+        if n_frozen:
+            # Frozen layers are a fixed feature map: their output is computed once, and the
+            # layers above it train on that output as a smaller network.
+            top, top_theta, features, merge = split(network, theta, X, n_frozen)
+        else:  # the whole network trains on X; the fitted model gets a copy of its weights
+            top, top_theta, features, merge = network, theta, X, np.copy
         run = _Training(top, top_theta, data._replace(X=features), record, rng, callbacks,
                         fitted=lambda top_theta: self._fitted_attributes(network,
                                                                          merge(top_theta)))

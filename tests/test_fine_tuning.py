@@ -14,7 +14,7 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from skdnn import MLPClassifierFromScratch
-from skdnn._fine_tuning import PROBE_ALPHA
+from skdnn._fine_tuning import PROBE_ALPHA, split
 
 # Short fits that stop before converging are the point of these tests, not a fault.
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -262,3 +262,43 @@ def test_fine_tuning_at_the_defaults_costs_at_most_a_point_on_a_distant_task(dig
     _, without_probe = _accuracies(base, X[y >= 5], y[y >= 5], 30, fine_tuning="tune")
     assert tuned.mean() >= scratch.mean() - 0.01
     assert without_probe.mean() < scratch.mean() - 0.01
+
+
+def test_only_a_fit_with_frozen_layers_splits_the_network(digits, pretrained, monkeypatch):
+    """Fine-tuning only when asked: a plain fit, and a pretrained one with nothing frozen,
+    train the whole network without passing through the frozen-layer split."""
+    import skdnn._mlp_base
+
+    calls = []
+
+    def counted_split(*args):
+        calls.append(args[3])
+        return split(*args)
+
+    monkeypatch.setattr(skdnn._mlp_base, "split", counted_split)
+    X, y = digits
+    options = dict(max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        MLPClassifierFromScratch((8,), **options).fit(X[:200], y[:200])
+        MLPClassifierFromScratch(pretrained=FrozenEstimator(pretrained), **options).fit(
+            X[:200], y[:200])
+        assert calls == []
+        MLPClassifierFromScratch(pretrained=FrozenEstimator(pretrained), n_frozen_layers=1,
+                                 **options).fit(X[:200], y[:200])
+    assert calls == [1]
+
+
+def test_the_dead_unit_count_reads_each_hidden_layer_s_output():
+    """The diagnosis counts, per hidden layer, the units that output 0 on every row, from one
+    forward pass (it no longer borrows fine-tuning's split)."""
+    from skdnn._mlp_base import _dead_units
+    from skdnn.nn import Network
+
+    network = Network([3, 4, 2, 1], "relu", "logistic")
+    theta = np.random.default_rng(0).normal(size=network.size)
+    params = network.unpack(theta)
+    params.intercepts[0][[0, 2]] = -100.0  # units 0 and 2 of hidden layer 1 never fire
+    params.intercepts[1][:] = 100.0, -100.0  # unit 0 of hidden layer 2 always fires, 1 never
+    X = np.random.default_rng(1).normal(size=(50, 3))
+    assert _dead_units(network, theta, X) == [(1, 2, 4), (2, 1, 2)]
