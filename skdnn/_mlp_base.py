@@ -38,15 +38,14 @@ from typing import NamedTuple
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
-from sklearn import get_config
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import validate_data
 
+from ._blocks import BLOCK_MIB, in_row_blocks
 from ._diagnostics import CLASSIFIER, check_learned, divergence_cause, scale_advice
 from ._docs import DocLinkMixin
 from ._fine_tuning import FineTuningMixin, copy_hidden_layers, probe, split
@@ -68,38 +67,30 @@ from .nn.losses import output_loss, output_values, prior_loss
 from .nn.network import Network, Params, Trace
 from .nn.workspace import minibatches
 
-#: The most memory (MiB) that prediction gives one block of rows' hidden activations, unless
-#: scikit-learn's ``working_memory`` (``sklearn.set_config``) is smaller. Blocks of 64 MiB
-#: predict as fast as one block of all rows, or faster (benchmarks/bench_predict.py).
-_PREDICTION_BLOCK_MIB = 64
-
-
 #: The most training rows whose score a finished fit compares with the constant prediction's
 #: (``check_learned``): a pass over every row cost a quarter to a half of a one-epoch fit
 #: (10,000 rows through (1024, 1024), and 4,000 sparse rows of 20,000 features).
 SCORE_ROWS = 2000
 
 
-def outputs_in_blocks(network, params, X, block_mib=_PREDICTION_BLOCK_MIB):
-    """``network.outputs(params, X)``, computed a block of rows at a time.
+def logits_in_blocks(network, params, X, block_mib=BLOCK_MIB):
+    """``network.logits(params, X)``, computed a block of rows at a time.
 
     Memory then holds the hidden activations of one block: each row needs about two arrays
-    of the widest layer at once (a layer's input and output), and a block gets
-    ``min(working_memory, block_mib)`` MiB. Each row's values are computed as they would be
-    alone: the result equals the one-block product to float precision.
+    of the widest layer at once (a layer's input and output). Each row's values are computed
+    as they would be alone: the result equals the one-block product to float precision.
     """
-    n_samples = X.shape[0]
     row_bytes = 2 * max(network.layer_units) * np.dtype(network.dtype).itemsize
-    budget = min(get_config()["working_memory"], block_mib)
-    n_rows = max(1, int(budget * 2**20 // row_bytes))
-    if n_rows >= n_samples:
-        return network.outputs(params, X)
-    if sp.issparse(X):
-        X = X.tocsr()  # row slices
-    out = np.empty((n_samples, network.layer_units[-1]), dtype=network.dtype)
-    for rows in gen_batches(n_samples, n_rows):
-        out[rows] = network.outputs(params, X[rows])
-    return out
+    X = X.tocsr() if sp.issparse(X) else X  # row slices
+    return in_row_blocks(lambda rows: network.logits(params, X[rows]), X.shape[0], row_bytes,
+                         block_mib)
+
+
+def outputs_in_blocks(network, params, X, block_mib=BLOCK_MIB):
+    """``network.outputs(params, X)`` (probabilities or predictions), a block of rows at a
+    time (:func:`logits_in_blocks`)."""
+    z = logits_in_blocks(network, params, X, block_mib)
+    return output_values(z, network.out_activation, out=z)
 
 
 #: A loss this many times the first epoch's (or 1, if larger) counts as a divergence.
@@ -701,7 +692,7 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
         """Score the validation set after an epoch and update the stopping rule; True when
         these are the best weights so far."""
         network, val, record = run.network, run.val, run.record
-        z = None if diverged else network.logits(network.unpack(run.theta), val.X)
+        z = None if diverged else logits_in_blocks(network, network.unpack(run.theta), val.X)
         if z is None or not np.isfinite(z).all():  # overflowing weights have no score
             score = val_loss = np.nan
         else:

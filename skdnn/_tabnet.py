@@ -34,6 +34,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 
+from ._blocks import in_row_blocks
 from ._diagnostics import scale_advice
 from ._docs import DocLinkMixin, predicts
 from ._training import (
@@ -113,11 +114,17 @@ class _Run:
     callbacks: EpochCallbacks
 
 
+def _row_bytes(network, dtype):
+    """The memory of one row's prediction-mode forward pass through ``network``."""
+    return network.row_entries * np.dtype(dtype).itemsize
+
+
 class _PredictionPasses:
     """TabNet in prediction mode (running statistics): a fixed function of each row."""
 
     def __init__(self, network, theta, stats):
         self.network, self.theta, self.stats = network, theta, stats
+        self.row_bytes = 2 * _row_bytes(network, theta.dtype)  # the trace, then its deltas
 
     def logits(self, U):
         return self.network.forward(self.theta, self.stats, U)[0]
@@ -468,7 +475,8 @@ class _BaseTabNet(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
     def _evaluate(self, run):
         """Score the validation set; True when these are the best weights so far."""
         X, Y, sample_weight, y = run.val
-        z, _ = run.network.forward(run.theta, run.stats, X)
+        z = in_row_blocks(lambda rows: run.network.forward(run.theta, run.stats, X[rows])[0],
+                          X.shape[0], _row_bytes(run.network, X.dtype))
         loss = float(output_loss(z, Y, run.out_activation, sample_weight))
         score = float(self._score_outputs(output_values(z, run.out_activation), y,
                                           sample_weight))
@@ -521,10 +529,14 @@ class _BaseTabNet(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
                       **run.record.attributes()}
         for name, value in attributes.items():
             setattr(self, name, value)
-        importances, _ = network.explain(theta, stats, X)
-        total = importances.sum(axis=0)
+        total = self._importances_in_blocks(network, theta, stats, X).sum(axis=0)
         self.feature_importances_ = total / total.sum() if total.sum() > 0 else (
             np.full(total.shape, 1.0 / total.size))
+
+    @staticmethod
+    def _importances_in_blocks(network, theta, stats, X):
+        return in_row_blocks(lambda rows: network.explain(theta, stats, X[rows])[0],
+                             X.shape[0], _row_bytes(network, X.dtype))
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "_theta")
@@ -533,9 +545,14 @@ class _BaseTabNet(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
     def _outputs(self, X):
         X = self._check_X(X, reset=False)
         network = self._fitted_network()
-        z, _ = network.forward(self._theta.astype(X.dtype, copy=False),
-                               self._stats.astype(X.dtype, copy=False), X)
-        return output_values(z, self.out_activation_, out=z)
+        theta = self._theta.astype(X.dtype, copy=False)
+        stats = self._stats.astype(X.dtype, copy=False)
+
+        def outputs(rows):
+            z, _ = network.forward(theta, stats, X[rows])
+            return output_values(z, self.out_activation_, out=z)
+
+        return in_row_blocks(outputs, X.shape[0], _row_bytes(network, X.dtype))
 
     def _prediction_passes(self):
         """The fitted network's prediction-mode passes in float64, for :mod:`skdnn.explain`:
@@ -568,9 +585,16 @@ class _BaseTabNet(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X_checked = self._check_X(X, reset=False)
-        importances, masks = self._fitted_network().explain(
-            self._theta.astype(X_checked.dtype, copy=False),
-            self._stats.astype(X_checked.dtype, copy=False), X_checked)
+        network = self._fitted_network()
+        theta = self._theta.astype(X_checked.dtype, copy=False)
+        stats = self._stats.astype(X_checked.dtype, copy=False)
+
+        def importances_and_masks(rows):
+            importances, masks = network.explain(theta, stats, X_checked[rows])
+            return importances, *masks
+
+        importances, *masks = in_row_blocks(importances_and_masks, X_checked.shape[0],
+                                            _row_bytes(network, X_checked.dtype))
         if normalize:
             row = importances.sum(axis=1, keepdims=True)
             importances = np.divide(importances, row, out=np.zeros_like(importances),

@@ -57,6 +57,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from .._blocks import in_row_blocks
 from .._mlp import MLPClassifierFromScratch, MLPRegressorFromScratch
 from .._tabnet import TabNetClassifier, TabNetRegressor
 from .._warnings import warn
@@ -79,6 +80,8 @@ class _MLPPasses:
         self.network = mlp._network(dtype=np.float64)
         self.params = Params(*([np.asarray(a, dtype=np.float64) for a in group]
                                for group in mlp._params()))
+        # A row's trace: each layer's input, output and pre-activation, then its deltas.
+        self.row_bytes = 4 * sum(self.network.layer_units) * 8
 
     def logits(self, U):
         return self.network.logits(self.params, U)
@@ -181,7 +184,8 @@ class _Differentiable:
         if target is None:
             if regression:
                 return np.zeros(n_samples, dtype=np.intp)
-            z = self.passes.logits(U)
+            z = in_row_blocks(lambda rows: self.passes.logits(U[rows]), n_samples,
+                              self.passes.row_bytes)
             if self.kind == "binary":
                 return (z[:, 0] > 0).astype(np.intp)
             return np.argmax(z, axis=1)
@@ -203,7 +207,12 @@ class _Differentiable:
             raise ValueError(f"target {unknown[0]!r} is not {what}; they are {classes}.") from None
 
     def probability(self, U, t):
-        """``P(t_i | u_i)`` for every row (exact softmax / sigmoid, unclipped; or prediction)."""
+        """``P(t_i | u_i)`` for every row (exact softmax / sigmoid, unclipped; or prediction),
+        a block of rows at a time."""
+        return in_row_blocks(lambda rows: self._probability(U[rows], t[rows]), U.shape[0],
+                             self.passes.row_bytes)
+
+    def _probability(self, U, t):
         z = self.passes.logits(U)
         rows = np.arange(z.shape[0])
         if self.kind == "softmax":
@@ -217,7 +226,12 @@ class _Differentiable:
         return expit(z[rows, t])
 
     def gradient(self, U, t):
-        """``d P(t_i | u_i) / d u_i`` for every row, shape (n_samples, n_inputs)."""
+        """``d P(t_i | u_i) / d u_i`` for every row, shape (n_samples, n_inputs), a block of
+        rows at a time."""
+        return in_row_blocks(lambda rows: self._gradient(U[rows], t[rows]), U.shape[0],
+                             self.passes.row_bytes)
+
+    def _gradient(self, U, t):
         z, backward = self.passes.logits_with_backward(U)
         rows = np.arange(U.shape[0])
         if self.kind == "softmax":

@@ -594,6 +594,15 @@ class TabNet:
                           for s in range(n_steps)]
         params.add("out.W", (n_d, n_outputs))
 
+    @property
+    def row_entries(self):
+        """About how many numbers a prediction-mode forward pass keeps per row: each GLU
+        layer's few arrays of ``2 (n_d + n_a)`` columns, each step's mask, prior and masked
+        input of ``p`` columns (an estimate, for passes over the rows in blocks)."""
+        m, p = self.n_d + self.n_a, self.n_embedded
+        n_glu = len(self.transformers[0].layers) if self.transformers else 0
+        return (self.n_steps + 1) * (6 * 2 * m * max(n_glu, 1) + 4 * p) + 2 * p
+
     # -- set-up ----------------------------------------------------------------------------
     def init(self, rng, dtype=np.float64, X=None):
         r"""New ``(theta, stats)`` vectors.
