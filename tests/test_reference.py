@@ -308,3 +308,56 @@ def test_the_pocket_follows_the_reference_pocket_answer_by_answer():
         assert state == (plain.run, plain.pocket_run, plain.scored, plain.current,
                          plain.best_score)
     assert plain.best[0][0, 0] > 0  # later weights were pocketed
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_an_mlp_epoch_is_the_reference_s_plain_adam_epoch(n_classes):
+    """The estimator's whole training epoch (batches, Adam, the penalty, the reported loss)
+    against the textbook's loop, from the same starting weights."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from skdnn import MLPClassifierFromScratch
+
+    rng = np.random.default_rng(10)
+    X = rng.normal(size=(70, 4))
+    y = rng.integers(0, n_classes, 70)
+    model = MLPClassifierFromScratch((6, 5), activation="tanh", batch_size=16, alpha=0.01,
+                                     learning_rate_init=0.01, shuffle=False, max_iter=1,
+                                     warm_start=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+        Ws, bs = [W.copy() for W in model.coefs_], [b.copy() for b in model.intercepts_]
+        model.fit(X, y)  # warm_start: one more epoch from these weights, Adam started anew
+    Y = np.eye(n_classes)[y] if n_classes > 2 else y[:, None].astype(float)
+    out = "softmax" if n_classes > 2 else "logistic"
+    Ws, bs, _, epoch_loss = reference.adam_epoch(Ws, bs, X, Y, "tanh", out, 16,
+                                                 learning_rate=0.01, alpha=0.01)
+    for fast, ref in zip(model.coefs_ + model.intercepts_, Ws + bs, strict=True):
+        _close(fast, ref, np.float64, "weights after one epoch")
+    assert model.loss_curve_[-1] == pytest.approx(epoch_loss, rel=1e-10)
+
+
+@pytest.mark.parametrize("n_rows", [40, 50])  # two chunks of 20; chunks of 17, 17 and 16
+def test_tabnet_s_attentive_step_is_the_reference_s(n_rows):
+    from skdnn.nn.tabnet import TabNet
+
+    rng = np.random.default_rng(11)
+    net = TabNet(6, 2, n_d=4, n_a=3, n_steps=2, gamma=1.4, virtual_batch_size=20)
+    theta, stats = net.init(rng)
+    P, S = net.params.views(theta), net.stats.views(stats)
+    P["att0.bn.gamma"][...] = rng.uniform(0.5, 2.0, 6)
+    P["att0.bn.beta"][...] = rng.normal(size=6)
+    a = rng.normal(size=(n_rows, 3))
+    prior = rng.uniform(0.2, 1.4, size=(n_rows, 6))
+    M, _ = net.attention[0].forward(P, S, a, prior, training=True)
+    ref_M, ref_prior = reference.attentive_step(a, prior, P["att0.A"], P["att0.bn.gamma"],
+                                                P["att0.bn.beta"], 20, relaxation=1.4)
+    _close(M, ref_M, np.float64, "mask")
+    assert (M == 0).any() and np.allclose(M.sum(axis=1), 1)  # sparse rows on the simplex
+    # The forward pass's next prior is the reference's.
+    _, trace = net.forward(theta, stats, rng.normal(size=(n_rows, 6)), training=True)
+    np.testing.assert_allclose(trace.priors[1], trace.priors[0] * (1.4 - trace.masks[0]))
+    _close(prior * (1.4 - M), ref_prior, np.float64, "next prior")

@@ -236,3 +236,64 @@ class PlainPocket:
             if score > self.best_score:
                 self.best, self.best_score = (W.copy(), b.copy()), score
                 self.pocket_run, self.current = self.run, True
+
+
+# -- TabNet's attentive step -------------------------------------------------------------------
+def sparsemax(z):
+    """Each row projected onto the probability simplex, ``p = max(z - tau, 0)`` with
+    ``sum p = 1``: the support is the largest ``k`` of the sorted row with
+    ``1 + k z_(k) > z_(1) + ... + z_(k)``, and ``tau = (z_(1) + ... + z_(k) - 1) / k``."""
+    p = np.empty_like(z)
+    for i, row in enumerate(z):
+        s = np.sort(row)[::-1]
+        k = max(r for r in range(1, len(s) + 1) if 1 + r * s[r - 1] > s[:r].sum())
+        p[i] = np.maximum(row - (s[:k].sum() - 1) / k, 0)
+    return p
+
+
+def ghost_batch_norm(z, gamma, beta, virtual_batch_size, eps=1e-5):
+    """Training-mode batch norm over chunks of rows, cut as ``torch.chunk`` cuts the batch
+    into ``ceil(n / virtual_batch_size)`` chunks: each chunk normalised by its own mean and
+    (biased) variance, then scaled by ``gamma`` and shifted by ``beta``."""
+    n = len(z)
+    size = math.ceil(n / math.ceil(n / virtual_batch_size))
+    chunks = [z[start : start + size] for start in range(0, n, size)]
+    return np.concatenate([(c - c.mean(0)) / np.sqrt(c.var(0) + eps) for c in chunks]) * gamma \
+        + beta
+
+
+def attentive_step(a, prior, A, gamma, beta, virtual_batch_size, relaxation):
+    """One step of TabNet's attentive transformer (training mode): the mask
+    ``M = sparsemax(prior * GBN(a A))`` of shape (n, p), from the previous step's attention
+    output ``a`` (n, n_a), and the next prior ``prior * (relaxation - M)``: a feature the
+    step used weighs less in the next steps' masks."""
+    M = sparsemax(prior * ghost_batch_norm(a @ A, gamma, beta, virtual_batch_size))
+    return M, prior * (relaxation - M)
+
+
+# -- one plain training epoch ------------------------------------------------------------------
+def adam_epoch(Ws, bs, X, Y, activation, out, batch_size, learning_rate=0.001, alpha=0.0,
+               state=None):
+    """One epoch of mini-batch Adam over the rows in order (no shuffle, no dropout): for each
+    batch, :func:`forward`, :func:`backward` of :func:`objective`, and :func:`adam_step` on
+    every weight and bias (hidden activations without learned parameters). ``state`` is
+    ``(m, v, t)`` per parameter from an earlier epoch (None: zeros). Returns the new
+    ``(Ws, bs)``, the state and the epoch's mean loss: each batch's :func:`loss` +
+    :func:`penalty`, weighted by its rows (scikit-learn's ``loss_curve_``)."""
+    params = [*Ws, *bs]
+    state = state or [(np.zeros_like(p), np.zeros_like(p), 0) for p in params]
+    total = 0.0
+    for start in range(0, len(X), batch_size):
+        rows = slice(start, start + batch_size)
+        n_weights = len(params) // 2
+        Ws, bs = params[:n_weights], params[n_weights:]
+        trace = forward(Ws, bs, X[rows], activation)
+        total += (loss(trace.z[-1], Y[rows], out) + penalty(Ws, Y[rows], alpha)) \
+            * len(X[rows])
+        grads = backward(Ws, trace, Y[rows], activation, out, alpha=alpha)
+        steps = [adam_step(p, g, m, v, t, learning_rate) for p, g, (m, v, t)
+                 in zip(params, [*grads.dWs, *grads.dbs], state, strict=True)]
+        params = [step[0] for step in steps]
+        state = [step[1:] for step in steps]
+    n_weights = len(params) // 2
+    return params[:n_weights], params[n_weights:], state, total / len(X)
