@@ -120,6 +120,12 @@ sys.exit(1 if runner.failures else 0)
 '''
 
 
+# Pages whose blocks still print an unexplained ConvergenceWarning, and which other work on
+# issue 31 is changing: README.md (its ConsensusClassifier example, point 10) and tabnet.md
+# (TabNet's defaults, point 4). Take each out of this set when that work lands.
+WARNINGS_PENDING = {"README.md", "tabnet.md"}
+
+
 def page_blocks(page):
     """The page's ```python and ```pycon blocks, as (kind, line, code), in order."""
     text = page.read_text(encoding="utf-8")
@@ -140,7 +146,7 @@ def test_the_code_blocks_of_a_page_run_in_order_in_a_fresh_interpreter(page, tmp
     if result.returncode == 0 and result.stdout.startswith("SKIP needs "):
         pytest.skip(f"{page.name}: {result.stdout.strip()}")
     assert result.returncode == 0, f"{page.name}:\n{result.stdout}\n{result.stderr[-3000:]}"
-    if page.parent.name == "docs":
+    if page.name not in WARNINGS_PENDING:
         # A warning the blocks let through is printed to a reader who runs them: the page
         # must say what it is (name its category), or use settings that do not warn.
         text = page.read_text(encoding="utf-8")
