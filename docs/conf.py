@@ -5,9 +5,13 @@ Build it from the repository root, after ``pip install -e ".[docs]"``::
     python -m sphinx -W -b html docs docs/_build/html
 
 The build needs no network: the intersphinx inventories are files in ``docs/_inventories``
-(see ``make_inventories.py`` there). The gallery runs every script in ``examples/``.
+(see ``make_inventories.py`` there). The gallery runs every script in ``examples/``. Nor does
+the site: it loads no script, stylesheet or font from another host (MathJax is a copy the
+``sphinx-mathjax-offline`` package ships), so it reads the same opened from disk. CI checks
+that, and every local link of the site, with ``python docs/check_site.py docs/_build/html``.
 """
 
+import ast
 import os
 import sys
 import tempfile
@@ -33,6 +37,9 @@ extensions = [
     "sphinx.ext.viewcode",
     "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
+    # MathJax 3 from the package, copied into _static/mathjax/ (it sets mathjax_path): the
+    # default loads it from a CDN, and pages opened offline showed raw LaTeX.
+    "sphinx-mathjax-offline",
     "sphinx.ext.extlinks",
     "sphinx_gallery.gen_gallery",
     "myst_parser",
@@ -56,7 +63,10 @@ suppress_warnings = ["myst.xref_missing"]
 
 # -- API reference ---------------------------------------------------------------------
 autosummary_generate = True
-autodoc_default_options = {"members": True, "inherited-members": True}
+# No autodoc_default_options: the templates in _templates/autosummary say which members each
+# page documents. A default "members" also filled api/index.html, whose automodule directives
+# ask for ``:no-members:`` (which Sphinx 9 does not apply against the default), with a second,
+# unindexed copy of every class, and viewcode's [docs] links pointed at its missing anchors.
 autodoc_typehints = "none"
 toc_object_entries_show_parents = "hide"  # "fit", not "MLPClassifierFromScratch.fit"
 numpydoc_show_class_members = False
@@ -107,6 +117,9 @@ sphinx_gallery_conf = {
     "abort_on_example_error": False,
     "only_warn_on_example_error": False,
     "download_all_examples": False,
+    # The page of execution times loads jQuery and DataTables from CDNs: the site must work
+    # offline, and the times say more about the machine than about the examples.
+    "write_computation_times": False,
 }
 
 # -- HTML -----------------------------------------------------------------------------
@@ -126,3 +139,51 @@ html_theme_options = {
 html_sidebars = {page: [] for page in ["index", "engine", "benchmarks", "whats_new",
                                        "architecture"]}
 html_show_sourcelink = True
+
+
+# -- Source pages (viewcode) ------------------------------------------------------------
+
+
+def _definitions(source):
+    """{qualified name: ("def" or "class", first line, last line)} of a module's functions,
+    classes and methods, from Python's own parser: the tags viewcode needs."""
+    tags = {}
+
+    def visit(body, prefix):
+        for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                name = prefix + node.name
+                first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+                kind = "class" if isinstance(node, ast.ClassDef) else "def"
+                tags[name] = (kind, first, node.end_lineno)
+                if kind == "class":
+                    visit(node.body, name + ".")
+
+    visit(ast.parse(source).body, "")
+    return tags
+
+
+def _viewcode_source(app, modname):
+    """The code and definitions of a module whose source Sphinx's own parser cannot read.
+
+    ``sphinx.pycode`` fails on a decorator whose dict literal unpacks another
+    (``@validate_params({**common, "n_steps": [...]})``, in skdnn/explain/_gradients.py): viewcode
+    then writes no page for the module but links to it from _modules/index.html, and its
+    functions get no [source] link. Python's ``ast`` reads it; other modules keep Sphinx's way.
+    """
+    from sphinx.errors import PycodeError
+    from sphinx.pycode import ModuleAnalyzer
+
+    try:
+        ModuleAnalyzer.for_module(modname).find_tags()
+        return None
+    except PycodeError:
+        try:
+            _, code = ModuleAnalyzer.get_module_source(modname)
+            return code, _definitions(code)
+        except (PycodeError, SyntaxError):
+            return None
+
+
+def setup(app):
+    app.connect("viewcode-find-source", _viewcode_source)
