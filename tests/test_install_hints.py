@@ -60,3 +60,33 @@ def test_the_demo_without_lime_names_the_package_and_the_clones_extra(monkeypatc
     monkeypatch.setitem(sys.modules, "lime", None)
     _explain(None, None, None, None)  # returns before using the model
     _check_hint(capsys.readouterr().out)
+
+
+# -- The test extra installs what the tests need ---------------------------------------------
+# Following the README (pip install -e ".[test]", then python -m pytest) runs every test: each
+# module a test skips without is in the test extra, except scikit-learn's own dependencies
+# and onnx (skl2onnx's), crowd-kit, which only the benchmark's comparison uses, and tomllib
+# (the standard library's from Python 3.11).
+NOT_IN_THE_EXTRA = {"sklearn", "skdnn", "threadpoolctl", "joblib", "onnx", "crowdkit",
+                    "tomllib"}
+
+
+def test_the_test_extra_installs_every_module_a_test_skips_without():
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))[
+        "project"]["optional-dependencies"]
+    installed = {re.match(r"[A-Za-z0-9_.-]+", requirement).group().lower().replace("_", "-")
+                 for requirement in extras["test"]}
+    skipped_without = {match.split(".")[0].replace("_", "-")
+                       for path in (ROOT / "tests").glob("*.py")
+                       for match in re.findall(r"importorskip\(\"([\w.]+)\"",
+                                               path.read_text(encoding="utf-8"))}
+    assert {"numpydoc", "lime", "pandas"} <= skipped_without  # the scan finds them
+    missing = skipped_without - NOT_IN_THE_EXTRA - installed
+    assert not missing, f"add {sorted(missing)} to the test extra of pyproject.toml"
+
+
+def test_the_virtual_environment_the_readme_creates_is_ignored_by_git():
+    assert "python -m venv .venv" in (ROOT / "README.md").read_text(encoding="utf-8")
+    ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert ".venv/" in ignored
