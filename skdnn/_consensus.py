@@ -847,6 +847,32 @@ def annotations_to_wide(long_table, *, task="task", worker="worker", label="labe
     return wide
 
 
+def _check_confusion(confusion, classes):
+    """``confusion`` as floats, of shape (n_annotators, K, K) for the ``K`` classes, its
+    entries non-negative and its rows summing to 1; else a ValueError naming the rows."""
+    confusion = np.asarray(confusion, dtype=np.float64)
+    n_classes = len(classes)
+    if confusion.ndim != 3 or confusion.shape[1:] != (n_classes, n_classes):
+        raise ValueError(f"confusion must have shape (n_annotators, {n_classes}, {n_classes}): "
+                         f"a matrix per annotator, with a row and a column for each of the "
+                         f"{n_classes} classes of y; got shape {confusion.shape}.")
+    invalid = np.argwhere(~(np.isfinite(confusion) & (confusion >= 0)))
+    if len(invalid):
+        j, k, label = invalid[0]
+        raise ValueError(f"confusion holds probabilities, but confusion[{j}, {k}, {label}] "
+                         f"is {confusion[j, k, label]}.")
+    sums = confusion.sum(axis=2)
+    wrong = np.argwhere(~np.isclose(sums, 1))
+    if len(wrong):
+        listed = ", ".join(f"confusion[{j}, {k}] (annotator {j}, true class "
+                           f"{classes[k].item()!r}) sums to {sums[j, k]:.6g}" for j, k in wrong[:5])
+        more = f", and {len(wrong) - 5} more" if len(wrong) > 5 else ""
+        raise ValueError(f"Each row of confusion must sum to 1 (the probabilities of the "
+                         f"labels an annotator gives to a row of that true class): "
+                         f"{listed}{more}.")
+    return confusion
+
+
 def simulate_annotations(y, confusion, *, coverage=1.0, random_state=None):
     """Draw labels of ``y`` from annotators of known confusion matrices (for experiments).
 
@@ -880,12 +906,8 @@ def simulate_annotations(y, confusion, *, coverage=1.0, random_state=None):
     """
     y = np.asarray(y)
     classes, true = np.unique(y, return_inverse=True)
-    confusion = np.asarray(confusion, dtype=np.float64)
+    confusion = _check_confusion(confusion, classes)
     n_annotators = confusion.shape[0]
-    if confusion.shape[1:] != (len(classes), len(classes)) or not np.allclose(
-            confusion.sum(axis=2), 1):
-        raise ValueError(f"confusion must have shape (n_annotators, {len(classes)}, "
-                         f"{len(classes)}) with rows that sum to 1; got {confusion.shape}.")
     coverage = np.broadcast_to(np.asarray(coverage, dtype=np.float64), (n_annotators,))
     rng = generator(random_state)
     # Inverse-CDF draws: the first label whose cumulative probability exceeds a uniform.

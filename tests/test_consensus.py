@@ -501,3 +501,22 @@ def test_an_estimator_that_cannot_take_weights_says_what_to_do(crowd_table):
     with pytest.raises(ValueError, match="because fit was given sample_weight"):
         ConsensusClassifier(KNeighborsClassifier(), method="majority").fit(
             X, complete, sample_weight=np.ones(len(X)))
+
+
+def test_simulated_confusion_rows_that_do_not_sum_to_1_are_named_with_their_sums():
+    y = ["a", "b", "a", "c"]
+    confusion = np.stack([np.eye(3), np.eye(3)])
+    confusion[1, 2] = [0.2, 0.2, 0.7]  # annotator 1, true class "c": sums to 1.1
+    with pytest.raises(ValueError, match=r"Each row of confusion must sum to 1 .*: "
+                       r"confusion\[1, 2\] \(annotator 1, true class 'c'\) sums to 1.1\.$"):
+        simulate_annotations(y, confusion)
+    with pytest.raises(ValueError, match=r"confusion\[0, 0\] .* sums to 0.5, .*"
+                       r"confusion\[1, 1\] .* sums to 0.5, and 1 more\.$"):
+        simulate_annotations(y, np.full((2, 3, 3), 0.5 / 3))
+    with pytest.raises(ValueError, match=r"shape \(n_annotators, 3, 3\): .* 3 classes of y; "
+                       r"got shape \(3, 3\)"):
+        simulate_annotations(y, np.eye(3))
+    negative = confusion.copy()
+    negative[1, 2] = [-0.1, 0.4, 0.7]
+    with pytest.raises(ValueError, match=r"confusion\[1, 2, 0\] is -0.1"):
+        simulate_annotations(y, negative)
