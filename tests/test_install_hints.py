@@ -1,6 +1,7 @@
-"""Install hints name commands that work: skdnn is installed from its clone, not from a
-package index, so a hint names the dependency itself (``pip install lime``) or the clone's
-extra (``pip install -e ".[explain]"``), never the extra of an "skdnn" on an index."""
+"""Install hints and the README's commands work: skdnn is installed from its clone, not from
+a package index, so a hint names the dependency itself (``pip install lime``) or the clone's
+extra (``pip install -e ".[explain]"``), never the extra of an "skdnn" on an index; the test
+extra installs what the tests need; the README's quick subset of the tests exists."""
 
 import re
 import sys
@@ -90,3 +91,12 @@ def test_the_virtual_environment_the_readme_creates_is_ignored_by_git():
     assert "python -m venv .venv" in (ROOT / "README.md").read_text(encoding="utf-8")
     ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
     assert ".venv/" in ignored
+
+
+def test_the_readme_gives_the_suites_duration_and_a_quick_subset_that_exists():
+    text = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert re.search(r"The whole test suite takes about \w+ minutes", text)
+    quick = re.search(r"run `python -m pytest ((?:tests/\S+\.py ?)+)`", text)
+    assert quick, "the README names no quick subset of the tests"
+    files = quick.group(1).split()
+    assert all((ROOT / name).is_file() for name in files), files
