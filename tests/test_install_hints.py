@@ -96,7 +96,7 @@ def test_the_virtual_environment_the_readme_creates_is_ignored_by_git():
 def test_the_readme_gives_the_suites_duration_and_a_quick_subset_that_exists():
     text = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
     assert re.search(r"The whole test suite takes about \w+ minutes", text)
-    quick = re.search(r"run `python -m pytest ((?:tests/\S+\.py ?)+)`", text)
+    quick = re.search(r"`python -m pytest ((?:tests/\S+\.py ?)+)` checks", text)
     assert quick, "the README names no quick subset of the tests"
     files = quick.group(1).split()
     assert all((ROOT / name).is_file() for name in files), files
