@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# An extra of skdnn asked of an index: the name followed by "[" (written in two pieces here,
-# so that this file does not match itself).
-INDEX_EXTRA = re.compile("skdnn" + r"\[")
+# An extra of skdnn asked of an index: the name followed by "[", or by "\[" in a regular
+# expression (written in two pieces here, so that this file does not match itself).
+INDEX_EXTRA = re.compile("skdnn" + r"\\?\[")
 SOURCES = (".py", ".md", ".rst", ".txt", ".toml", ".cfg", ".yml", ".yaml", ".ini")
 SKIPPED = {".git", "_build", "auto_examples", "gen_modules", "generated", ".venv",
            "__pycache__", ".ruff_cache", ".pytest_cache", ".hypothesis"}
