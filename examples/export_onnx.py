@@ -10,8 +10,8 @@ example trains a ``StandardScaler -> PCA -> MLP`` pipeline on the digits, export
 runs the file with ``onnxruntime``, and compares the two: the largest difference between
 the probabilities, whether the labels agree, and the time to answer one row, side by side.
 
-Needs ``pip install "skdnn[onnx]"`` (skl2onnx and onnxruntime). It saves the figure
-``export_onnx.png``.
+Needs ``pip install skl2onnx onnxruntime`` (or, in a clone of skdnn, the ``onnx`` extra:
+``pip install -e ".[onnx]"``). It saves the figure ``export_onnx.png``.
 """
 
 # %%

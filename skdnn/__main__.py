@@ -41,13 +41,13 @@ def _explain(pipeline, X_train, X_test, y_test):
     """Print the LIME explanation of one test digit, if the explain module is available."""
     try:
         from .explain import explain_lime, format_explanation
+        from .explain._lime import _INSTALL_HINT
     except ImportError:  # the explain module or lime is not installed
         return
     try:
         import lime  # noqa: F401
     except ImportError:
-        print('\n(Install the explain extra, pip install "skdnn[explain]", to see a LIME '
-              "explanation of one digit.)")
+        print(f"\n(To see a LIME explanation of one digit, install lime: {_INSTALL_HINT}.)")
         return
     x = X_test[0]
     predicted = pipeline.predict(x.reshape(1, -1))[0]

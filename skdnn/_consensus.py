@@ -44,13 +44,25 @@ from numbers import Integral, Real
 from typing import NamedTuple
 
 import numpy as np
+import scipy.sparse as sp
+from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, _fit_context, clone
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.model_selection import KFold, check_cv
+from sklearn.pipeline import Pipeline
+from sklearn.utils import _safe_indexing, get_tags
 from sklearn.utils._missing import is_pandas_na, is_scalar_nan
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    _num_samples,
+    check_array,
+    check_is_fitted,
+    has_fit_parameter,
+    validate_data,
+)
 
 from ._docs import DocLinkMixin, predicts
 from ._mlp import MLPClassifierFromScratch
@@ -253,6 +265,77 @@ def _aligned_proba(estimator, X, classes):
     return out
 
 
+def weight_keyword(estimator):
+    """The keyword under which ``estimator.fit`` takes sample weights, or None if it cannot.
+
+    * ``"sample_weight"`` when its ``fit`` has that parameter (the weights go to the
+      estimator itself, whether metadata routing is on or off);
+    * with metadata routing on (``sklearn.set_config(enable_metadata_routing=True)``),
+      ``"sample_weight"`` when the estimator routes it to a step that requested it (a
+      ``Pipeline`` whose last step was given ``.set_fit_request(sample_weight=True)``);
+    * with routing off, ``"<step>__sample_weight"`` for a ``Pipeline`` whose last step takes
+      weights (the Pipeline's own convention: ``pipe.fit(X, y,
+      logisticregression__sample_weight=w)``), nested Pipelines included.
+
+    Parameters
+    ----------
+    estimator : estimator
+        An unfitted estimator.
+
+    Returns
+    -------
+    keyword : str or None
+        The keyword of ``fit`` that takes the weights, None when there is none.
+    """
+    if has_fit_parameter(estimator, "sample_weight"):
+        return "sample_weight"
+    if get_config()["enable_metadata_routing"]:
+        routing = get_routing_for_object(estimator)
+        return "sample_weight" if routing.consumes("fit", ("sample_weight",)) else None
+    if isinstance(estimator, Pipeline):
+        name, last = estimator.steps[-1]
+        inner = None if last in (None, "passthrough") else weight_keyword(last)
+        return None if inner is None else f"{name}__{inner}"
+    return None
+
+
+def _no_weights_message(estimator, why, *, majority=False):
+    """What to do when ``estimator`` cannot take the sample weights that ``why`` needs;
+    ``majority`` adds that ``method="majority"`` needs none where no vote ties."""
+    name = type(estimator).__name__
+    last = estimator.steps[-1][1] if isinstance(estimator, Pipeline) else None
+    if last is not None and not has_fit_parameter(last, "sample_weight"):
+        fix = (f"the Pipeline's last step ({type(last).__name__}) has no sample_weight in "
+               "its fit: end the Pipeline with a classifier whose fit has one, such as "
+               "LogisticRegression or MLPClassifierFromScratch")
+    elif get_config()["enable_metadata_routing"]:
+        fix = (f"metadata routing is on, and {name}.fit routes sample_weight to no step: "
+               "request it on the classifier (and decline it on the other steps that take "
+               "weights), e.g. make_pipeline(StandardScaler().set_fit_request("
+               "sample_weight=False), LogisticRegression().set_fit_request("
+               "sample_weight=True))")
+    else:
+        fix = (f"{name}.fit has no sample_weight parameter: use a classifier whose fit has "
+               "one, such as LogisticRegression or MLPClassifierFromScratch")
+    if majority:
+        fix += (", or method='majority', which trains on the voted labels alone where no "
+                "row's vote ties")
+    return (f"ConsensusClassifier trains its estimator with sample weights because {why}, "
+            f"but {fix}.")
+
+
+def _fit_weighted(estimator, X, y, sample_weight):
+    """``estimator.fit(X, y)`` with ``sample_weight`` (if not None) under the keyword of
+    :func:`weight_keyword`."""
+    if sample_weight is None:
+        return estimator.fit(X, y)
+    keyword = weight_keyword(estimator)
+    if keyword is None:
+        raise ValueError(_no_weights_message(
+            estimator, "its targets are class probabilities or the rows are weighted"))
+    return estimator.fit(X, y, **{keyword: sample_weight})
+
+
 def fit_soft_targets(estimator, X, T, classes, sample_weight=None, *,
                      floor=SOFT_TARGET_FLOOR):
     r"""Fit ``estimator`` to the class probabilities ``T`` by minimising the expected log-loss.
@@ -263,7 +346,10 @@ def fit_soft_targets(estimator, X, T, classes, sample_weight=None, *,
     and the row's other ``T_ik`` scaled to sum to 1, so that a (near) one-hot row is one
     copy rather than ``K``: rows of weight 0 change no objective, and a weight below
     ``floor`` moves the fitted probabilities by about that much. Each class keeps its
-    likeliest copy, so the estimator sees every class of positive ``T``.
+    likeliest copy, so the estimator sees every class of positive ``T``. The weights reach
+    the estimator under the keyword of :func:`weight_keyword` (``sample_weight``, or
+    ``<step>__sample_weight`` for a ``Pipeline``); without weights to pass (one-hot ``T``,
+    no ``sample_weight``) its ``fit`` is called with ``X`` and the labels alone.
     :class:`~skdnn.MLPClassifierFromScratch` (without ``class_weight``) takes ``T`` as its
     targets instead, all of it: the same objective, and the same fit, in ``K`` times less
     work.
@@ -271,9 +357,10 @@ def fit_soft_targets(estimator, X, T, classes, sample_weight=None, *,
     Parameters
     ----------
     estimator : classifier
-        An unfitted classifier with ``sample_weight`` in its ``fit``.
-    X : ndarray or sparse matrix of shape (n_samples, n_features)
-        The training input.
+        An unfitted classifier that takes sample weights (see :func:`weight_keyword`).
+    X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+        The training input, passed to the estimator as it is (its rows indexed with
+        scikit-learn's ``_safe_indexing``).
     T : ndarray of shape (n_samples, n_classes)
         Non-negative rows that sum to 1.
     classes : ndarray of shape (n_classes,)
@@ -291,7 +378,7 @@ def fit_soft_targets(estimator, X, T, classes, sample_weight=None, *,
     """
     hard = (T == 1).any(axis=1).all()
     if hard:  # labels, as they are: no expansion needed
-        return estimator.fit(X, classes[T.argmax(axis=1)], sample_weight=sample_weight)
+        return _fit_weighted(estimator, X, classes[T.argmax(axis=1)], sample_weight)
     if isinstance(estimator, MLPClassifierFromScratch) and estimator.class_weight is None:
         return estimator._fit_soft_targets(X, T, classes, sample_weight=sample_weight)
     # A row keeps its weight: its largest T_ik >= 1 / K is never below the floor.
@@ -303,7 +390,7 @@ def fit_soft_targets(estimator, X, T, classes, sample_weight=None, *,
     kept /= kept.sum(axis=1, keepdims=True)
     rows, columns = np.nonzero(kept)
     weight = kept[rows, columns] * (1.0 if sample_weight is None else sample_weight[rows])
-    return estimator.fit(X[rows], classes[columns], sample_weight=weight)
+    return _fit_weighted(estimator, _safe_indexing(X, rows), classes[columns], weight)
 
 
 class _Problem(NamedTuple):
@@ -338,9 +425,17 @@ class ConsensusClassifier(DocLinkMixin, MetaEstimatorMixin, ClassifierMixin, Bas
     Parameters
     ----------
     estimator : classifier, default=None
-        Any classifier with ``predict_proba`` and ``sample_weight`` in ``fit``. Cloned; a
-        ``random_state`` parameter left at None is set from this estimator's
-        ``random_state``. None means ``MLPClassifierFromScratch()``.
+        Any classifier with ``predict_proba`` that takes sample weights, a ``Pipeline``
+        included: ``X`` reaches it as it is (a DataFrame with string columns, for a
+        ``ColumnTransformer``), and the weights under the keyword of
+        :func:`weight_keyword` (its ``fit``'s ``sample_weight``; with metadata routing
+        on, the ``sample_weight`` that a Pipeline routes to the step that requested it;
+        without, the Pipeline's ``<last step>__sample_weight``). An estimator without
+        weights serves ``method="majority"`` when no row's vote ties and ``fit`` is given
+        no ``sample_weight``; otherwise ``fit`` raises a ``ValueError`` that says what to
+        do. Cloned; every ``random_state`` parameter left at None (a Pipeline's steps'
+        too) is set from this estimator's ``random_state``. None means
+        ``MLPClassifierFromScratch()``.
     method : {"joint", "dawid_skene", "majority"}, default="joint"
         How the true classes are estimated:
 
@@ -492,40 +587,83 @@ class ConsensusClassifier(DocLinkMixin, MetaEstimatorMixin, ClassifierMixin, Bas
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The training input.
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            The training input, passed to the estimator as it is: only its feature names
+            and count are recorded here, and the estimator checks the values.
         y : array-like or DataFrame of shape (n_samples, n_annotators) or (n_samples,)
             The annotations ``Y``: one column per annotator, of labels (numbers or strings),
             and ``missing_label``, ``None``, NaN or ``pd.NA`` where it gave none. Every row
             needs at least one label. A 1-D ``y`` is one annotator.
         sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the rows, in the EM's counts and in the estimator's fit.
+            Weights of the rows, in the EM's counts and in the estimator's fit (which must
+            take weights, see ``estimator``).
 
         Returns
         -------
         self : ConsensusClassifier
             The fitted estimator.
         """
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=True)
+        X = self._check_X(X, reset=True)
         labels = _Annotations(y, self.missing_label)
-        if labels.codes.shape[0] != X.shape[0]:
-            raise ValueError(f"X has {X.shape[0]} rows but y has {labels.codes.shape[0]}.")
+        n_samples = _num_samples(X)
+        if labels.codes.shape[0] != n_samples:
+            raise ValueError(f"X has {n_samples} rows but y has {labels.codes.shape[0]}.")
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         problem = _Problem(X, labels, sample_weight, generator(self.random_state))
+        self._check_takes_weights(problem)
         consensus = self._consensus(problem)
         estimator = fit_soft_targets(self._new_estimator(problem.rng), X, consensus.T,
                                      labels.classes, sample_weight)
         self._commit(estimator, problem, consensus)
         return self
 
+    def _check_X(self, X, reset):
+        """``X`` as it is, for the estimator to check (a Pipeline may take strings, a
+        DataFrame), once its feature names and count are recorded (``reset``) or checked.
+        An array-like that is not a DataFrame must be 2-D, with rows: checked as
+        scikit-learn's encoders do, in any dtype and with NaN, the checked copy unused."""
+        if not (hasattr(X, "iloc") and getattr(X, "ndim", 0) == 2 or sp.issparse(X)):
+            check_array(X, dtype=None, accept_sparse=True, ensure_all_finite=False,
+                        estimator=self)
+        return validate_data(self, X, skip_check_array=True, reset=reset)
+
+    def _estimator(self):
+        return MLPClassifierFromScratch() if self.estimator is None else self.estimator
+
     def _new_estimator(self, rng):
-        estimator = clone(MLPClassifierFromScratch() if self.estimator is None
-                          else self.estimator)
-        params = estimator.get_params(deep=False)
-        if "random_state" in params and params["random_state"] is None:
-            estimator.set_params(random_state=int(rng.integers(np.iinfo(np.int32).max)))
+        estimator = clone(self._estimator())
+        # Every random_state left at None, a Pipeline's steps' too (as scikit-learn's
+        # ensembles do), in the order of the parameters' names.
+        params = estimator.get_params(deep=True)
+        estimator.set_params(**{
+            key: int(rng.integers(np.iinfo(np.int32).max)) for key in sorted(params)
+            if (key == "random_state" or key.endswith("__random_state"))
+            and params[key] is None})
         return estimator
+
+    def _check_takes_weights(self, problem):
+        """Raise, before any fit, when the fit needs sample weights and the estimator
+        cannot take them (:func:`weight_keyword`)."""
+        estimator = self._estimator()
+        if weight_keyword(estimator) is not None:
+            return
+        labels = problem.labels
+        if problem.sample_weight is not None:
+            why = "fit was given sample_weight"
+        elif (self.method != "majority" and labels.onehot.shape[1] > 1
+                and len(labels.classes) > 1):
+            why = (f"method={self.method!r} trains it on each row's class probabilities "
+                   "(the row repeated once per class, weighted by the class's probability)")
+            raise ValueError(_no_weights_message(estimator, why, majority=True))
+        else:
+            tied = np.flatnonzero((majority_vote(labels.onehot) < 1).all(axis=1))
+            if not len(tied):
+                return
+            why = (f"the majority vote ties on {len(tied)} row(s) (the first: row "
+                   f"{tied[0]}), and a tied row's target is split evenly between its tied "
+                   "labels")
+        raise ValueError(_no_weights_message(estimator, why))
 
     def _consensus(self, problem):
         """The posteriors, confusions and EM iterations of ``self.method``."""
@@ -556,13 +694,13 @@ class ConsensusClassifier(DocLinkMixin, MetaEstimatorMixin, ClassifierMixin, Bas
         continued estimator must never see its test rows): one pair of all rows each for
         ``cv=None``."""
         if self.cv is None:
-            every_row = np.arange(X.shape[0])
+            every_row = np.arange(_num_samples(X))
             return [(every_row, every_row)]
         seed = int(rng.integers(2**31 - 1))
         splitter = (KFold(self.cv, shuffle=True, random_state=seed)
                     if isinstance(self.cv, Integral) else check_cv(self.cv))
         folds = list(splitter.split(X))
-        tested = np.zeros(X.shape[0], dtype=int)
+        tested = np.zeros(_num_samples(X), dtype=int)
         for _, test in folds:
             tested[test] += 1
         if not (tested == 1).all():
@@ -593,8 +731,8 @@ class ConsensusClassifier(DocLinkMixin, MetaEstimatorMixin, ClassifierMixin, Bas
             with warnings.catch_warnings():
                 if continues:  # a few epochs a round, by design: not a failure to converge
                     warnings.simplefilter("ignore", ConvergenceWarning)
-                fit_soft_targets(estimator, X[train], T[train], classes, sw)
-            proba[test] = _aligned_proba(estimator, X[test], classes)
+                fit_soft_targets(estimator, _safe_indexing(X, train), T[train], classes, sw)
+            proba[test] = _aligned_proba(estimator, _safe_indexing(X, test), classes)
         return proba
 
     def _commit(self, estimator, problem, consensus):
@@ -628,7 +766,7 @@ class ConsensusClassifier(DocLinkMixin, MetaEstimatorMixin, ClassifierMixin, Bas
             The probability of each class, in the order of ``classes_``.""")
     def predict_proba(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        X = self._check_X(X, reset=False)
         return _aligned_proba(self.estimator_, X, self.classes_)
 
     @predicts("Logarithm of :meth:`predict_proba`.", """
@@ -648,7 +786,12 @@ class ConsensusClassifier(DocLinkMixin, MetaEstimatorMixin, ClassifierMixin, Bas
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
+        # X goes to the estimator as it is: it accepts what the estimator accepts.
+        inner = get_tags(self._estimator()).input_tags
+        tags.input_tags.sparse = inner.sparse
+        tags.input_tags.allow_nan = inner.allow_nan
+        tags.input_tags.string = inner.string
+        tags.input_tags.categorical = inner.categorical
         return tags
 
 
@@ -704,6 +847,32 @@ def annotations_to_wide(long_table, *, task="task", worker="worker", label="labe
     return wide
 
 
+def _check_confusion(confusion, classes):
+    """``confusion`` as floats, of shape (n_annotators, K, K) for the ``K`` classes, its
+    entries non-negative and its rows summing to 1; else a ValueError naming the rows."""
+    confusion = np.asarray(confusion, dtype=np.float64)
+    n_classes = len(classes)
+    if confusion.ndim != 3 or confusion.shape[1:] != (n_classes, n_classes):
+        raise ValueError(f"confusion must have shape (n_annotators, {n_classes}, {n_classes}): "
+                         f"a matrix per annotator, with a row and a column for each of the "
+                         f"{n_classes} classes of y; got shape {confusion.shape}.")
+    invalid = np.argwhere(~(np.isfinite(confusion) & (confusion >= 0)))
+    if len(invalid):
+        j, k, label = invalid[0]
+        raise ValueError(f"confusion holds probabilities, but confusion[{j}, {k}, {label}] "
+                         f"is {confusion[j, k, label]}.")
+    sums = confusion.sum(axis=2)
+    wrong = np.argwhere(~np.isclose(sums, 1))
+    if len(wrong):
+        listed = ", ".join(f"confusion[{j}, {k}] (annotator {j}, true class "
+                           f"{classes[k].item()!r}) sums to {sums[j, k]:.6g}" for j, k in wrong[:5])
+        more = f", and {len(wrong) - 5} more" if len(wrong) > 5 else ""
+        raise ValueError(f"Each row of confusion must sum to 1 (the probabilities of the "
+                         f"labels an annotator gives to a row of that true class): "
+                         f"{listed}{more}.")
+    return confusion
+
+
 def simulate_annotations(y, confusion, *, coverage=1.0, random_state=None):
     """Draw labels of ``y`` from annotators of known confusion matrices (for experiments).
 
@@ -737,12 +906,8 @@ def simulate_annotations(y, confusion, *, coverage=1.0, random_state=None):
     """
     y = np.asarray(y)
     classes, true = np.unique(y, return_inverse=True)
-    confusion = np.asarray(confusion, dtype=np.float64)
+    confusion = _check_confusion(confusion, classes)
     n_annotators = confusion.shape[0]
-    if confusion.shape[1:] != (len(classes), len(classes)) or not np.allclose(
-            confusion.sum(axis=2), 1):
-        raise ValueError(f"confusion must have shape (n_annotators, {len(classes)}, "
-                         f"{len(classes)}) with rows that sum to 1; got {confusion.shape}.")
     coverage = np.broadcast_to(np.asarray(coverage, dtype=np.float64), (n_annotators,))
     rng = generator(random_state)
     # Inverse-CDF draws: the first label whose cumulative probability exceeds a uniform.

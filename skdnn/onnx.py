@@ -16,6 +16,11 @@ dictionaries unless the option ``zipmap`` is ``False`` (or ``"columns"``); ``noc
 gives class indices instead of labels, and ``output_class_labels=True`` adds the list of
 classes. The graph computes in float64 when the input is float64 and in float32 otherwise.
 
+:class:`~skdnn.TabNetClassifier`, :class:`~skdnn.TabNetRegressor` and
+:class:`~skdnn.ConsensusClassifier` do not export: converting one (or a pipeline that holds
+one) raises a ``NotImplementedError`` that names the estimators that do, and what to do
+instead (skops or pickle for TabNet; the fitted ``estimator_`` of a ConsensusClassifier).
+
 Notes
 -----
 The network is the forward pass of :mod:`skdnn.nn.network`, one ``MatMul`` and ``Add`` per
@@ -61,6 +66,12 @@ import skdnn
 
 __all__ = ["convert_mlp_classifier", "convert_mlp_regressor", "convert_perceptron",
            "mlp_classifier_shapes", "mlp_regressor_shapes"]
+
+
+def __dir__():
+    # The public API only, not the names imported to write it (np, skdnn, skl2onnx's).
+    return list(__all__)
+
 
 _ONNX_ACTIVATIONS = {"identity": "Identity", "logistic": "Sigmoid", "tanh": "Tanh", "relu": "Relu"}
 _INT64 = onnx_proto.TensorProto.INT64
@@ -323,7 +334,44 @@ def mlp_regressor_shapes(operator):
                                       operator.raw_operator.n_outputs_]
 
 
+#: The estimators that export, and for those that do not, what to do instead.
+_EXPORTED = ("MLPClassifierFromScratch", "MLPRegressorFromScratch", "PerceptronClassifier")
+_TABNET = ("its attentive masks (sparsemax, entmax) and ghost batch norm have no ONNX "
+           "converter; save it with skops or pickle to serve it from Python "
+           "(docs/persistence.md)")
+_NOT_EXPORTED = {
+    "TabNetClassifier": _TABNET,
+    "TabNetRegressor": _TABNET,
+    "ConsensusClassifier": "export its fitted estimator_, the classifier it predicts with: "
+                           "to_onnx(model.estimator_, X[:1])",
+}
+
+
+def _refuse(model):
+    name = type(model).__name__
+    raise NotImplementedError(
+        f"skdnn.onnx exports {', '.join(_EXPORTED[:-1])} and {_EXPORTED[-1]} (and pipelines "
+        f"that hold them), not {name}: {_NOT_EXPORTED[name]}.")
+
+
+def _refuse_to_parse(scope, model, inputs, custom_parsers=None):
+    """skl2onnx's parser for an estimator without a converter: a clear error, at once."""
+    _refuse(model)
+
+
+def _refuse_shapes(operator):
+    _refuse(operator.raw_operator)
+
+
+def _refuse_to_convert(scope, operator, container):
+    _refuse(operator.raw_operator)
+
+
 def _register():
+    for name in _NOT_EXPORTED:
+        # The parser raises before skl2onnx calls the shape calculator or the converter.
+        update_registered_converter(getattr(skdnn, name), f"Skdnn{name}", _refuse_shapes,
+                                    _refuse_to_convert, parser=_refuse_to_parse)
     update_registered_converter(
         skdnn.MLPClassifierFromScratch, "SkdnnMLPClassifierFromScratch", mlp_classifier_shapes,
         convert_mlp_classifier, parser=_parse_sklearn_classifier, options=_CLASSIFIER_OPTIONS)

@@ -366,3 +366,157 @@ def test_the_default_mlp_goes_on_for_fold_max_iter_epochs_a_round(cancer):
         # each round adds fold_max_iter epochs to the same network's loss curve
         assert [fit["epochs"] for fit in fits] == [20, 40, 60]
     assert final["epochs"] == final["n_iter"] == 300 == model.estimator_.n_iter_
+
+
+# -- Wrapping a Pipeline: X as it is, the weights where the Pipeline takes them (issue 31) --
+
+METHODS = ["majority", "dawid_skene", "joint"]
+
+
+@pytest.fixture(scope="module")
+def crowd_table():
+    """A DataFrame with a string column, a target that needs it, and three annotators who
+    label 70% of the rows each (so some majority votes tie)."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    n = 240
+    X = pd.DataFrame({"colour": rng.choice(["red", "blue", "green"], n),
+                      "x": rng.normal(size=n), "z": rng.normal(size=n)})
+    red = (X["colour"] == "red").to_numpy()
+    y = np.where(3 * red - 1 + 2 * X["x"].to_numpy() > 0, "yes", "no")
+    careful = np.eye(2) * 0.8 + 0.1
+    Y = simulate_annotations(y, [careful, careful, careful], coverage=0.7, random_state=0)
+    assert (majority_vote(_Annotations(Y, None).onehot) < 1).all(axis=1).any()  # ties
+    return X, y, Y
+
+
+def _encoded(columns=("colour",)):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    return ColumnTransformer([("onehot", OneHotEncoder(), list(columns))],
+                             remainder="passthrough")
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_wraps_a_pipeline_that_encodes_the_string_columns_of_a_dataframe(crowd_table, method):
+    from sklearn.pipeline import make_pipeline
+
+    X, y, Y = crowd_table
+    model = ConsensusClassifier(make_pipeline(_encoded(), LogisticRegression()),
+                                method=method, random_state=0).fit(X, Y)
+    assert list(model.feature_names_in_) == ["colour", "x", "z"]
+    assert model.n_features_in_ == 3
+    assert model.score(X, y) > 0.95  # 0.73 on the numeric columns alone
+    np.testing.assert_allclose(model.predict_proba(X.iloc[:5]).sum(axis=1), 1)
+    with pytest.raises(ValueError, match="feature names"):
+        model.predict(X[["x", "colour", "z"]])
+
+
+def _identity_then(classifier):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    return make_pipeline(FunctionTransformer(), classifier)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_pipeline_without_routing_weights_its_last_step(crowd_table, method):
+    # An identity step before the classifier: the same fit as the classifier alone exactly
+    # when the weights (the soft targets' and the user's) reach it, as
+    # logisticregression__sample_weight. fold_max_iter=None: both refit each round.
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, _, Y = crowd_table
+    X = X[["x", "z"]].to_numpy()
+    weight = np.random.default_rng(1).uniform(0.5, 2, size=len(X))
+    params = dict(method=method, fold_max_iter=None, random_state=0)
+    plain = ConsensusClassifier(LogisticRegression(), **params).fit(X, Y, sample_weight=weight)
+    piped = ConsensusClassifier(_identity_then(LogisticRegression()), **params).fit(
+        X, Y, sample_weight=weight)
+    np.testing.assert_allclose(piped.consensus_proba_, plain.consensus_proba_, atol=1e-6)
+    np.testing.assert_allclose(piped.predict_proba(X), plain.predict_proba(X), atol=1e-6)
+    scaled = ConsensusClassifier(make_pipeline(StandardScaler(), LogisticRegression()),
+                                 method=method, random_state=0).fit(X, Y)
+    assert scaled.score(X, plain.predict(X)) > 0.95
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_pipeline_under_metadata_routing_takes_the_weights_its_last_step_requests(
+        crowd_table, method):
+    import sklearn
+
+    X, _, Y = crowd_table
+    X = X[["x", "z"]].to_numpy()
+    params = dict(method=method, fold_max_iter=None, random_state=0)
+    with sklearn.config_context(enable_metadata_routing=True):
+        plain = ConsensusClassifier(LogisticRegression(), **params).fit(X, Y)
+        requested = LogisticRegression().set_fit_request(sample_weight=True)
+        piped = ConsensusClassifier(_identity_then(requested), **params).fit(X, Y)
+        np.testing.assert_allclose(piped.predict_proba(X), plain.predict_proba(X), atol=1e-6)
+        with pytest.raises(ValueError, match=r"metadata routing is on, and Pipeline.fit "
+                           r"routes sample_weight to no step: request it .*"
+                           r"set_fit_request\(sample_weight=True\)"):
+            ConsensusClassifier(_identity_then(LogisticRegression()), **params).fit(X, Y)
+
+
+def test_pipeline_steps_get_random_states_from_the_consensus_random_state(crowd_table):
+    X, _, Y = crowd_table
+    X = X[["x", "z"]].to_numpy()
+
+    def fit(seed):
+        network = MLPClassifierFromScratch(hidden_layer_sizes=(8,), max_iter=30)
+        return ConsensusClassifier(_identity_then(network), method="dawid_skene",
+                                   random_state=seed).fit(X, Y).predict_proba(X)
+
+    np.testing.assert_array_equal(fit(0), fit(0))
+    assert not np.allclose(fit(0), fit(1))
+
+
+def test_an_estimator_that_cannot_take_weights_says_what_to_do(crowd_table):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X, y, Y = crowd_table
+    X = X[["x", "z"]].to_numpy()
+    for method in ("dawid_skene", "joint"):
+        with pytest.raises(ValueError, match=rf"because method='{method}' trains it on each "
+                           r"row's class probabilities .* KNeighborsClassifier.fit has no "
+                           r"sample_weight parameter: use a classifier whose fit has one.*"
+                           r"or method='majority'"):
+            ConsensusClassifier(KNeighborsClassifier(), method=method).fit(X, Y)
+    with pytest.raises(ValueError, match=r"the Pipeline's last step \(KNeighborsClassifier\)"
+                       r" has no sample_weight in its fit: end the Pipeline with"):
+        ConsensusClassifier(_identity_then(KNeighborsClassifier())).fit(X, Y)
+    tied = np.flatnonzero((majority_vote(_Annotations(Y, None).onehot) < 1).all(axis=1))
+    with pytest.raises(ValueError, match=rf"the majority vote ties on {len(tied)} row\(s\) "
+                       rf"\(the first: row {tied[0]}\)"):
+        ConsensusClassifier(KNeighborsClassifier(), method="majority").fit(X, Y)
+    # Without ties nor weights, the majority vote is labels: no weights needed.
+    complete = simulate_annotations(y, [np.eye(2) * 0.8 + 0.1] * 3, random_state=0)
+    model = ConsensusClassifier(KNeighborsClassifier(), method="majority").fit(X, complete)
+    voted = model.classes_[majority_vote(_Annotations(complete, None).onehot).argmax(axis=1)]
+    np.testing.assert_array_equal(model.predict(X), KNeighborsClassifier().fit(X, voted)
+                                  .predict(X))
+    with pytest.raises(ValueError, match="because fit was given sample_weight"):
+        ConsensusClassifier(KNeighborsClassifier(), method="majority").fit(
+            X, complete, sample_weight=np.ones(len(X)))
+
+
+def test_simulated_confusion_rows_that_do_not_sum_to_1_are_named_with_their_sums():
+    y = ["a", "b", "a", "c"]
+    confusion = np.stack([np.eye(3), np.eye(3)])
+    confusion[1, 2] = [0.2, 0.2, 0.7]  # annotator 1, true class "c": sums to 1.1
+    with pytest.raises(ValueError, match=r"Each row of confusion must sum to 1 .*: "
+                       r"confusion\[1, 2\] \(annotator 1, true class 'c'\) sums to 1.1\.$"):
+        simulate_annotations(y, confusion)
+    with pytest.raises(ValueError, match=r"confusion\[0, 0\] .* sums to 0.5, .*"
+                       r"confusion\[1, 1\] .* sums to 0.5, and 1 more\.$"):
+        simulate_annotations(y, np.full((2, 3, 3), 0.5 / 3))
+    with pytest.raises(ValueError, match=r"shape \(n_annotators, 3, 3\): .* 3 classes of y; "
+                       r"got shape \(3, 3\)"):
+        simulate_annotations(y, np.eye(3))
+    negative = confusion.copy()
+    negative[1, 2] = [-0.1, 0.4, 0.7]
+    with pytest.raises(ValueError, match=r"confusion\[1, 2, 0\] is -0.1"):
+        simulate_annotations(y, negative)

@@ -121,9 +121,9 @@ sys.exit(1 if runner.failures else 0)
 
 
 # Pages whose blocks still print an unexplained ConvergenceWarning, and which other work on
-# issue 31 is changing: README.md (its ConsensusClassifier example, point 10) and tabnet.md
-# (TabNet's defaults, point 4). Take each out of this set when that work lands.
-WARNINGS_PENDING = {"README.md", "tabnet.md"}
+# issue 31 is changing: tabnet.md (TabNet's defaults, point 4). Take each out of this set
+# when that work lands.
+WARNINGS_PENDING = {"tabnet.md"}
 
 
 def page_blocks(page):
@@ -138,9 +138,10 @@ def page_blocks(page):
 def test_the_code_blocks_of_a_page_run_in_order_in_a_fresh_interpreter(page, tmp_path):
     env = {**os.environ, "MPLBACKEND": "Agg",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    blocks = page_blocks(page)
     result = subprocess.run(
         [sys.executable, "-W", "error::RuntimeWarning", "-c", DRIVER, page.name],
-        input=json.dumps(page_blocks(page)), cwd=tmp_path, env=env, capture_output=True,
+        input=json.dumps(blocks), cwd=tmp_path, env=env, capture_output=True,
         text=True, timeout=600,
     )
     if result.returncode == 0 and result.stdout.startswith("SKIP needs "):

@@ -266,10 +266,10 @@ def test_format_explanation_names_the_class_and_the_strongest_features(cancer_pi
     assert all(any(column in line for column in X.columns) for line in lines[2:])
 
 
-def test_lime_without_the_package_names_the_extra(monkeypatch, cancer_pipeline):
+def test_lime_without_the_package_names_the_package_and_the_extra(monkeypatch, cancer_pipeline):
     pipeline, X = cancer_pipeline
     monkeypatch.setitem(sys.modules, "lime", None)
-    with pytest.raises(ImportError, match=r"skdnn\[explain\]"):
+    with pytest.raises(ImportError, match=r"pip install lime .*pip install -e \"\.\[explain\]\""):
         explain_lime(pipeline, X, X.iloc[0])
 
 

@@ -310,3 +310,25 @@ def test_integrated_gradients_of_a_regressor_add_up_to_its_prediction(regressor,
     pytest.importorskip("lime")
     exp = explain_lime(pipeline, X, rows.iloc[0], num_samples=200, random_state=0)
     assert exp.mode == "regression" and len(exp.as_list()) == 7
+
+
+# -- TabNet's embedded categories are named in the refusal ------------------------------------
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("explain", [integrated_gradients, input_gradients])
+def test_gradients_of_a_tabnet_with_categories_name_its_categorical_columns(explain):
+    from skdnn import TabNetClassifier
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"age": rng.normal(size=80), "region": rng.integers(0, 3, 80),
+                      "plan": rng.integers(0, 2, 80), "score": rng.normal(size=80)})
+    y = (X["age"] > 0).astype(int)
+    small = dict(n_d=4, n_a=4, n_steps=1, batch_size=32, virtual_batch_size=16, max_iter=2,
+                 random_state=0)
+    named = TabNetClassifier(categorical_features=["region", "plan"], **small).fit(X, y)
+    with pytest.raises(ValueError, match=r"embeds its categorical columns \('region', "
+                       r"'plan'\), whose codes have no gradient"):
+        explain(named, X.head(2))
+    unnamed = TabNetClassifier(categorical_features=[2], **small).fit(X.to_numpy(), y)
+    with pytest.raises(ValueError, match=r"embeds its categorical columns \(column 2\)"):
+        explain(unnamed, X.to_numpy()[:2])

@@ -4,6 +4,7 @@ import functools
 
 import numpy as np
 import pytest
+from sklearn.base import is_regressor
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import make_classification, make_multilabel_classification, make_regression
 from sklearn.decomposition import PCA
@@ -240,3 +241,39 @@ def test_a_dataframe_passed_to_the_estimator_says_to_give_one_float32_array(esti
     np.testing.assert_allclose(np.squeeze(outputs[-1]),
                                model.predict(frame) if regressor else model.predict_proba(frame),
                                atol=1e-5)
+
+
+# -- What does not export says so, and the module shows its public API only --------------------
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("estimator, advice", [
+    (skdnn.TabNetClassifier(n_steps=1, max_iter=2), "save it with skops or pickle"),
+    (make_pipeline(StandardScaler(), skdnn.TabNetRegressor(n_steps=1, max_iter=2)),
+     "save it with skops or pickle"),
+    (skdnn.ConsensusClassifier(PerceptronClassifier()), r"to_onnx\(model.estimator_"),
+], ids=["TabNetClassifier", "pipeline-TabNetRegressor", "ConsensusClassifier"])
+def test_an_estimator_without_a_converter_names_those_that_export(estimator, advice):
+    X, y = DATA[2]
+    if is_regressor(estimator):
+        y = y.astype(float)
+    model = estimator.fit(X.astype(np.float32), y)
+    name = type(model[-1] if hasattr(model, "steps") else model).__name__
+    with pytest.raises(NotImplementedError, match=(
+            r"skdnn.onnx exports MLPClassifierFromScratch, MLPRegressorFromScratch and "
+            rf"PerceptronClassifier \(and pipelines that hold them\), not {name}: .*{advice}")):
+        skl2onnx.to_onnx(model, X[:1].astype(np.float32))
+
+
+def test_the_consensus_classifiers_estimator_exports_as_its_error_says():
+    X, y = DATA[3]
+    X = X.astype(np.float32)
+    model = skdnn.ConsensusClassifier(PerceptronClassifier(random_state=0),
+                                      random_state=0).fit(X, y)
+    onx = skl2onnx.to_onnx(model.estimator_, X[:1], options={"zipmap": False})
+    _assert_same_answers(model, onx, X, atol=1e-5)
+
+
+def test_dir_of_the_module_lists_its_public_api_only():
+    assert dir(skdnn_onnx) == list(skdnn_onnx.__all__)
+    assert not {"np", "skdnn", "onnx_proto", "update_registered_converter"} & set(
+        dir(skdnn_onnx))

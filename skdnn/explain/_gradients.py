@@ -116,9 +116,13 @@ class _Differentiable:
         self.estimator, self.mlp, self.steps = estimator, mlp, steps[:-1]
         if isinstance(mlp, _TABNETS):
             if mlp._cat_idxs:
+                # The columns by name where the network was fitted on a DataFrame.
+                names = getattr(mlp, "feature_names_in_", None)
+                listed = ", ".join(f"column {j}" if names is None else repr(str(names[j]))
+                                   for j in mlp._cat_idxs)
                 raise ValueError(
                     f"{caller} needs numeric inputs, but this {type(mlp).__name__} embeds "
-                    f"categorical columns {mlp._cat_idxs}, whose codes have no gradient. Use "
+                    f"its categorical columns ({listed}), whose codes have no gradient. Use "
                     "its explain() method or explain_lime.")
             self.passes = mlp._prediction_passes()
         else:

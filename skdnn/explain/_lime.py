@@ -1,11 +1,12 @@
 """LIME explanations of any classifier, in the raw features of its pipeline.
 
-:func:`explain_lime` wraps the ``lime`` package (an optional dependency: ``pip install
-"skdnn[explain]"``) so that a whole pipeline is explained in its **raw input features**, with
-their names, and so that the same ``random_state`` gives the same explanation on every call.
-:func:`explanation_stability` repeats LIME with different seeds and says how far each feature's
-weight can be trusted; :func:`format_explanation` prints an explanation as a few lines of text.
-Rows with missing values are explained too: a missing value is one more value LIME draws.
+:func:`explain_lime` wraps the ``lime`` package (an optional dependency: ``pip install lime``,
+or the ``explain`` extra in a clone of skdnn: ``pip install -e ".[explain]"``) so that a whole
+pipeline is explained in its **raw input features**, with their names, and so that the same
+``random_state`` gives the same explanation on every call. :func:`explanation_stability`
+repeats LIME with different seeds and says how far each feature's weight can be trusted;
+:func:`format_explanation` prints an explanation as a few lines of text. Rows with missing
+values are explained too: a missing value is one more value LIME draws.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from ._pipeline import Preprocessing, _as_floats, _flatten_steps, _is_frame
 
 __all__ = ["explain_lime", "explanation_stability", "format_explanation"]
 
-_INSTALL_HINT = 'pip install "skdnn[explain]"'
+# skdnn is installed from its clone, not from a package index: the hint names the dependency
+# itself, and the clone's extra.
+_INSTALL_HINT = 'pip install lime (or, in a clone of skdnn, pip install -e ".[explain]")'
 
 
 def _lime_tabular():
@@ -37,8 +40,8 @@ def _lime_tabular():
         from lime import lime_tabular
     except ImportError as exc:
         raise ImportError(
-            f"LIME explanations need the optional 'lime' package. Install it with {_INSTALL_HINT} "
-            "(or pip install lime)."
+            f"LIME explanations need the optional 'lime' package. Install it with "
+            f"{_INSTALL_HINT}."
         ) from exc
     return lime_tabular
 
@@ -619,7 +622,7 @@ def explain_lime(estimator, X_train, x, *, num_features=10, num_samples=5000, cl
     Raises
     ------
     ImportError
-        If ``lime`` is not installed (``pip install "skdnn[explain]"``).
+        If ``lime`` is not installed (``pip install lime``).
     ValueError
         If a classifier has no ``predict_proba``, or the data do not match the estimator.
     sklearn.exceptions.NotFittedError
