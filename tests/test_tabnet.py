@@ -333,6 +333,109 @@ def test_missing_category_is_a_category_of_its_own():
     assert len(np.unique(codes[y == 1])) == 1  # all the missing values share one code
 
 
+@pytest.mark.parametrize("spec", [[], (), np.array([], dtype=int)])
+def test_empty_categorical_features_means_no_categorical_column(spec):
+    # HistGradientBoostingClassifier's convention: what [c for c in X if ...] gives on a
+    # table without categories.
+    X, y = _iris()
+    clf = TabNetClassifier(**{**SMALL, "max_iter": 2, "categorical_features": spec}).fit(X, y)
+    assert clf._cat_idxs == []
+    assert clf.predict(X).shape == y.shape
+
+
+def _text_frame(dtype, n=300, seed=0):
+    """``_frame`` with its colour column as text (``dtype``) and a boolean column."""
+    X, y = _frame(n, seed)
+    X["colour"] = X["colour"].astype(dtype)
+    X["flag"] = np.random.default_rng(seed + 1).random(n) > 0.5
+    return X, y
+
+
+# pandas 3's default text dtype is "str"; "string" is the nullable one; object is pandas 2's.
+@pytest.mark.parametrize("dtype", ["str", "string", object])
+def test_from_dtype_embeds_text_and_boolean_columns(dtype):
+    pd = pytest.importorskip("pandas")
+    X, y = _text_frame(dtype)
+    clf = TabNetClassifier(**{**SMALL, "max_iter": 80}).fit(X, y)
+    assert clf._cat_idxs == [1, 3]  # colour and flag; x and noise stay numeric
+    assert clf.score(X, y) > 0.8  # the label needs the colour
+    # Unseen and missing categories at prediction share the unknown embedding, as for a
+    # category column.
+    new = X.iloc[[0, 0, 0]].reset_index(drop=True)
+    new["colour"] = pd.Series(["purple", None, "violet"], dtype=dtype)
+    proba = clf.predict_proba(new)
+    assert np.isfinite(proba).all() and proba.shape == (3, 2)
+    np.testing.assert_allclose(proba[0], proba[2])
+
+
+def test_text_in_a_numeric_column_names_the_column_and_the_fix():
+    X, y = _text_frame(object)
+    with pytest.raises(ValueError, match=r"Column 'colour' .*'(red|green|blue)'.*"
+                                         r"categorical_features=\['colour'\]"):
+        TabNetClassifier(**{**SMALL, "categorical_features": [3]}).fit(X, y)
+    array = X.to_numpy(dtype=object)  # no dtypes: "from_dtype" finds no category
+    with pytest.raises(ValueError, match=r"Column 1 .*categorical_features=\[1\]"):
+        TabNetClassifier(**SMALL).fit(array, y)
+
+
+def _count_adam_steps(monkeypatch):
+    from skdnn.nn import optimizers
+
+    steps = []
+    step = optimizers.Adam.step
+    monkeypatch.setattr(optimizers.Adam, "step",
+                        lambda self, *args: (steps.append(1), step(self, *args))[1])
+    return steps
+
+
+def test_default_batch_size_gives_small_tables_many_steps_an_epoch(monkeypatch):
+    # 1024 rows a batch gave a 2,000-row table 2 Adam steps an epoch.
+    X, y = make_classification(n_samples=2000, n_features=5, random_state=0)
+    steps = _count_adam_steps(monkeypatch)
+    TabNetClassifier(n_d=4, n_a=4, n_steps=1, max_iter=1, random_state=0).fit(X, y)
+    assert len(steps) >= 16  # 64 rows a batch, on the 1,800 left after validation
+    steps.clear()
+    TabNetClassifier(n_d=4, n_a=4, n_steps=1, max_iter=1, batch_size=1024,
+                     random_state=0).fit(X, y)
+    assert len(steps) == 2  # a given batch size is kept
+
+
+def test_automatic_sizes_follow_the_rows():
+    clf = TabNetClassifier()
+    assert clf._sizes(2000) == (64, 64, 10)  # 32 steps an epoch
+    assert clf._sizes(10_000) == (312, 128, 10)
+    assert clf._sizes(200) == (64, 64, 40)  # 4 steps an epoch: 160 steps are 40 epochs
+    assert clf._sizes(30) == (30, 30, 160)
+    assert clf._sizes(100_000) == (1024, 128, 10)
+    # A given batch size keeps the patience in Adam steps: 2 steps an epoch wait 80 epochs.
+    assert TabNetClassifier(batch_size=1024)._sizes(2000) == (1024, 128, 80)
+    assert TabNetClassifier(batch_size=1024, n_iter_no_change=5)._sizes(2000)[2] == 5
+    assert TabNetClassifier(virtual_batch_size=32)._sizes(2000)[1] == 32
+
+
+def test_regressor_learns_a_price_like_target_at_its_defaults():
+    # A target of about 1e5 with a large spread: the network learns it standardised and
+    # predicts in the target's units (before, R^2 was far below 0).
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((400, 4))
+    y = 1.5e5 + 4e4 * (X[:, 0] + 0.5 * X[:, 1]) + 2e3 * rng.standard_normal(400)
+    reg = TabNetRegressor(n_d=4, n_a=4, n_steps=2, max_iter=40, random_state=0).fit(X, y)
+    assert reg.score(X, y) > 0.8
+    assert abs(reg.predict(X).mean() - y.mean()) < 0.2 * y.std()
+    # The scaler is plain data (skops), the target's mean and standard deviation.
+    np.testing.assert_allclose(reg._y_mean, [y.mean()])
+    np.testing.assert_allclose(reg._y_scale, [y.std()])
+    assert type(reg._y_mean) is np.ndarray and type(reg._y_scale) is np.ndarray
+
+
+def test_regressor_standardises_each_target_and_keeps_a_constant_one():
+    X, Y = make_regression(n_samples=200, n_features=4, n_targets=2, random_state=0)
+    Y = np.column_stack([Y[:, 0] * 1e4 + 5e5, np.full(200, 7.0)])
+    reg = TabNetRegressor(**{**SMALL, "max_iter": 5}).fit(X, Y)
+    np.testing.assert_allclose(reg._y_scale, [Y[:, 0].std(), 1.0])
+    np.testing.assert_allclose(reg.predict(X)[:, 1], 7.0, atol=1.0)
+
+
 @pytest.mark.parametrize("Estimator", [TabNetClassifier, TabNetRegressor])
 def test_skops_round_trip_trusts_only_skdnn(Estimator):
     sio = pytest.importorskip("skops.io")

@@ -570,7 +570,7 @@ class TabNet:
         self.n_features, self.n_outputs = n_features, n_outputs
         self.n_d, self.n_a, self.n_steps, self.gamma = n_d, n_a, n_steps, float(gamma)
         self.cat_idxs, self.cat_dims = list(cat_idxs), list(cat_dims)
-        self.cat_emb_dim = cat_emb_dim
+        self.cat_emb_dim, self.virtual_batch_size = cat_emb_dim, virtual_batch_size
         widths = np.ones(n_features, dtype=int)
         widths[self.cat_idxs] = cat_emb_dim
         self.group = np.repeat(np.arange(n_features), widths)
