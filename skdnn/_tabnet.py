@@ -88,12 +88,13 @@ class TabNetRecord(Record):
     n_iter: int = 0
     best_loss: float | None = None
     validation_scores: list | None = None
+    validation_loss_curve: list | None = None
     best_validation_score: float | None = None
     best_validation_loss: float | None = None
     no_improvement_count: int = 0
 
     _PRIVATE = ("no_improvement_count",)
-    _LISTS = ("loss_curve", "validation_scores")
+    _LISTS = ("loss_curve", "validation_scores", "validation_loss_curve")
 
 
 @dataclass
@@ -459,7 +460,8 @@ class _BaseTabNet(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
         early_stopping = self._early_stopping(X.shape[0])
         if early_stopping:
             train, val = self._validation_split(train, rng)
-        record = TabNetRecord(validation_scores=[] if early_stopping else None)
+        record = TabNetRecord(validation_scores=[] if early_stopping else None,
+                              validation_loss_curve=[] if early_stopping else None)
         adam = optimizers.Adam(learning_rate_init=self.learning_rate_init)
         run = _Run(network, theta, stats, out_activation, train, val, record,
                    StoppingRule(self.tol, self._best_key), adam, adam.new_state(theta), rng,
@@ -548,6 +550,7 @@ class _BaseTabNet(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
         score = float(self._score_outputs(output_values(z, run.out_activation), y,
                                           sample_weight))
         run.record.validation_scores.append(score)
+        run.record.validation_loss_curve.append(loss)
         if self.verbose:
             print(f"Validation score: {score:f}")
         if run.rule.update(run.record, self._validation_key(score, loss)):
@@ -608,6 +611,17 @@ class _BaseTabNet(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "_theta")
+
+    def __setstate__(self, state):
+        # A model pickled before the "auto" sizes (skdnn at 289a6d2 and earlier) holds its
+        # integer virtual_batch_size only as the parameter, and a regressor from then learned
+        # its target as it was: an identity scaling.
+        if "_theta" in state and "_virtual_batch_size" not in state:
+            state["_virtual_batch_size"] = state["virtual_batch_size"]
+            if isinstance(self, RegressorMixin):
+                state["_y_mean"] = np.zeros(state["n_outputs_"])
+                state["_y_scale"] = np.ones(state["n_outputs_"])
+        super().__setstate__(state)
 
     # -- prediction and explanations ---------------------------------------------------------
     def _outputs(self, X):
@@ -763,8 +777,13 @@ _ATTRIBUTES = """\
         The training objective (loss plus sparsity term) after each epoch.
     validation_scores_ : list of float or None
         The validation score after each epoch, with early stopping.
+    validation_loss_curve_ : list of float or None
+        The validation loss after each epoch, with early stopping: the classifier's early
+        stopping ranks the epochs by it.
     best_validation_score_ : float or None
         The score of the kept weights, with early stopping.
+    best_validation_loss_ : float or None
+        The validation loss of the kept weights, with early stopping.
     best_loss_ : float or None
         The lowest training objective, without early stopping.
     n_iter_ : int

@@ -46,9 +46,9 @@ CONSENSUS_INSTANCES = [ConsensusClassifier(), ConsensusClassifier(LogisticRegres
 
 # TabNet's batch norm normalises each mini-batch by its own statistics, so a sample weighted 2
 # and the same sample repeated see different batches. The checks' data sets have 20 to 300
-# rows: at the default batch_size=1024 an epoch is one step, so the checks' fits use batches
-# of 64 (ghost batches of 32) and a narrower network with two steps, which keeps each of the
-# six configurations to seconds.
+# rows, which the default batch_size ("auto": n // 32, at least 64) cuts into batches of 64;
+# the checks' fits set that (with ghost batches of 32) and a narrower network with two steps,
+# which keeps each of the six configurations to seconds.
 _BATCH_STATISTICS = {
     "check_sample_weight_equivalence_on_dense_data": "batch norm depends on repeated rows",
 }

@@ -123,7 +123,7 @@ sys.exit(1 if runner.failures else 0)
 # Pages whose blocks still print an unexplained ConvergenceWarning, and which other work on
 # issue 31 is changing: tabnet.md (TabNet's defaults, point 4). Take each out of this set
 # when that work lands.
-WARNINGS_PENDING = {"tabnet.md"}
+WARNINGS_PENDING = set()
 
 
 def page_blocks(page):

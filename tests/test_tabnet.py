@@ -237,7 +237,12 @@ def test_select_from_model_keeps_the_informative_columns():
                                n_redundant=0, shuffle=False, random_state=0)
     selector = SelectFromModel(TabNetClassifier(**{**SMALL, "max_iter": 40}),
                                threshold="mean").fit(X, y)
-    assert set(np.flatnonzero(selector.get_support())) & {0, 1, 2}
+    kept = set(np.flatnonzero(selector.get_support()))
+    importances = selector.estimator_.feature_importances_
+    # The 3 informative columns of 12 carry most of the importance (0.75 here; a quarter if
+    # the importances said nothing), and the selector keeps a few columns, most of them those.
+    assert importances[:3].sum() > 0.6
+    assert len(kept) <= 4 and len(kept & {0, 1, 2}) >= 2
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -255,7 +260,8 @@ def test_pipeline_and_grid_search_over_n_steps():
     X, y = _iris()
     pipe = make_pipeline(StandardScaler(), TabNetClassifier(**SMALL))
     search = GridSearchCV(pipe, {"tabnetclassifier__n_steps": [1, 2]}, cv=2).fit(X, y)
-    assert search.best_params_["tabnetclassifier__n_steps"] in (1, 2)
+    scores = search.cv_results_["mean_test_score"]
+    assert scores.min() > 0.6  # each grid point learned iris
     assert search.best_estimator_[-1].explain(X)[1].keys() == set(
         range(search.best_params_["tabnetclassifier__n_steps"]))
 
@@ -480,7 +486,14 @@ def test_early_stopping_keeps_the_best_validated_weights():
     clf = TabNetClassifier(**{**SMALL, "max_iter": 200}).fit(X, y)
     assert clf.validation_scores_ is not None  # "auto": on for 500 rows or more
     assert clf.n_iter_ < 200  # stopped by itself
-    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    losses = clf.validation_loss_curve_
+    assert len(losses) == len(clf.validation_scores_) == clf.n_iter_
+    # The classifier ranks the epochs by the validation log-loss, and keeps the best one's
+    # weights: the kept score and loss are that epoch's, not the best score's.
+    best = int(np.argmin(losses))
+    assert best < clf.n_iter_ - 1  # it went on past the best epoch, then stopped
+    assert clf.best_validation_loss_ == losses[best]
+    assert clf.best_validation_score_ == clf.validation_scores_[best]
     small = TabNetClassifier(**SMALL).fit(X[:100], y[:100])
     assert small.validation_scores_ is None
 
