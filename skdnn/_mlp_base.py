@@ -45,7 +45,6 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
 from sklearn.utils.optimize import _check_optimize_result
-from sklearn.utils.validation import validate_data
 
 from ._diagnostics import (
     CLASSIFIER,
@@ -66,6 +65,7 @@ from ._training import (
     generator,
     unchanged_on_failure,
 )
+from ._validation import validate_numeric
 from ._warnings import warn
 from .nn import optimizers
 from .nn.activations import HIDDEN_ACTIVATIONS
@@ -368,7 +368,7 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
         return Params(list(self.coefs_), list(self.intercepts_), list(getattr(self, "slopes_", [])))
 
     def _check_features(self, X):
-        return validate_data(
+        return validate_numeric(
             self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False
         )
 
