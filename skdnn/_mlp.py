@@ -70,10 +70,13 @@ _NETWORK_PARAMETERS = """\
     learning_rate_init : float, default=0.001
         The initial step size of ``"sgd"`` (then set by the ``learning_rate`` schedule) and
         of ``"adam"``. Not used by ``"lbfgs"``. Too large a value makes training diverge,
-        which ``fit`` reports as a ValueError naming it (the features' scale is named first
-        when they are large); a value large enough to leave the model no better than the
-        constant predictor (often with every ReLU unit dead) makes ``fit`` warn with a
-        ``ConvergenceWarning`` naming it, in the estimator's terms (accuracy, or R²).
+        which ``fit`` reports as a ValueError naming it (a regression target's or the
+        features' scale is named first when far from the unit scale); a value large enough
+        to leave the model no better than the constant predictor (often with every ReLU
+        unit dead) makes ``fit`` warn with a ``ConvergenceWarning`` naming it, in the
+        estimator's terms (accuracy, or R²). A regression target far from 0 or with a large
+        spread (prices) is named as the cause instead, with its fix:
+        ``TransformedTargetRegressor(regressor, transformer=StandardScaler())``.
     power_t : float, default=0.5
         Exponent of the ``"invscaling"`` schedule.
     max_iter : int, default=200
