@@ -19,13 +19,19 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
-from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.multiclass import (
+    _check_partial_fit_first_call,
+    check_classification_targets,
+    type_of_target,
+    unique_labels,
+)
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._diagnostics import REGRESSOR
 from ._docs import predicts
 from ._mlp_base import BaseMLPFromScratch, stochastic_only
 from ._training import combined_sample_weight
+from ._validation import validate_numeric
 
 # The parameter and attribute sections both estimators' docstrings share.
 _NETWORK_PARAMETERS = """\
@@ -64,10 +70,13 @@ _NETWORK_PARAMETERS = """\
     learning_rate_init : float, default=0.001
         The initial step size of ``"sgd"`` (then set by the ``learning_rate`` schedule) and
         of ``"adam"``. Not used by ``"lbfgs"``. Too large a value makes training diverge,
-        which ``fit`` reports as a ValueError naming it (the features' scale is named first
-        when they are large); a value large enough to leave the model no better than the
-        constant predictor (often with every ReLU unit dead) makes ``fit`` warn with a
-        ``ConvergenceWarning`` naming it, in the estimator's terms (accuracy, or R²).
+        which ``fit`` reports as a ValueError naming it (a regression target's or the
+        features' scale is named first when far from the unit scale); a value large enough
+        to leave the model no better than the constant predictor (often with every ReLU
+        unit dead) makes ``fit`` warn with a ``ConvergenceWarning`` naming it, in the
+        estimator's terms (accuracy, or R²). A regression target far from 0 or with a large
+        spread (prices) is named as the cause instead, with its fix:
+        ``TransformedTargetRegressor(regressor, transformer=StandardScaler())``.
     power_t : float, default=0.5
         Exponent of the ``"invscaling"`` schedule.
     max_iter : int, default=200
@@ -524,7 +533,7 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseMLPFromScratch):
         return X, y, Y
 
     def _validate_soft_targets(self, X, targets, reset):
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32),
+        X = validate_numeric(self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32),
                           reset=reset)
         classes = targets.classes
         proba = check_array(targets.proba, dtype=np.float64)
@@ -543,10 +552,13 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseMLPFromScratch):
         return X, y, Y.astype(X.dtype)
 
     def _validate_labels(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+        X, y = validate_numeric(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
                              dtype=(np.float64, np.float32), reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        # "Unknown label type: continuous. Maybe you are trying to fit a classifier, ...", as
+        # the perceptron and scikit-learn's linear classifiers say, not the whole array.
+        check_classification_targets(y)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
             self._label_binarizer = LabelBinarizer().fit(y)
             self.classes_ = self._label_binarizer.classes_
@@ -748,7 +760,7 @@ class MLPRegressorFromScratch(RegressorMixin, BaseMLPFromScratch):
         return DummyRegressor().fit(X, y, sample_weight).score(X, y, sample_weight)
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+        X, y = validate_numeric(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
                              y_numeric=True, dtype=(np.float64, np.float32), reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)

@@ -43,10 +43,15 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
 from sklearn.utils.optimize import _check_optimize_result
-from sklearn.utils.validation import validate_data
 
 from ._blocks import BLOCK_MIB, in_row_blocks
-from ._diagnostics import CLASSIFIER, check_learned, divergence_cause, scale_advice
+from ._diagnostics import (
+    CLASSIFIER,
+    check_learned,
+    divergence_cause,
+    scale_causes,
+    untrained_loss,
+)
 from ._docs import DocLinkMixin
 from ._fine_tuning import FineTuningMixin, copy_hidden_layers, probe, split
 from ._training import (
@@ -59,6 +64,7 @@ from ._training import (
     generator,
     unchanged_on_failure,
 )
+from ._validation import validate_numeric
 from ._warnings import warn
 from .nn import optimizers
 from .nn.activations import HIDDEN_ACTIVATIONS
@@ -351,7 +357,7 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
         return Params(list(self.coefs_), list(self.intercepts_), list(getattr(self, "slopes_", [])))
 
     def _check_features(self, X):
-        return validate_data(
+        return validate_numeric(
             self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False
         )
 
@@ -414,7 +420,8 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
         if not (np.isfinite(theta).all() and (keeps_best or np.isfinite(record.loss))):
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may contain "
-                "large values and need to be preprocessed. " + scale_advice(X)
+                "large values and need to be preprocessed. " + " ".join(
+                    scale_causes(X, self._diagnosed_target(network, Y), data.sample_weight))
             )
         # partial_fit is judged on all its calls' losses, and not on one epoch's score.
         curve = record.loss_curve[0 if incremental else n_epochs_before:] or [record.loss]
@@ -426,11 +433,19 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
             terms=self._diagnostic_terms,
             learning_rate=None if self.solver == "lbfgs" else self.learning_rate_init,
             dead_units=partial(_dead_units, network, theta, X),
+            start=untrained_loss(Y, network.out_activation, data.sample_weight),
+            target=self._diagnosed_target(network, Y), sample_weight=data.sample_weight,
         )
         record.rng_state = rng.bit_generator.state  # a plain dict
         self._commit(network, theta, record)
         callbacks.end_fit()
         return self
+
+    @staticmethod
+    def _diagnosed_target(network, Y):
+        """The target whose scale a diagnosis may name: a squared-error regressor's (an
+        identity output, which must reach the target's scale), else None."""
+        return Y if network.out_activation == "identity" else None
 
     def _keep_interrupted(self, network, theta, run, interrupted):
         """Commit the weights trained until a KeyboardInterrupt, warn, and re-raise it."""
@@ -598,7 +613,7 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
         diverged = _diverged(loss, theta, record.loss_curve)
         # With early stopping, the best validated weights (if any) survive a divergence.
         if diverged and not (early_stopping and np.isfinite(run.rule.best_key(record)[0])):
-            raise self._divergence_error(record.n_iter + 1, loss, run.train.X)
+            raise self._divergence_error(record.n_iter + 1, loss, run)
         record.add_epoch(loss, run.train.X.shape[0])
         if self.verbose:
             print(f"Iteration {record.n_iter}, loss = {loss:.8f}")
@@ -659,10 +674,13 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
                 run.interrupt.check()
         return accumulated / n_samples
 
-    def _divergence_error(self, epoch, loss, X):
+    def _divergence_error(self, epoch, loss, run):
         # Raising leaves the fitted state as it was before this call (it is only committed
         # at the end of a fit), so no NaN weight is ever stored.
-        cause = divergence_cause(X, self.learning_rate_init)
+        train = run.train
+        cause = divergence_cause(train.X, self.learning_rate_init,
+                                 self._diagnosed_target(run.network, train.Y),
+                                 train.sample_weight)
         if not np.isfinite(loss):  # scikit-learn's message, which its users may look for
             return ValueError(
                 "Solver produced non-finite parameter weights. The input data may contain "

@@ -15,7 +15,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import LinearClassifierMixin, SparseCoefMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
-from sklearn.utils.validation import validate_data
 
 from ._diagnostics import feature_scale, scale_advice
 from ._docs import DocLinkMixin, predicts
@@ -30,6 +29,7 @@ from ._training import (
     one_blas_thread,
     unchanged_on_failure,
 )
+from ._validation import naming_columns, validate_numeric
 from ._warnings import warn
 from .nn import perceptron as engine
 
@@ -503,7 +503,7 @@ class PerceptronClassifier(
         indices, sample times class weights."""
         X, y, sample_weight = data
         dtype = (np.float64, np.float32) if first else self._raw_coef.dtype
-        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=dtype, reset=first)
+        X, y = validate_numeric(self, X, y, accept_sparse="csr", dtype=dtype, reset=first)
         check_classification_targets(y)
         if classes_from_y:
             self.classes_, y_index = np.unique(y, return_inverse=True)
@@ -581,7 +581,7 @@ class PerceptronClassifier(
         decision : ndarray of shape (n_samples,) or (n_samples, n_classes)
             For two classes, positive means ``classes_[1]``.""")
     def decision_function(self, X):
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"), naming_columns(self, X):
             decision = super().decision_function(X)
         if not np.isfinite(decision).all():
             raise ValueError("The decisions overflow: features too large for the weights; "

@@ -13,8 +13,18 @@ from sklearn.metrics import accuracy_score, log_loss
 
 from skdnn import MLPClassifierFromScratch, MLPRegressorFromScratch
 from skdnn import _mlp_base as mlp_base
-from skdnn._diagnostics import CLASSIFIER, REGRESSOR, check_learned, feature_scale, likely_causes
-from skdnn.nn.losses import prior_loss
+from skdnn._diagnostics import (
+    CLASSIFIER,
+    REGRESSOR,
+    check_learned,
+    column_scales,
+    feature_scale,
+    features_too_large,
+    likely_causes,
+    loss_grew,
+    untrained_loss,
+)
+from skdnn.nn.losses import output_loss, prior_loss
 
 
 @pytest.fixture(scope="module")
@@ -196,3 +206,186 @@ def test_a_fit_on_many_rows_is_judged_on_evenly_spaced_rows_and_still_warns(monk
         MLPClassifierFromScratch(hidden_layer_sizes=(3,), max_iter=2, random_state=0).fit(X, y)
     step = -(-9000 // mlp_base.SCORE_ROWS)  # ceil(9000 / SCORE_ROWS)
     assert seen == [len(range(0, 9000, step))] and seen[0] <= mlp_base.SCORE_ROWS < 9000
+
+
+# -- the target's scale, and each message's advice (issue 31, point 5) ----------------------
+def _price_like_table():
+    """What a new user met: standardized features, one of them heavy-tailed (it reaches 13
+    after StandardScaler), and a price-like target far from 0 with a large spread
+    (diabetes' target turned into prices: a mean of 2.5e5, a standard deviation of 7.7e4)."""
+    from sklearn.datasets import load_diabetes
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_diabetes(return_X_y=True)
+    heavy_tail = np.random.default_rng(0).lognormal(0.0, 1.5, len(y))
+    return StandardScaler().fit_transform(np.column_stack([X, heavy_tail])), 1000 * y + 1e5
+
+
+def _fit_and_diagnose(model, X, y):
+    """``(score, diagnosis)``: the training score (-inf when fit raises) and the message of
+    the error, or of the warnings that the fit learned nothing ("" for none)."""
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        try:
+            model.fit(X, y)
+        except ValueError as error:
+            return -np.inf, str(error)
+    diagnosis = " ".join(str(w.message) for w in record
+                         if "no better than" in str(w.message)
+                         or "learned nothing" in str(w.message))
+    return model.score(X, y), diagnosis
+
+
+def test_an_unscaled_target_is_named_with_its_fix_not_the_learning_rate_nor_a_heavy_tail():
+    X, y = _price_like_table()
+    assert np.abs(X).max() > 10  # the heavy tail, which is no cause
+    score, diagnosis = _fit_and_diagnose(MLPRegressorFromScratch(random_state=0), X, y)
+    assert score < 0
+    assert re.search(r"target has a mean of 2\.52e\+05 and a standard deviation of 7\.7e\+04",
+                     diagnosis)
+    assert "TransformedTargetRegressor(regressor=MLPRegressorFromScratch(...), " \
+           "transformer=StandardScaler())" in diagnosis
+    assert "learning_rate_init" not in diagnosis and "scale them" not in diagnosis
+
+
+def _digits():
+    X, y = load_digits(return_X_y=True)
+    return X[:300] / 16.0, y[:300]
+
+
+def _standardized_diabetes(feature_scale=1.0):
+    from sklearn.datasets import load_diabetes
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_diabetes(return_X_y=True)
+    return StandardScaler().fit_transform(X) * feature_scale, (y - y.mean()) / y.std()
+
+
+def _lower_rate(model):
+    return model.set_params(learning_rate_init=1e-2 if model.learning_rate_init == 1 else 1e-3)
+
+
+def _standardize_target(model):
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.preprocessing import StandardScaler
+
+    return TransformedTargetRegressor(regressor=model, transformer=StandardScaler())
+
+
+def _scale_features(model):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), model)
+
+
+# Each diagnosis the fit can give: a case that triggers it, what the message says, what it
+# must not say (the causes the case does not have), and the message's advice applied to it.
+ADVICE = {
+    "target scale, adam": (
+        lambda: MLPRegressorFromScratch(random_state=0), _price_like_table,
+        "TransformedTargetRegressor", "learning_rate_init|scale them", _standardize_target),
+    "target scale, sgd diverges": (
+        lambda: MLPRegressorFromScratch(solver="sgd", random_state=0), _price_like_table,
+        "TransformedTargetRegressor", "scale them", _standardize_target),
+    "feature scale": (
+        lambda: MLPRegressorFromScratch(random_state=0),
+        lambda: _standardized_diabetes(feature_scale=1e5),  # about 1e5, as raw prices
+        "scale them, e.g. with sklearn.preprocessing.StandardScaler",
+        "learning_rate_init|TransformedTargetRegressor", _scale_features),
+    "learning rate, adam regressor": (
+        lambda: MLPRegressorFromScratch(learning_rate_init=1.0, random_state=0),
+        _standardized_diabetes, "lower learning_rate_init=1.0",
+        "scale them|TransformedTargetRegressor", _lower_rate),
+    "learning rate, sgd diverges": (
+        lambda: MLPRegressorFromScratch(solver="sgd", learning_rate_init=1.0, random_state=0),
+        _standardized_diabetes, "the learning rate is the likely cause",
+        "scale them|TransformedTargetRegressor", _lower_rate),
+    "learning rate, classifier": (
+        lambda: MLPClassifierFromScratch((32,), learning_rate_init=1.0, max_iter=20,
+                                         random_state=0),
+        _digits, "lower learning_rate_init=1.0", "scale them", _lower_rate),
+    "dead units": (
+        lambda: MLPClassifierFromScratch((32,), learning_rate_init=1.0, max_iter=20,
+                                         random_state=0),
+        _digits, "dead units.*activation='leaky_relu'", "scale them",
+        lambda model: model.set_params(activation="leaky_relu")),
+    "no visible cause: train longer": (
+        lambda: MLPClassifierFromScratch((32,), max_iter=1, random_state=0), _digits,
+        r"train longer \(max_iter\)", "learning_rate_init|scale them",
+        lambda model: model.set_params(max_iter=100)),
+}
+
+
+@pytest.mark.parametrize("case", ADVICE)
+def test_following_a_diagnosis_s_advice_improves_the_fit_and_silences_it(case):
+    make, data, says, never, advice = ADVICE[case]
+    X, y = data()
+    before, diagnosis = _fit_and_diagnose(make(), X, y)
+    assert re.search(says, diagnosis), diagnosis
+    assert not re.search(never, diagnosis), diagnosis
+    after, diagnosis_after = _fit_and_diagnose(advice(make()), X, y)
+    assert diagnosis_after == ""
+    assert after > max(before, 0.0) + 0.3
+
+
+def test_lowering_the_learning_rate_does_not_help_an_unscaled_target():
+    # Why the learning rate is not named: the advice the fit used to give made it worse.
+    X, y = _price_like_table()
+    default, _ = _fit_and_diagnose(MLPRegressorFromScratch(random_state=0), X, y)
+    lower, _ = _fit_and_diagnose(MLPRegressorFromScratch(learning_rate_init=1e-4,
+                                                         random_state=0), X, y)
+    assert lower <= default < 0
+
+
+def test_column_scales_is_one_for_standardized_columns_however_heavy_their_tail():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.lognormal(0, 2, 5000), rng.normal(1e5, 1e3, 5000)])
+    standardized = (X - X.mean(axis=0)) / X.std(axis=0)
+    assert np.abs(standardized).max() > 20
+    np.testing.assert_allclose(column_scales(standardized), 1.0)
+    np.testing.assert_allclose(column_scales(X), np.sqrt(np.mean(X ** 2, axis=0)))
+    assert not features_too_large(standardized) and features_too_large(X)
+
+
+def test_column_scales_reads_sparse_data_and_does_not_overflow():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 4)) * (rng.random((50, 4)) < 0.3) * [1, 1e3, 1e250, 0]
+    expected = [np.sqrt(np.mean(X[:, 0] ** 2)), np.sqrt(np.mean(X[:, 1] ** 2)),
+                1e250 * np.sqrt(np.mean((X[:, 2] / 1e250) ** 2)), 0.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(column_scales(X), expected)
+        np.testing.assert_allclose(column_scales(sp.csr_matrix(X)), expected)
+    assert column_scales(np.empty((0, 3))).tolist() == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("out_activation", ["softmax", "logistic", "identity", "exp"])
+def test_untrained_loss_is_the_loss_of_zero_logits(out_activation):
+    rng = np.random.default_rng(0)
+    Y = {"softmax": np.eye(3)[rng.integers(3, size=40)],
+         "logistic": rng.random((40, 2)) < 0.3,
+         "identity": rng.normal(5.0, 2.0, (40, 2)),
+         "exp": rng.poisson(3.0, (40, 2)).astype(float)}[out_activation]
+    weights = rng.uniform(0.5, 2.0, 40)
+    expected = output_loss(np.zeros(Y.shape), Y.astype(float), out_activation, weights)
+    assert untrained_loss(Y, out_activation, weights) == pytest.approx(expected)
+
+
+def test_the_loss_of_large_features_first_epoch_is_no_evidence_of_the_learning_rate():
+    assert loss_grew([50.0, 3.0], 2.3) and not loss_grew([50.0, 3.0], 2.3, scaled=False)
+    assert loss_grew([50.0, 60.0], 2.3, scaled=False)  # a rise after the first epoch is
+
+
+def test_a_regressor_s_diagnosis_names_the_target_s_scale_first():
+    X = np.ones((4, 2))
+    target = np.array([[1e5], [2e5], [3e5], [4e5]])
+    causes = likely_causes([5e10, 5e10], 6e9, X, REGRESSOR, 1e-3, start=5e10, target=target)
+    assert causes.startswith("The target is far from the unit scale: the target has a mean "
+                             "of 2.5e+05")
+    assert "learning_rate_init" not in causes
+    # A target near the unit scale is no cause; several outputs are named by number.
+    assert "TransformedTargetRegressor" not in likely_causes(
+        [0.6, 0.5], 0.5, X, REGRESSOR, 1e-3, start=0.6, target=target / 1e5)
+    two = np.hstack([target / 1e5, target])
+    assert "output 1 of the target" in likely_causes([1.0], 1.0, X, REGRESSOR, target=two)
