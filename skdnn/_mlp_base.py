@@ -29,6 +29,7 @@ from __future__ import annotations
 import copy
 import functools
 import types
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -569,7 +570,11 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
                 raise _Interrupted(record.n_iter + (not complete), complete,
                                    finished[0]) from None
         callbacks.end_epoch()
-        record.n_iter = _check_optimize_result("lbfgs", result, self.max_iter)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            record.n_iter = _check_optimize_result("lbfgs", result, self.max_iter)
+        for caught_warning in caught:  # scikit-learn's words, at the user's line
+            warn(str(caught_warning.message), caught_warning.category)
         record.loss = float(result.fun)
         return result.x.astype(dtype)
 

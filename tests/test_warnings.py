@@ -29,6 +29,7 @@ y = y[::3]
 # Estimators that stop at max_iter with a ConvergenceWarning, fitted on (X, target).
 MAX_ITER = [
     MLPClassifierFromScratch((5,), max_iter=2, random_state=0),
+    MLPClassifierFromScratch((5,), solver="lbfgs", max_iter=2, random_state=0),
     MLPRegressorFromScratch((5,), max_iter=2, random_state=0),
     PerceptronClassifier(max_iter=1, tol=None, random_state=0),
     TabNetClassifier(n_d=4, n_a=4, n_steps=1, max_iter=1, random_state=0),
@@ -55,7 +56,8 @@ def _line_after():
     return inspect.currentframe().f_back.f_lineno + 1
 
 
-@pytest.mark.parametrize("estimator", MAX_ITER, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("estimator", MAX_ITER,
+                         ids=lambda e: f"{type(e).__name__}-{getattr(e, 'solver', '')}")
 @pytest.mark.parametrize("how", ["directly", "in a pipeline", "in a grid search"])
 def test_a_fit_s_warning_names_the_user_s_line(estimator, how):
     model = {"directly": estimator, "in a pipeline": make_pipeline(StandardScaler(), estimator),
