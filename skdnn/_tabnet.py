@@ -885,14 +885,17 @@ class TabNetClassifier(ClassifierMixin, _BaseTabNet):
                          warn=True)
         check_classification_targets(y)
         if reset or not hasattr(self, "classes_"):
-            binarizer = LabelBinarizer().fit(y)
-            self.classes_ = binarizer.classes_
-        else:
-            if len(np.setdiff1d(y, self.classes_)):
-                raise ValueError(f"warm_start needs the classes of the first fit, "
-                                 f"{self.classes_}; y has others.")
-            binarizer = LabelBinarizer().fit(self.classes_)
-        Y = binarizer.transform(y).astype(bool)
+            self.classes_ = LabelBinarizer().fit(y).classes_
+        elif len(np.setdiff1d(y, self.classes_)):
+            raise ValueError(f"warm_start needs the classes of the first fit, "
+                             f"{self.classes_}; y has others.")
+        # LabelBinarizer's encoding (a column per class; for two, the second's; for one, a
+        # column of False), by comparison: a boolean y whose True is not stored as 1 (pandas
+        # 2's xor of two boolean Series stores 254) defeats its sorted search in scikit-learn
+        # 1.7, which encoded every row as the first class, and the fit learned nothing.
+        classes = self.classes_
+        Y = (y[:, None] == (classes if len(classes) > 2 else classes[1:]) if len(classes) > 1
+             else np.zeros((len(y), 1), dtype=bool))
         out_activation = "softmax" if len(self.classes_) > 2 else "logistic"
         return y, Y, out_activation
 
