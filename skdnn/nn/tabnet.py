@@ -59,6 +59,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .init import xavier_normal
+from .layout import Layout
 from .losses import loss_and_output_delta
 
 #: Batch norm's variance floor, torch's default.
@@ -244,33 +245,6 @@ MASKS = {"sparsemax": Mask(sparsemax, sparsemax_backward),
 
 
 # -- parameters in one flat vector -------------------------------------------------------------
-class Layout:
-    """Named blocks of one flat vector: ``add`` them, then ``views`` of any vector of ``size``.
-
-    Examples
-    --------
-    >>> layout = Layout()
-    >>> layout.add("W", (2, 3)); layout.add("b", (3,))
-    >>> v = np.arange(layout.size, dtype=float)
-    >>> layout.views(v)["b"]
-    array([6., 7., 8.])
-    """
-
-    def __init__(self):
-        self.blocks = {}
-        self.size = 0
-
-    def add(self, name, shape):
-        n = math.prod(shape)
-        self.blocks[name] = (self.size, self.size + n, tuple(shape))
-        self.size += n
-
-    def views(self, vector):
-        """``{name: view}`` of ``vector``; writing to a view writes into ``vector``."""
-        return {name: vector[start:stop].reshape(shape)
-                for name, (start, stop, shape) in self.blocks.items()}
-
-
 # -- ghost batch norm --------------------------------------------------------------------------
 def _chunk_sizes(n, virtual_batch_size):
     """torch.chunk's split of ``n`` rows into ``ceil(n / virtual_batch_size)`` chunks:
