@@ -60,7 +60,7 @@ def initial_weights(layer_units, seed, activation="relu"):
     uniform, the bound scikit-learn uses for ``activation``) with the seed ``seed``: the
     engine's own initialisation, as the estimator calls it."""
     network = Network(layer_units, activation, "softmax")
-    theta = network.init_params(np.random.default_rng(seed),
+    theta = network.init(np.random.default_rng(seed),
                                 functools.partial(glorot_uniform, activation=activation))
     params = network.unpack(theta)
     return params.coefs, params.intercepts

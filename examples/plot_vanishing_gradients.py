@@ -71,7 +71,7 @@ sizes, accuracy = {}, {}
 for activation in activations:
     network = Network(layer_units, activation, "softmax")
     init = partial(glorot_uniform, activation=activation)
-    theta_init = network.init_params(np.random.default_rng(0), init)
+    theta_init = network.init(np.random.default_rng(0), init)
 
     clf = MLPClassifierFromScratch(hidden, activation=activation, max_iter=EPOCHS,
                                    random_state=0)

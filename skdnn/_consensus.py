@@ -66,7 +66,7 @@ from sklearn.utils.validation import (
 
 from ._docs import DocLinkMixin, predicts
 from ._mlp import MLPClassifierFromScratch
-from ._training import generator
+from ._train import generator
 from ._warnings import warn
 
 #: The pseudo-count added to every cell of a confusion matrix's counts (a Dirichlet prior):

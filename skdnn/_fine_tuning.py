@@ -60,7 +60,7 @@ def linear_probe(network, theta, data, alpha=PROBE_ALPHA):
         The output layer as a network: ``layer_units == [n_features, n_outputs]``.
     theta : ndarray of shape (network.size,)
         Its starting parameters (not modified).
-    data : skdnn._mlp_base._Data
+    data : skdnn._train.Data
         The training data: ``X`` the frozen features (the last hidden layer's activations
         on the training samples, of shape (n_samples, n_features)), ``Y`` the one-hot or
         indicator targets or a regressor's targets (n_samples, n_outputs), and
@@ -79,10 +79,12 @@ def linear_probe(network, theta, data, alpha=PROBE_ALPHA):
     layer it is convex in ``theta``, so L-BFGS reaches its minimum.
     """
     grad = np.empty(network.size, dtype=network.dtype)
+    network = Network(network.layer_units, network.hidden.name, network.out_activation,
+                      negative_slope=network.negative_slope, dtype=network.dtype, alpha=alpha)
 
     def objective(x):
         loss = network.loss_and_gradient(x.astype(network.dtype, copy=False), grad, data.X,
-                                         data.Y, sample_weight=data.sample_weight, alpha=alpha)
+                                         data.Y, sample_weight=data.sample_weight)
         return loss, grad.astype(np.float64)
 
     result = scipy.optimize.minimize(
@@ -213,12 +215,13 @@ def split(network, theta, X, n_frozen):
     bit. ``n_frozen`` is at least 1: a fit with no frozen layer trains ``network`` itself.
     """
     units, params = network.layer_units, network.unpack(theta)
-    options = dict(negative_slope=network.negative_slope, dtype=network.dtype)
+    options = dict(negative_slope=network.negative_slope, dtype=network.dtype,
+                   alpha=network.alpha, dropout=network.dropout)
     hidden = network.hidden
     front = Network(units[: n_frozen + 1], hidden.name, network.out_activation, **options)
     front_params = Params(params.coefs[:n_frozen], params.intercepts[:n_frozen],
                           params.slopes[: n_frozen - 1])
-    z = front.logits(front_params, X)  # the last frozen layer's pre-activation
+    z = front._logits(front_params, X)  # the last frozen layer's pre-activation
     slopes = params.slopes[n_frozen - 1] if network.has_slopes else None
     param = activation_param(hidden.name, negative_slope=network.negative_slope, slopes=slopes)
     features = hidden.forward(z, param, z)

@@ -30,7 +30,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from ._diagnostics import REGRESSOR
 from ._docs import predicts
 from ._mlp_base import BaseMLPFromScratch, stochastic_only
-from ._training import combined_sample_weight
+from ._train import combined_sample_weight
 from ._validation import validate_numeric
 
 # The parameter and attribute sections both estimators' docstrings share.
@@ -511,15 +511,6 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseMLPFromScratch):
     def _prior_score(self, X, y, sample_weight):
         return DummyClassifier(strategy="prior").fit(X, y, sample_weight).score(X, y,
                                                                                sample_weight)
-
-    def _validation_key(self, score, val_loss):
-        # Accuracy moves in steps of 1 / n_val and often stays flat for many epochs early
-        # on: at an equal accuracy, a validation loss lower by tol is progress too. A
-        # perfect accuracy has nothing left to say, and stops as in scikit-learn.
-        key = super()._validation_key(score, val_loss)
-        if self.early_stopping_metric == "score" and score < 1:
-            key += (val_loss,)
-        return key
 
     def _validate_input(self, X, y, incremental, reset):
         if isinstance(y, SoftTargets):

@@ -1,25 +1,18 @@
-"""The multi-layer perceptron's shared estimator layer: validation, the training loop and the
+"""The multi-layer perceptron's shared estimator layer: validation, targets, scores and the
 fitted state of :class:`~skdnn.MLPClassifierFromScratch` and
 :class:`~skdnn.MLPRegressorFromScratch`.
 
 The two estimators differ only in their output layer and loss, how they encode targets,
 and how they score; each supplies those through a handful of small methods
 (:meth:`BaseMLPFromScratch._validate_input`, ``_sample_weight``, ``_out_activation``,
-``_stratify`` and ``_score_outputs``). Everything else is here, written once.
+``_stratify`` and ``_score_outputs``). Training is the one loop of :mod:`skdnn._train`::
 
-The training loop reads top to bottom as small named steps, each taking the one
-:class:`_Training` that holds what they share::
-
-    _fit                               a failed fit leaves every attribute as it was
-      _fit_checked                     validate, build the network, split off frozen layers
-        _fit_lbfgs(run)                SciPy's L-BFGS on the flat parameter vector, or
-        _fit_stochastic(run, ...)      the epoch loop of sgd / adam:
-          _run_epoch(run)                one pass over shuffled mini-batches
-          _diverged                      a loss that is not finite or rose 10,000-fold
-          _evaluate / StoppingRule       validation score or training-loss plateau, against
-                                         the record's best
-          optimizer.after_epoch / _on_plateau   the learning-rate schedule
-        _commit                        the fitted attributes, only once training succeeded
+    _fit                       a failed fit leaves every attribute as it was
+      _fit_checked             validate, build the network, split off frozen layers
+        _fit_lbfgs(fit)        SciPy's L-BFGS on the flat parameter vector, or
+        fit_loop(fit)          the epochs of sgd / adam (skdnn._train.loop)
+        check_learned          a fit that learned nothing: its likely cause
+        _commit                the fitted attributes, only once training succeeded
 
 All calculus lives in the engine, :mod:`skdnn.nn`.
 """
@@ -30,22 +23,17 @@ import copy
 import functools
 import types
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
 from numbers import Integral, Real
-from typing import NamedTuple
 
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, _fit_context
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
+from sklearn.base import BaseEstimator, _fit_context, is_classifier
 from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
 from sklearn.utils.optimize import _check_optimize_result
+from sklearn.utils.validation import check_is_fitted
 
-from ._blocks import BLOCK_MIB, in_row_blocks
 from ._diagnostics import (
     CLASSIFIER,
     check_learned,
@@ -55,126 +43,32 @@ from ._diagnostics import (
 )
 from ._docs import DocLinkMixin
 from ._fine_tuning import FineTuningMixin, copy_hidden_layers, probe, split
-from ._training import (
+from ._train import (
     CallbackSupportMixin,
+    Data,
     DeferredInterrupt,
     EpochCallbacks,
+    Fit,
+    Interrupted,
     KeptInterrupt,
-    Record,
     StoppingRule,
+    TrainingState,
+    diverged,
+    fit_loop,
     generator,
+    interrupted_message,
+    outputs_in_blocks,
+    training_scores,
     unchanged_on_failure,
+    validation_key,
+    validation_split,
 )
 from ._validation import validate_numeric
 from ._warnings import warn
 from .nn import optimizers
 from .nn.activations import HIDDEN_ACTIVATIONS
-from .nn.init import glorot_uniform
-from .nn.losses import output_loss, output_values, prior_loss
-from .nn.network import Network, Params, Trace
-from .nn.workspace import minibatches
-
-#: The most training rows whose score a finished fit compares with the constant prediction's
-#: (``check_learned``): a pass over every row cost a quarter to a half of a one-epoch fit
-#: (10,000 rows through (1024, 1024), and 4,000 sparse rows of 20,000 features).
-SCORE_ROWS = 2000
-
-
-def logits_in_blocks(network, params, X, block_mib=BLOCK_MIB):
-    """``network.logits(params, X)``, computed a block of rows at a time.
-
-    Memory then holds the hidden activations of one block: each row needs about two arrays
-    of the widest layer at once (a layer's input and output). Each row's values are computed
-    as they would be alone: the result equals the one-block product to float precision.
-    """
-    row_bytes = 2 * max(network.layer_units) * np.dtype(network.dtype).itemsize
-    X = X.tocsr() if sp.issparse(X) else X  # row slices
-    return in_row_blocks(lambda rows: network.logits(params, X[rows]), X.shape[0], row_bytes,
-                         block_mib)
-
-
-def outputs_in_blocks(network, params, X, block_mib=BLOCK_MIB):
-    """``network.outputs(params, X)`` (probabilities or predictions), a block of rows at a
-    time (:func:`logits_in_blocks`)."""
-    z = logits_in_blocks(network, params, X, block_mib)
-    return output_values(z, network.out_activation, out=z)
-
-
-#: A loss this many times the first epoch's (or 1, if larger) counts as a divergence.
-_DIVERGENCE_FACTOR = 1e4
-
-
-@dataclass
-class TrainingRecord(Record):
-    """What training has produced besides the weights: the fitted state of a fit
-    (:class:`~skdnn._base.Record`). Each field ``name`` is the fitted attribute ``name_``
-    of scikit-learn's MLP, except the last three, private attributes ``_name``."""
-
-    loss_curve: list = field(default_factory=list)
-    t: int = 0
-    n_iter: int = 0
-    loss: float | None = None
-    best_loss: float | None = None
-    validation_scores: list | None = None
-    validation_loss_curve: list | None = None
-    best_validation_score: float | None = None
-    best_validation_loss: float | None = None
-    no_improvement_count: int = 0
-    optimizer_state: dict | None = None
-    rng_state: dict | None = None
-
-    _PRIVATE = ("no_improvement_count", "optimizer_state", "rng_state")
-    _LISTS = ("loss_curve", "validation_scores", "validation_loss_curve")
-
-    def add_epoch(self, loss, n_samples):
-        self.n_iter += 1
-        self.t += n_samples
-        self.loss = loss
-        self.loss_curve.append(loss)
-
-
-class _Data(NamedTuple):
-    """Training (or validation) data: inputs, encoded targets, weights, and the targets as
-    given (what the score compares predictions with)."""
-
-    X: object
-    Y: np.ndarray
-    sample_weight: np.ndarray | None
-    y: np.ndarray
-
-
-@dataclass
-class _Training:
-    """What the steps of one fit share: the network being trained and its flat parameters,
-    the data, the training record, the generator, the callbacks and ``fitted(theta)`` (the
-    attributes of a model stopped at ``theta``); the epoch loop adds the train and
-    validation split, the stopping rule, the optimiser and its state, the gradient buffer
-    and the batch size."""
-
-    network: Network
-    theta: np.ndarray
-    data: _Data
-    record: TrainingRecord
-    rng: np.random.Generator
-    callbacks: EpochCallbacks
-    fitted: Callable
-    train: _Data | None = None
-    val: _Data | None = None
-    rule: StoppingRule | None = None
-    optimizer: object = None
-    state: dict | None = None
-    grad: np.ndarray | None = None
-    batch_size: int = 0
-    interrupt: DeferredInterrupt | None = None
-
-
-class _Interrupted(Exception):
-    """A KeyboardInterrupt during training: the epoch (or iteration) it stopped, numbered
-    from 1, whether that epoch was complete, and the parameters to keep."""
-
-    def __init__(self, epoch, complete, theta):
-        super().__init__(epoch)
-        self.epoch, self.complete, self.theta = epoch, complete, theta
+from .nn.losses import prior_loss
+from .nn.network import Network, Params
 
 
 class _UnavailableError(AttributeError, ValueError):
@@ -206,18 +100,9 @@ class stochastic_only:
 def _dead_units(network, theta, X, n_rows=10_000):
     """``[(layer, n_dead, n_units), ...]``: for each hidden layer (from 1), how many of its
     units output 0 on every one of the first ``n_rows`` rows of ``X``."""
-    trace = Trace([], [], [], [])
-    network.logits(network.unpack(theta), X[:n_rows], trace=trace)
+    _, trace = network.forward(theta, X[:n_rows])
     return [(layer, int(np.sum(~np.any(features != 0, axis=0))), features.shape[1])
             for layer, features in enumerate(trace.outputs, start=1)]
-
-
-def _diverged(loss, theta, loss_curve):
-    """True when ``loss`` or ``theta`` is not finite, or ``loss`` rose 10,000-fold over the
-    first epoch's loss (or over 1, if larger)."""
-    first = loss_curve[0] if loss_curve else loss
-    return not (np.isfinite(loss) and np.isfinite(theta).all()) or bool(
-        loss > _DIVERGENCE_FACTOR * max(first, 1.0))
 
 
 class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, BaseEstimator):
@@ -354,8 +239,9 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
             dtype=self.coefs_[0].dtype if dtype is None else dtype,
         )
 
-    def _params(self):
-        return Params(list(self.coefs_), list(self.intercepts_), list(getattr(self, "slopes_", [])))
+    def _theta(self, network):
+        """The fitted parameters as ``network``'s flat vector (a new one)."""
+        return network.pack(self.coefs_, self.intercepts_, getattr(self, "slopes_", ()))
 
     def _check_features(self, X):
         return validate_numeric(
@@ -364,8 +250,31 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
 
     def _forward(self, X):
         """The output layer's values on ``X``, shape (n_samples, n_outputs), predicted in
-        blocks of rows (:func:`outputs_in_blocks`)."""
-        return outputs_in_blocks(self._network(), self._params(), self._check_features(X))
+        blocks of rows (:func:`skdnn._train.outputs_in_blocks`)."""
+        params = Params(list(self.coefs_), list(self.intercepts_),
+                        list(getattr(self, "slopes_", [])))  # views: no copy of the weights
+        return outputs_in_blocks(self._network(), params, self._check_features(X))
+
+    def as_engine(self, dtype=np.float64):
+        """The fitted model as the engine's network and its flat parameters.
+
+        What :mod:`skdnn.explain` differentiates: ``network.forward(theta, X)`` gives the
+        logits, and ``network.backward`` their gradients (:class:`skdnn.nn.layout.Model`).
+
+        Parameters
+        ----------
+        dtype : numpy dtype, default=numpy.float64
+            Gradients of a float32 model are still computed exactly in float64.
+
+        Returns
+        -------
+        network : skdnn.nn.network.Network
+        theta : ndarray of shape (network.size,)
+            A new vector: the fitted weights, biases and slopes.
+        """
+        check_is_fitted(self)
+        network = self._network(dtype=dtype)
+        return network, self._theta(network)
 
     # -- training: set-up --------------------------------------------------------------------
     def _fit(self, X, y, sample_weight, incremental):
@@ -392,7 +301,7 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
                    else 1 if incremental else self.max_iter)
         callbacks = EpochCallbacks(self, (X, y, sample_weight), n_tasks,
                                    "iteration" if self.solver == "lbfgs" else "epoch")
-        data = _Data(X, Y, self._sample_weight(sample_weight, X, y, incremental), y)
+        data = Data(X, Y, self._sample_weight(sample_weight, X, y, incremental), y)
         rng = self._generator(incremental, first_pass)
         network, theta, record = self._start(data, rng, first_pass, incremental)
         n_epochs_before = len(record.loss_curve)
@@ -403,18 +312,24 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
             top, top_theta, features, merge = split(network, theta, X, n_frozen)
         else:  # the whole network trains on X; the fitted model gets a copy of its weights
             top, top_theta, features, merge = network, theta, X, np.copy
-        run = _Training(top, top_theta, data._replace(X=features), record, rng, callbacks,
-                        fitted=lambda top_theta: self._fitted_attributes(network,
-                                                                         merge(top_theta)))
+        train = data._replace(X=features)
+
+        def fitted(top_theta):
+            return self._fitted_attributes(network, merge(top_theta))
+
         try:
             if self.solver == "lbfgs":
-                top_theta = self._fit_lbfgs(run)
+                top_theta = self._fit_lbfgs(top, top_theta, train, record, callbacks, fitted)
             else:
                 # BLAS keeps its threads: on an idle machine two made whole fits up to a
                 # third faster than one (benchmarks/README.md, "BLAS threads of training").
-                top_theta = self._fit_stochastic(run, incremental)
-        except _Interrupted as interrupted:
-            return self._keep_interrupted(network, merge(interrupted.theta), run, interrupted)
+                fit = self._stochastic_fit(top, top_theta, train, record, rng, callbacks,
+                                           fitted, incremental)
+                fit_loop(fit)
+                top_theta = fit.theta
+        except Interrupted as interrupted:
+            return self._keep_interrupted(network, merge(interrupted.theta), record, rng,
+                                          callbacks, interrupted)
         theta = merge(top_theta)
         # With early stopping, a diverged epoch's loss is recorded and the best weights kept.
         keeps_best = self.early_stopping and self.solver != "lbfgs"
@@ -426,11 +341,12 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
             )
         # partial_fit is judged on all its calls' losses, and not on one epoch's score.
         curve = record.loss_curve[0 if incremental else n_epochs_before:] or [record.loss]
-        if keeps_best and _diverged(curve[-1], theta, curve[:-1]):
+        if keeps_best and diverged(curve[-1], theta, curve[:-1]):
             curve = curve[:-1]  # the model is the best validated one, from before it
         check_learned(
             curve, prior_loss(Y, network.out_activation, data.sample_weight), X,
-            None if incremental else partial(self._training_scores, network, theta, data),
+            None if incremental else partial(training_scores, network, theta, data,
+                                             self._score_outputs, self._prior_score),
             terms=self._diagnostic_terms,
             learning_rate=None if self.solver == "lbfgs" else self.learning_rate_init,
             dead_units=partial(_dead_units, network, theta, X),
@@ -448,34 +364,25 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
         identity output, which must reach the target's scale), else None."""
         return Y if network.out_activation == "identity" else None
 
-    def _keep_interrupted(self, network, theta, run, interrupted):
+    def _keep_interrupted(self, network, theta, record, rng, callbacks, interrupted):
         """Commit the weights trained until a KeyboardInterrupt, warn, and re-raise it."""
-        record = run.record
         if not np.isfinite(theta).all():  # nothing worth keeping
             raise KeyboardInterrupt
-        what, n = ("iteration" if self.solver == "lbfgs" else "epoch"), interrupted.epoch
-        kept = ("the weights of the best validation epoch" if self.early_stopping
-                and self.solver != "lbfgs" else "the weights trained until then")
-        when = (f"at the end of {what} {n}: the model keeps {kept}" if interrupted.complete
-                else f"in {what} {n}: the model keeps the parameters of iteration {n - 1}, "
-                "the last complete one" if what == "iteration"
-                else f"in {what} {n}: the model keeps {kept}, after {n - 1} complete "
-                f"{what}(s) and the batches of {what} {n} that ran")
-        record.rng_state = run.rng.bit_generator.state
+        lbfgs = self.solver == "lbfgs"
+        message = interrupted_message(interrupted, "iteration" if lbfgs else "epoch",
+                                      best=self.early_stopping and not lbfgs)
+        record.rng_state = rng.bit_generator.state
         self._commit(network, theta, record)
-        run.callbacks.end_fit()
-        warn(f"Training was interrupted (KeyboardInterrupt) {when}.", UserWarning)
+        callbacks.end_fit()
+        warn(message, UserWarning)
         raise KeptInterrupt
 
     def _generator(self, incremental, first_pass):
         """The fit's one random generator. partial_fit goes on with the random stream
         (shuffles, dropout masks) where the previous call left it."""
-        rng_state = getattr(self, "_rng_state", None)
-        if not incremental or first_pass or rng_state is None:
-            return generator(self.random_state)
-        rng = np.random.default_rng()
-        rng.bit_generator.state = rng_state
-        return rng
+        resumes = incremental and not first_pass
+        return generator(self.random_state, getattr(self, "_rng_state", None) if resumes
+                         else None)
 
     def _start(self, data, rng, first_pass, incremental):
         """The network to train, its starting parameters and its training record: new
@@ -485,31 +392,19 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
         hidden_sizes, spec = self._architecture(base, X, first_pass)
         network = Network([X.shape[1], *hidden_sizes, Y.shape[1]], spec["activation"],
                           self._out_activation(), negative_slope=spec["negative_slope"],
-                          dtype=X.dtype)
+                          dtype=X.dtype, alpha=self.alpha, dropout=self.dropout)
         if not first_pass:
-            theta = network.pack(self.coefs_, self.intercepts_, getattr(self, "slopes_", ()))
-            record = TrainingRecord.of(self)
+            record = TrainingState.of(self)
             if not incremental:  # only partial_fit resumes the optimiser
                 record.optimizer_state = None
-            return network, theta, record
-        init = partial(glorot_uniform, activation=spec["activation"], dtype=X.dtype)
-        theta = network.init_params(rng, init)
+            return network, self._theta(network), record
+        theta = network.init(rng)
         if base is not None:  # fine-tuning: the pretrained network's hidden layers
-            copy_hidden_layers(network, theta, base._params())
+            base_network, base_theta = base.as_engine(dtype=network.dtype)
+            copy_hidden_layers(network, theta, base_network.unpack(base_theta))
             if self.fine_tuning == "probe_then_tune" and not incremental:
                 theta = probe(network, theta, data)
-        return network, theta, TrainingRecord()
-
-    def _training_scores(self, network, theta, data):
-        """The score of ``theta`` and that of the best constant prediction, both on the same
-        rows of ``data``: every row up to ``SCORE_ROWS``, else evenly spaced ones."""
-        rows = slice(None, None, -(-data.X.shape[0] // SCORE_ROWS))  # a step of ceil(n / max)
-        X, y = data.X[rows], data.y[rows]
-        sample_weight = None if data.sample_weight is None else data.sample_weight[rows]
-        # In blocks of 1/4 MiB: the check adds about the memory of one batch of training.
-        outputs = outputs_in_blocks(network, network.unpack(theta), X, block_mib=0.25)
-        return (self._score_outputs(outputs, y, sample_weight),
-                self._prior_score(X, y, sample_weight))
+        return network, theta, TrainingState()
 
     def _architecture(self, base, X, first_pass):
         """``(hidden layer sizes, {"activation", "negative_slope"})`` of the network to
@@ -531,23 +426,24 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
         return [int(size) for size in sizes]
 
     # -- training: the solvers ---------------------------------------------------------------
-    def _fit_lbfgs(self, run):
-        """SciPy's L-BFGS-B on the flat parameters; returns the trained vector."""
-        network, data, record, callbacks = run.network, run.data, run.record, run.callbacks
+    def _fit_lbfgs(self, network, theta, data, record, callbacks, fitted):
+        """SciPy's L-BFGS-B on the flat parameters; returns the trained vector. SciPy runs
+        the iterations, so this is the one fit outside :func:`skdnn._train.fit_loop`; it
+        shares the record, the callbacks and Ctrl-C with it."""
         dtype = network.dtype
         grad = np.empty(network.size, dtype=dtype)
 
         def objective(x):
             loss = network.loss_and_gradient(x.astype(dtype, copy=False), grad, data.X, data.Y,
-                                             sample_weight=data.sample_weight, alpha=self.alpha)
+                                             sample_weight=data.sample_weight)
             return loss, grad.astype(np.float64)
 
-        finished = [run.theta]  # the parameters of the last finished iteration
+        finished = [theta]  # the parameters of the last finished iteration
 
         def record_iteration(intermediate_result):
             record.loss_curve.append(float(intermediate_result.fun))
             finished[0] = intermediate_result.x.astype(dtype)
-            callbacks.end_epoch(partial(run.fitted, finished[0]))
+            callbacks.end_epoch(partial(fitted, finished[0]))
             callbacks.begin_epoch()
             interrupt.check()
 
@@ -558,7 +454,7 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
         with DeferredInterrupt() as interrupt:
             try:
                 result = scipy.optimize.minimize(
-                    objective, run.theta.astype(np.float64), method="L-BFGS-B", jac=True,
+                    objective, theta.astype(np.float64), method="L-BFGS-B", jac=True,
                     callback=record_iteration,
                     options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
                 )
@@ -567,8 +463,8 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
                 record.loss = record.loss_curve[-1] if record.n_iter else None
                 # Held until an iteration's end, where it is complete; else the one begun.
                 complete = interrupt.raised
-                raise _Interrupted(record.n_iter + (not complete), complete,
-                                   finished[0]) from None
+                raise Interrupted(record.n_iter + (not complete), complete,
+                                  finished[0]) from None
         callbacks.end_epoch()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -578,68 +474,38 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
         record.loss = float(result.fun)
         return result.x.astype(dtype)
 
-    def _fit_stochastic(self, run, incremental):
-        """The epoch loop of sgd and adam; returns the trained (or best) vector."""
-        early_stopping, record, theta = self.early_stopping, run.record, run.theta
-        if sp.issparse(run.data.X):
-            run.data = run.data._replace(X=run.data.X.tocsr())  # row slicing for mini-batches
-        run.train, run.val = (self._validation_split(run.data, run.rng) if early_stopping
-                              else (run.data, None))
-        run.rule = self._stopping_rule(record, early_stopping)
-        run.optimizer = self._optimizer()
+    def _stochastic_fit(self, network, theta, data, record, rng, callbacks, fitted,
+                        incremental):
+        """The :class:`~skdnn._train.Fit` of sgd and adam: the early-stopping split, the
+        stopping rule, the optimiser (resuming its state for partial_fit)."""
+        early_stopping = self.early_stopping
+        if sp.issparse(data.X):
+            data = data._replace(X=data.X.tocsr())  # row slicing for mini-batches
+        train, val = (validation_split(data, self.validation_fraction, rng,
+                                       self._stratify(data.y, data.Y))
+                      if early_stopping else (data, None))
+        record.watch(early_stopping)
+        rule = StoppingRule(self.tol, self._best_key)
+        optimizer = self._optimizer()
         # A copy: the committed state stays as it was should this call fail.
-        run.state = run.optimizer.resume(copy.deepcopy(record.optimizer_state), theta)
-        run.grad, best_theta = np.empty_like(theta), theta.copy() if early_stopping else theta
-        run.batch_size = self._batch_size(run.train.X.shape[0])
-        record.n_iter = 0  # epochs of this call, as in scikit-learn
-        # Ctrl-C waits for the end of the current batch (DeferredInterrupt); there, or
-        # wherever else a KeyboardInterrupt comes from (a callback), training stops and
-        # keeps what it has trained (see _fit_checked).
-        epoch = 1  # the epoch running, from 1
-        with DeferredInterrupt() as run.interrupt:
-            try:
-                for _ in range(self.max_iter):
-                    epoch = record.n_iter + 1
-                    if self._train_epoch(run, best_theta, incremental):
-                        break
-            except KeyboardInterrupt:
-                record.optimizer_state = run.state
-                raise _Interrupted(epoch, record.n_iter == epoch, best_theta) from None
-        record.optimizer_state = run.state
-        return best_theta
+        state = optimizer.resume(copy.deepcopy(record.optimizer_state), theta)
+        return Fit(network, theta, train, val, record, rng, callbacks, optimizer, state, rule,
+                   score=self._score_outputs, rank=self._validation_key, fitted=fitted,
+                   divergence=partial(self._divergence_error, network, train),
+                   max_epochs=self.max_iter, batch_size=self._batch_size(train.X.shape[0]),
+                   patience=self.n_iter_no_change, tol=self.tol, shuffle=self.shuffle,
+                   incremental=incremental, verbose=self.verbose)
 
-    # -- training: the steps of an epoch -----------------------------------------------------
-    def _train_epoch(self, run, best_theta, incremental):
-        """One epoch of sgd or adam and what follows it (recording, validation, the
-        stopping rule, the callbacks); returns whether training stops here."""
-        early_stopping, record, theta = self.early_stopping, run.record, run.theta
-        run.callbacks.begin_epoch()
-        loss = self._run_epoch(run)
-        diverged = _diverged(loss, theta, record.loss_curve)
-        # With early stopping, the best validated weights (if any) survive a divergence.
-        if diverged and not (early_stopping and np.isfinite(run.rule.best_key(record)[0])):
-            raise self._divergence_error(record.n_iter + 1, loss, run)
-        record.add_epoch(loss, run.train.X.shape[0])
-        if self.verbose:
-            print(f"Iteration {record.n_iter}, loss = {loss:.8f}")
-        if early_stopping:
-            if self._evaluate(run, diverged):
-                best_theta[...] = theta
-        elif run.rule.update(record, (loss,)):
-            record.best_loss = loss
-        if run.callbacks.end_epoch(partial(run.fitted, theta)) or diverged:
-            return True  # a callback asked to stop, or the best weights are all that is left
-        run.optimizer.after_epoch(run.state, record.t)
-        if record.no_improvement_count > self.n_iter_no_change:
-            if not self._on_plateau(run):
-                return True
-            record.no_improvement_count = 0
-        if incremental:
-            return True
-        if record.n_iter == self.max_iter:
-            warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
-                 "optimization hasn't converged yet.", ConvergenceWarning)
-        return False
+    def _best_key(self, record):
+        """The stopping rule's key of the record's best epoch."""
+        if record.validation_scores is None:
+            return (record.best_loss,)
+        return self._validation_key(record.best_validation_score, record.best_validation_loss)
+
+    def _validation_key(self, score, val_loss):
+        """How early stopping ranks an epoch: :func:`skdnn._train.validation_key`."""
+        return validation_key(score, val_loss, classifier=is_classifier(self),
+                              metric=self.early_stopping_metric)
 
     def _optimizer(self):
         """The solver's optimiser from the registry, with this estimator's parameters."""
@@ -654,37 +520,11 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
                  "clipped")
         return int(np.clip(self.batch_size, 1, n_samples))
 
-    def _run_epoch(self, run):
-        """One pass over the training data in mini-batches, an optimiser step per batch;
-        returns the epoch's loss (the batches' losses averaged over the samples). A Ctrl-C
-        that ``run.interrupt`` (a :class:`~skdnn._base.DeferredInterrupt`) held is raised
-        once the batch's step is done."""
-        network, theta, train = run.network, run.theta, run.train
-        n_samples = train.X.shape[0]
-        order = run.rng.permutation(n_samples) if self.shuffle else None
-        # Shuffled batches are gathered into arrays allocated once; unshuffled ones are
-        # views. The optimiser's scratch array is allocated once too.
-        batches = minibatches((train.X, train.Y, train.sample_weight), run.batch_size,
-                              order=order, workspace=network.workspace)
-        scratch = network.workspace.array("scratch", (min(theta.size, optimizers.BLOCK),))
-        accumulated = 0.0
-        for X_batch, Y_batch, sw_batch in batches:
-            batch_loss = network.loss_and_gradient(
-                theta, run.grad, X_batch, Y_batch, sample_weight=sw_batch, alpha=self.alpha,
-                dropout=self.dropout, rng=run.rng,
-            )
-            accumulated += batch_loss * X_batch.shape[0]
-            run.optimizer.step(theta, run.grad, run.state, scratch)
-            if run.interrupt is not None:
-                run.interrupt.check()
-        return accumulated / n_samples
-
-    def _divergence_error(self, epoch, loss, run):
+    def _divergence_error(self, network, train, epoch, loss):
         # Raising leaves the fitted state as it was before this call (it is only committed
         # at the end of a fit), so no NaN weight is ever stored.
-        train = run.train
         cause = divergence_cause(train.X, self.learning_rate_init,
-                                 self._diagnosed_target(run.network, train.Y),
+                                 self._diagnosed_target(network, train.Y),
                                  train.sample_weight)
         if not np.isfinite(loss):  # scikit-learn's message, which its users may look for
             return ValueError(
@@ -694,88 +534,6 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
             )
         return ValueError(f"Training diverged in epoch {epoch}: the loss became {loss:.3g}. "
                           f"{cause}")
-
-    def _stopping_rule(self, record, early_stopping):
-        """The rule for this fit, which reads its best epoch from the record (setting up the
-        record's fields for this mode on a first fit, those of the other mode to None)."""
-        if not early_stopping:
-            record.validation_scores = record.validation_loss_curve = None
-            record.best_validation_score = record.best_validation_loss = None
-            if record.best_loss is None:
-                record.best_loss = np.inf
-            return StoppingRule(self.tol, lambda record: (record.best_loss,))
-        if record.validation_scores is None:
-            record.validation_scores, record.validation_loss_curve = [], []
-            record.best_validation_score, record.best_validation_loss = -np.inf, np.inf
-        record.best_loss = None
-        return StoppingRule(self.tol, lambda record: self._validation_key(
-            record.best_validation_score, record.best_validation_loss))
-
-    def _evaluate(self, run, diverged):
-        """Score the validation set after an epoch and update the stopping rule; True when
-        these are the best weights so far."""
-        network, val, record = run.network, run.val, run.record
-        z = None if diverged else logits_in_blocks(network, network.unpack(run.theta), val.X)
-        if z is None or not np.isfinite(z).all():  # overflowing weights have no score
-            score = val_loss = np.nan
-        else:
-            val_loss = output_loss(z, val.Y, network.out_activation, val.sample_weight)
-            outputs = output_values(z, network.out_activation, out=z)
-            score = float(self._score_outputs(outputs, val.y, val.sample_weight))
-        if diverged:
-            warn("Training diverged; the weights of the best validation epoch are kept.",
-                 ConvergenceWarning)
-        record.validation_scores.append(score)
-        record.validation_loss_curve.append(val_loss)
-        if self.verbose:
-            print(f"Validation score: {score:f}")
-        if not run.rule.update(record, self._validation_key(score, val_loss)):
-            return False
-        record.best_validation_score, record.best_validation_loss = score, val_loss
-        return True
-
-    def _validation_key(self, score, val_loss):
-        """How early stopping ranks an epoch (a :class:`StoppingRule` key, lower is better):
-        by the validation loss, or by the score."""
-        return (val_loss,) if self.early_stopping_metric == "loss" else (-score,)
-
-    def _on_plateau(self, run):
-        """The stopping rule fired: True to go on (the schedule lowered the learning rate),
-        False to stop."""
-        what = "Validation score" if self.early_stopping else "Training loss"
-        msg = (f"{what} did not improve more than tol={self.tol:f} for "
-               f"{self.n_iter_no_change} consecutive epochs.")
-        go_on = run.optimizer.on_plateau(run.state)
-        if self.verbose:
-            print(f"{msg} Setting learning rate to {run.state['learning_rate']:f}" if go_on
-                  else f"{msg} Stopping.")
-        return go_on
-
-    def _validation_split(self, data, rng):
-        """The early-stopping split: ``(train, validation)``, each a :class:`_Data`."""
-        stratify = self._stratify(data.y, data.Y)
-        n_samples = data.X.shape[0]
-        # At least 2 validation samples, and one per class when stratifying.
-        n_val = max(int(np.ceil(self.validation_fraction * n_samples)), 2)
-        if stratify is not None:
-            n_val = max(n_val, len(np.unique(data.y)))
-        if n_samples - n_val < 2:
-            raise ValueError(
-                f"The validation set is too small: {n_samples} samples cannot be split into a "
-                f"training set and a validation set of {n_val}. Increase the size of your "
-                "dataset, or set early_stopping=False."
-            )
-        seed = int(rng.integers(np.iinfo(np.int32).max))
-        arrays = [data.X, data.Y, data.y] + ([] if data.sample_weight is None
-                                             else [data.sample_weight])
-        # Stratifying raises a ValueError when a class has a single member, as in
-        # scikit-learn: such a class cannot be on both sides.
-        parts = train_test_split(*arrays, test_size=n_val, random_state=seed, stratify=stratify)
-        if data.sample_weight is None:
-            parts += [None, None]
-        train, val = parts[0::2], parts[1::2]
-        return _Data(train[0], train[1], train[3], train[2]), _Data(val[0], val[1], val[3],
-                                                                    val[2])
 
     # -- the fitted state --------------------------------------------------------------------
     def _fitted_attributes(self, network, theta):

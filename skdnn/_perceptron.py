@@ -18,7 +18,7 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classi
 
 from ._diagnostics import feature_scale, scale_advice
 from ._docs import DocLinkMixin, predicts
-from ._training import (
+from ._train import (
     CallbackSupportMixin,
     EpochCallbacks,
     KeptInterrupt,
@@ -40,7 +40,7 @@ _LARGEST_FEATURE = 1e150
 @dataclass
 class PerceptronRecord(Record):
     """What the perceptron's training produces besides ``coef_``, ``intercept_`` and
-    ``temperature_`` (:class:`~skdnn._training.Record`): ``n_iter_`` and ``t_``, and the private
+    ``temperature_`` (:class:`~skdnn._train.Record`): ``n_iter_`` and ``t_``, and the private
     state ``partial_fit`` goes on from: the rule's raw weights ``W`` (n_features, n_outputs)
     and ``b``, the averaging sums ``U`` and the presentations counted, the features' scales
     the rule divides by, and the stopping rule's best progress and count."""

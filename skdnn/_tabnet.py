@@ -1,33 +1,32 @@
 """TabNetClassifier and TabNetRegressor: TabNet as scikit-learn estimators.
 
-The network and its derivatives are :mod:`skdnn.nn.tabnet`; this module holds the estimator
-contract: validation, categorical columns, the training loop (the engine's Adam, the shared
-:class:`~skdnn._training.StoppingRule` and :class:`~skdnn._training.EpochCallbacks`), the
-fitted state and the explanations.
+The network and its derivatives are :mod:`skdnn.nn.tabnet`; training is the one loop of
+:mod:`skdnn._train` (the engine's Adam, pytorch-tabnet's gradient clipping). This module
+holds the estimator contract: validation, categorical columns, targets, scores, the fitted
+state and the explanations::
 
-The training loop, each step taking the one :class:`_Run` that a fit shares::
-
-    fit                   validate, encode categories, build or continue the network
-      _fit_epochs(run)    for each epoch:
-        _run_epoch(run)     shuffled mini-batches: loss_and_gradient, clip, adam_step
-        _evaluate(run)      validation score and loss (early stopping) or training loss,
-                            ranked by the shared StoppingRule in the run's TabNetRecord
-      _commit(run, X)     the fitted attributes, only once training succeeded (a failed
-                          fit leaves the estimator as it was: unchanged_on_failure)
+    fit / partial_fit       validate, encode categories and targets, build or continue the
+      _fit                  network; fit_loop (skdnn._train); check_learned; _commit (the
+                            fitted attributes, only once training succeeded: a failed fit
+                            leaves the estimator as it was, unchanged_on_failure)
 """
 
 from __future__ import annotations
 
+import copy
 import math
-from dataclasses import dataclass, field
-from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    RegressorMixin,
+    _fit_context,
+    is_classifier,
+)
+from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_array, column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -35,23 +34,39 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 
 from ._blocks import in_row_blocks
-from ._diagnostics import scale_advice
+from ._diagnostics import (
+    CLASSIFIER,
+    REGRESSOR,
+    check_learned,
+    divergence_cause,
+    scale_advice,
+    untrained_loss,
+)
 from ._docs import DocLinkMixin, predicts
-from ._training import (
+from ._train import (
     CallbackSupportMixin,
+    Data,
     EpochCallbacks,
-    Record,
+    Fit,
+    Interrupted,
+    KeptInterrupt,
     StoppingRule,
+    TrainingState,
     combined_sample_weight,
+    fit_loop,
     generator,
+    interrupted_message,
     one_blas_thread,
+    training_scores,
     unchanged_on_failure,
+    validation_key,
+    validation_split,
 )
 from ._warnings import warn
 from .nn import optimizers
-from .nn.losses import output_loss, output_values
+from .nn.layout import AffineOutput
+from .nn.losses import prior_loss
 from .nn.tabnet import MASKS, TabNet
-from .nn.workspace import minibatches
 
 #: What the prediction methods take as ``X``: arrays and DataFrames, no sparse matrix.
 _X_TYPES = "{array-like, DataFrame}"
@@ -76,74 +91,6 @@ def _column_values(X, j):
     """Column ``j`` of an array or DataFrame, as a 1-D object array of Python values."""
     column = X.iloc[:, j] if hasattr(X, "iloc") else np.asarray(X)[:, j]
     return np.asarray(column, dtype=object)
-
-
-@dataclass
-class TabNetRecord(Record):
-    """What a TabNet fit produces besides the weights (:class:`~skdnn._training.Record`): the
-    fitted attributes ``name_`` of the MLP's names, and the private
-    ``_no_improvement_count`` that the stopping rule counts in."""
-
-    loss_curve: list = field(default_factory=list)
-    n_iter: int = 0
-    best_loss: float | None = None
-    validation_scores: list | None = None
-    validation_loss_curve: list | None = None
-    best_validation_score: float | None = None
-    best_validation_loss: float | None = None
-    no_improvement_count: int = 0
-
-    _PRIVATE = ("no_improvement_count",)
-    _LISTS = ("loss_curve", "validation_scores", "validation_loss_curve")
-
-
-@dataclass
-class _Run:
-    """What the steps of one fit share: the network, its flat parameters ``theta`` and batch
-    norm statistics ``stats`` (both trained in place), the output layer, the training and
-    (early stopping) validation data as ``(X, Y, sample_weight, y)``, the record and its
-    stopping rule, Adam and its state, the generator, the callbacks, and the batch size and
-    patience (``"auto"`` resolved)."""
-
-    network: TabNet
-    theta: np.ndarray
-    stats: np.ndarray
-    out_activation: str
-    train: tuple
-    val: tuple | None
-    record: TabNetRecord
-    rule: StoppingRule
-    adam: optimizers.Adam
-    state: dict
-    rng: np.random.Generator
-    callbacks: EpochCallbacks
-    batch_size: int
-    patience: int
-
-
-def _row_bytes(network, dtype):
-    """The memory of one row's prediction-mode forward pass through ``network``."""
-    return network.row_entries * np.dtype(dtype).itemsize
-
-
-class _PredictionPasses:
-    """TabNet in prediction mode (running statistics): a fixed function of each row. The
-    regressor's outputs are ``z * scale + offset``, in the target's units."""
-
-    scale, offset = 1.0, 0.0
-
-    def __init__(self, network, theta, stats):
-        self.network, self.theta, self.stats = network, theta, stats
-        self.row_bytes = 2 * _row_bytes(network, theta.dtype)  # the trace, then its deltas
-
-    def logits(self, U):
-        return self.network.forward(self.theta, self.stats, U)[0] * self.scale + self.offset
-
-    def logits_with_backward(self, U):
-        z, trace = self.network.forward(self.theta, self.stats, U)
-        grad = np.empty_like(self.theta)
-        return z * self.scale + self.offset, lambda delta: self.network.backward(
-            self.theta, trace, delta * self.scale, grad, input_gradient=True)
 
 
 class _BaseTabNet(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
@@ -221,7 +168,7 @@ class _BaseTabNet(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
         self.warm_start = warm_start
 
     # -- what each estimator supplies ------------------------------------------------------
-    def _encode_targets(self, y, reset):
+    def _encode_targets(self, y, reset, classes=None):
         """``(y, Y, out_activation)``: targets as given and encoded for the output layer."""
         raise NotImplementedError
 
@@ -229,7 +176,13 @@ class _BaseTabNet(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
         raise NotImplementedError
 
     def _validation_key(self, score, loss):
-        return (-score,)
+        """How early stopping ranks an epoch: :func:`skdnn._train.validation_key`."""
+        return validation_key(score, loss, classifier=is_classifier(self))
+
+    def _prior_score(self, X, y, sample_weight):
+        """The training score of the best constant prediction (a Dummy estimator's)."""
+        dummy = DummyClassifier(strategy="prior") if is_classifier(self) else DummyRegressor()
+        return dummy.fit(X, y, sample_weight).score(X, y, sample_weight)
 
     def _stratify(self, y):
         return None
@@ -372,7 +325,7 @@ class _BaseTabNet(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
         return codes
 
     # -- the network ------------------------------------------------------------------------
-    def _network(self, n_outputs, virtual_batch_size):
+    def _network(self, n_outputs, virtual_batch_size, out_activation, dtype):
         if self.n_shared + self.n_independent == 0:
             raise ValueError("n_shared and n_independent cannot both be 0: each feature "
                              "transformer needs at least one GLU layer.")
@@ -383,10 +336,34 @@ class _BaseTabNet(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
                       n_independent=self.n_independent, n_shared=self.n_shared,
                       virtual_batch_size=virtual_batch_size, momentum=self.momentum,
                       mask_type=self.mask_type, cat_idxs=self._cat_idxs, cat_dims=cat_dims,
-                      cat_emb_dim=self.cat_emb_dim)
+                      cat_emb_dim=self.cat_emb_dim, out_activation=out_activation,
+                      lambda_sparse=self.lambda_sparse, dtype=dtype)
 
-    def _fitted_network(self):
-        return self._network(self.n_outputs_, self._virtual_batch_size)
+    def _fitted_network(self, dtype):
+        """The fitted network in ``dtype``, its running statistics set, and its parameters."""
+        network = self._network(self.n_outputs_, self._virtual_batch_size,
+                                self.out_activation_, dtype)
+        network.buffers = self._stats.astype(dtype)
+        return network, self._theta.astype(dtype)
+
+    def as_engine(self, dtype=np.float64):
+        """The fitted model as the engine's network and its flat parameters.
+
+        What :mod:`skdnn.explain` differentiates: ``network.forward(theta, X)`` gives the
+        logits (for the regressor, the predictions) of the encoded input (categorical
+        columns as codes), and ``network.backward`` their gradients.
+
+        Parameters
+        ----------
+        dtype : numpy dtype, default=numpy.float64
+
+        Returns
+        -------
+        network : skdnn.nn.layout.Model
+        theta : ndarray of shape (network.size,)
+        """
+        check_is_fitted(self)
+        return self._fitted_network(dtype)
 
     def _sizes(self, n_samples):
         """``(batch_size, virtual_batch_size, n_iter_no_change)`` of a fit on ``n_samples``
@@ -429,185 +406,126 @@ class _BaseTabNet(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
         -------
         self : object
             The fitted estimator.
+
+        Notes
+        -----
+        A Ctrl-C (KeyboardInterrupt) stops training at the end of the current mini-batch;
+        the weights trained so far (with early stopping, the best validated ones) become
+        the fitted model, a ``UserWarning`` says at which epoch, and the KeyboardInterrupt
+        is raised again.
         """
         with unchanged_on_failure(self):
             return self._fit(X, y, sample_weight)
 
-    def _fit(self, X, y, sample_weight):
-        continuing = self.warm_start and hasattr(self, "_theta")
+    def _partial_fit(self, X, y, sample_weight, classes=None):
+        if self.early_stopping is True:
+            raise ValueError("partial_fit does not support early_stopping=True: one batch at "
+                             "a time has no held-out set to watch.")
+        with unchanged_on_failure(self):
+            return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def _fit(self, X, y, sample_weight, incremental=False, classes=None):
+        continuing = hasattr(self, "_theta") and (self.warm_start or incremental)
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target "
                              "y is None.")
         X_raw = X
         X = self._check_X(X, reset=not continuing)
-        y, Y, out_activation = self._encode_targets(y, reset=not continuing)
+        y, Y, out_activation = self._encode_targets(y, reset=not continuing, classes=classes)
         check_consistent_length(X, y)
         if Y.dtype != bool:
             Y = Y.astype(X.dtype)
-        callbacks = EpochCallbacks(self, (X_raw, y, sample_weight), self.max_iter)
-        sample_weight = self._sample_weight(sample_weight, X, y)
-        rng = generator(self.random_state)
+        callbacks = EpochCallbacks(self, (X_raw, y, sample_weight),
+                                   1 if incremental else self.max_iter)
+        data = Data(X, Y, self._sample_weight(sample_weight, X, y), y)
+        rng = generator(self.random_state,
+                        getattr(self, "_rng_state", None) if incremental and continuing
+                        else None)
         batch_size, virtual_batch_size, patience = self._sizes(X.shape[0])
-        network = self._network(Y.shape[1], virtual_batch_size)
+        network = self._network(Y.shape[1], virtual_batch_size, out_activation, X.dtype)
         if continuing:
-            theta, stats = self._theta.astype(X.dtype), self._stats.astype(X.dtype)
+            theta, network.buffers = self._theta.astype(X.dtype), self._stats.astype(X.dtype)
+            record = TrainingState.of(self)
+            if not incremental:  # only partial_fit resumes Adam
+                record.optimizer_state = None
         else:
             with np.errstate(over="ignore", invalid="ignore"):
-                theta, stats = network.init(rng, X.dtype, X)
-            if not np.isfinite(stats).all():  # the inputs' variance overflows
+                theta = network.init(rng, X)
+            if not np.isfinite(network.buffers).all():  # the inputs' variance overflows
                 raise ValueError("The input's variance overflows. " + scale_advice(X))
-        train, val = (X, Y, sample_weight, y), None
-        early_stopping = self._early_stopping(X.shape[0])
-        if early_stopping:
-            train, val = self._validation_split(train, rng)
-        record = TabNetRecord(validation_scores=[] if early_stopping else None,
-                              validation_loss_curve=[] if early_stopping else None)
+            record = TrainingState()
+        early_stopping = not incremental and self._early_stopping(X.shape[0])
+        train, val = (validation_split(data, self.validation_fraction, rng, self._stratify(y))
+                      if early_stopping else (data, None))
+        record.watch(early_stopping)
         adam = optimizers.Adam(learning_rate_init=self.learning_rate_init)
-        run = _Run(network, theta, stats, out_activation, train, val, record,
-                   StoppingRule(self.tol, self._best_key), adam, adam.new_state(theta), rng,
-                   callbacks, batch_size, patience)
+        fit = Fit(network, theta, train, val, record, rng, callbacks, adam,
+                  adam.resume(copy.deepcopy(record.optimizer_state), theta),
+                  StoppingRule(self.tol, self._best_key), score=self._score_outputs,
+                  rank=self._validation_key,
+                  fitted=lambda theta: self._fitted_attributes(network, theta),
+                  divergence=lambda epoch, loss: ValueError(
+                      f"Training diverged in epoch {epoch}: the loss became {loss:.3g}. "
+                      + divergence_cause(train.X, self.learning_rate_init)),
+                  max_epochs=self.max_iter, batch_size=batch_size, patience=patience,
+                  tol=self.tol, clip_value=self.clip_value, incremental=incremental,
+                  verbose=self.verbose)
+        n_epochs_before = len(record.loss_curve)
         # One BLAS thread: the products are a batch by a few dozen columns, too small to
-        # share, and waiting threads cost more than they save (as for the MLP).
-        with one_blas_thread(), np.errstate(over="ignore", invalid="ignore",
-                                               divide="ignore"):
-            self._fit_epochs(run)
-        self._commit(run, X)
+        # share, and waiting threads cost more than they save.
+        with one_blas_thread(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            try:
+                fit_loop(fit)
+            except Interrupted as interrupted:
+                record.rng_state = rng.bit_generator.state
+                self._commit(network, interrupted.theta, record, X)
+                callbacks.end_fit()
+                warn(interrupted_message(interrupted, best=early_stopping), UserWarning)
+                raise KeptInterrupt from None
+            check_learned(
+                record.loss_curve[0 if incremental else n_epochs_before:],
+                prior_loss(Y, out_activation, data.sample_weight), X,
+                None if incremental else lambda: training_scores(
+                    network, theta, data, self._score_outputs, self._prior_score),
+                terms=CLASSIFIER if is_classifier(self) else REGRESSOR,
+                learning_rate=self.learning_rate_init,
+                start=untrained_loss(Y, out_activation, data.sample_weight),
+                sample_weight=data.sample_weight)
+            record.rng_state = rng.bit_generator.state
+            self._commit(network, theta, record, X)
         callbacks.end_fit()
         return self
 
     def _best_key(self, record):
-        """The stopping rule's key of the record's best epoch (``(inf,)`` before any)."""
-        if record.validation_scores is not None:
-            if record.best_validation_score is None:
-                return (np.inf,)
-            return self._validation_key(record.best_validation_score,
-                                        record.best_validation_loss)
-        return (np.inf,) if record.best_loss is None else (record.best_loss,)
-
-    def _fit_epochs(self, run):
-        """The epoch loop; leaves the trained (or best validated) parameters in ``run``."""
-        record, early_stopping = run.record, run.val is not None
-        best = (run.theta.copy(), run.stats.copy())
-        for epoch in range(self.max_iter):
-            run.callbacks.begin_epoch()
-            loss = self._run_epoch(run)
-            if not (np.isfinite(loss) and np.isfinite(run.theta).all()):
-                raise ValueError(
-                    f"Training diverged in epoch {epoch + 1} (the loss became {loss:.3g}): "
-                    f"lower learning_rate_init={self.learning_rate_init}, or scale the "
-                    "numeric features, e.g. with sklearn.preprocessing.StandardScaler.")
-            record.loss_curve.append(loss)
-            record.n_iter += 1
-            if self.verbose:
-                print(f"Iteration {epoch + 1}, loss = {loss:.8f}")
-            if early_stopping:
-                if self._evaluate(run):
-                    best = (run.theta.copy(), run.stats.copy())
-            elif run.rule.update(record, (loss,)):
-                record.best_loss = loss
-            if run.callbacks.end_epoch(partial(self._fitted_attributes, run)):
-                break
-            if record.no_improvement_count > run.patience:
-                if self.verbose:
-                    what = "Validation score" if early_stopping else "Training loss"
-                    print(f"{what} did not improve more than tol={self.tol:f} for "
-                          f"{run.patience} consecutive epochs. Stopping.")
-                break
-        else:
-            warn(f"TabNet: maximum iterations ({self.max_iter}) reached and the optimization "
-                 "hasn't converged yet.", ConvergenceWarning)
-        if early_stopping:  # the best validated weights, in place
-            run.theta[:], run.stats[:] = best
-
-    def _run_epoch(self, run):
-        """One pass over shuffled mini-batches, an Adam step per batch; the mean loss."""
-        X, Y, sample_weight, _ = run.train
-        n_samples = X.shape[0]
-        batch_size = min(run.batch_size, n_samples)
-        grad = np.empty_like(run.theta)
-        total = 0.0
-        for X_b, Y_b, w_b in minibatches((X, Y, sample_weight), batch_size,
-                                         order=run.rng.permutation(n_samples)):
-            if w_b is not None and not w_b.sum() > 0:
-                continue  # a batch of zero-weight samples has nothing to learn from
-            loss = run.network.loss_and_gradient(run.theta, run.stats, grad, X_b, Y_b,
-                                                 run.out_activation, sample_weight=w_b,
-                                                 lambda_sparse=self.lambda_sparse)
-            if self.clip_value is not None:  # pytorch-tabnet's clip_grad_norm_
-                norm = math.sqrt(float(grad @ grad))
-                if norm > self.clip_value:
-                    grad *= self.clip_value / (norm + 1e-6)
-            run.adam.step(run.theta, grad, run.state)
-            total += loss * X_b.shape[0]
-        return total / n_samples
-
-    def _evaluate(self, run):
-        """Score the validation set; True when these are the best weights so far."""
-        X, Y, sample_weight, y = run.val
-        z = in_row_blocks(lambda rows: run.network.forward(run.theta, run.stats, X[rows])[0],
-                          X.shape[0], _row_bytes(run.network, X.dtype))
-        loss = float(output_loss(z, Y, run.out_activation, sample_weight))
-        score = float(self._score_outputs(output_values(z, run.out_activation), y,
-                                          sample_weight))
-        run.record.validation_scores.append(score)
-        run.record.validation_loss_curve.append(loss)
-        if self.verbose:
-            print(f"Validation score: {score:f}")
-        if run.rule.update(run.record, self._validation_key(score, loss)):
-            run.record.best_validation_score = score
-            run.record.best_validation_loss = loss
-            return True
-        return False
-
-    def _validation_split(self, data, rng):
-        """``(train, validation)``, each ``(X, Y, sample_weight, y)``."""
-        X, Y, sample_weight, y = data
-        n_samples = X.shape[0]
-        stratify = self._stratify(y)
-        n_val = max(int(np.ceil(self.validation_fraction * n_samples)), 2)
-        if stratify is not None:
-            n_val = max(n_val, len(np.unique(stratify)))
-        if n_samples - n_val < 2:
-            raise ValueError(
-                f"The validation set is too small: {n_samples} samples cannot be split into a "
-                f"training set and a validation set of {n_val}. Increase the size of your "
-                "dataset, or set early_stopping=False.")
-        arrays = [X, Y, y] + ([] if sample_weight is None else [sample_weight])
-        parts = train_test_split(*arrays, test_size=n_val, stratify=stratify,
-                                 random_state=int(rng.integers(np.iinfo(np.int32).max)))
-        if sample_weight is None:
-            parts += [None, None]
-        tr, va = parts[0::2], parts[1::2]
-        return (tr[0], tr[1], tr[3], tr[2]), (va[0], va[1], va[3], va[2])
+        """The stopping rule's key of the record's best epoch."""
+        if record.validation_scores is None:
+            return (record.best_loss,)
+        return self._validation_key(record.best_validation_score, record.best_validation_loss)
 
     # -- the fitted state --------------------------------------------------------------------
-    def _fitted_attributes(self, run):
-        """The attributes of a model stopped at the run's current weights."""
-        return {"_theta": run.theta, "_stats": run.stats, "n_outputs_": run.network.n_outputs,
-                "out_activation_": run.out_activation,
-                "_virtual_batch_size": run.network.virtual_batch_size}
+    def _fitted_attributes(self, network, theta):
+        """The attributes of a model stopped at ``theta``."""
+        return {"_theta": theta, "_stats": network.buffers, "n_outputs_": network.n_outputs,
+                "out_activation_": network.out_activation,
+                "_virtual_batch_size": network.virtual_batch_size}
 
-    def _commit(self, run, X):
-        network, theta, stats = run.network, run.theta.copy(), run.stats
-        P = network.params.views(theta)
+    def _commit(self, network, theta, record, X):
+        theta, stats = theta.copy(), network.buffers.copy()
+        P = network.layout.views(theta)
         for j in network.cat_idxs:
             # The unknown category's embedding (the last row, never trained) is the mean of
             # the column's trained embeddings, weighted by how often each was seen.
             table = P[f"emb{j}"]
             counts = np.bincount(X[:, j].astype(np.intp), minlength=table.shape[0])[:-1]
             table[-1] = counts @ table[:-1] / max(counts.sum(), 1)
-        attributes = {**self._fitted_attributes(run), "_theta": theta,
-                      **run.record.attributes()}
+        network.buffers = stats
+        attributes = {**self._fitted_attributes(network, theta), **record.attributes()}
         for name, value in attributes.items():
             setattr(self, name, value)
-        total = self._importances_in_blocks(network, theta, stats, X).sum(axis=0)
+        total = in_row_blocks(lambda rows: network.explain(theta, X[rows])[0], X.shape[0],
+                              network.row_bytes).sum(axis=0)
         self.feature_importances_ = total / total.sum() if total.sum() > 0 else (
             np.full(total.shape, 1.0 / total.size))
-
-    @staticmethod
-    def _importances_in_blocks(network, theta, stats, X):
-        return in_row_blocks(lambda rows: network.explain(theta, stats, X[rows])[0],
-                             X.shape[0], _row_bytes(network, X.dtype))
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "_theta")
@@ -626,23 +544,9 @@ class _BaseTabNet(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
     # -- prediction and explanations ---------------------------------------------------------
     def _outputs(self, X):
         X = self._check_X(X, reset=False)
-        network = self._fitted_network()
-        theta = self._theta.astype(X.dtype, copy=False)
-        stats = self._stats.astype(X.dtype, copy=False)
-
-        def outputs(rows):
-            z, _ = network.forward(theta, stats, X[rows])
-            return output_values(z, self.out_activation_, out=z)
-
-        return in_row_blocks(outputs, X.shape[0], _row_bytes(network, X.dtype))
-
-    def _prediction_passes(self):
-        """The fitted network's prediction-mode passes in float64, for :mod:`skdnn.explain`:
-        ``logits(U)`` and ``logits_with_backward(U)`` (the logits, and a function from
-        ``dP/dz`` to ``dP/dU``), as for the MLP."""
-        check_is_fitted(self)
-        return _PredictionPasses(self._fitted_network(), self._theta.astype(np.float64),
-                                 self._stats.astype(np.float64))
+        network, theta = self._fitted_network(X.dtype)
+        return in_row_blocks(lambda rows: network.outputs(theta, X[rows]), X.shape[0],
+                             network.row_bytes)
 
     def explain(self, X, normalize=False):
         """Each row's feature importances and each step's attention mask.
@@ -667,16 +571,14 @@ class _BaseTabNet(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X_checked = self._check_X(X, reset=False)
-        network = self._fitted_network()
-        theta = self._theta.astype(X_checked.dtype, copy=False)
-        stats = self._stats.astype(X_checked.dtype, copy=False)
+        network, theta = self._fitted_network(X_checked.dtype)
 
         def importances_and_masks(rows):
-            importances, masks = network.explain(theta, stats, X_checked[rows])
+            importances, masks = network.explain(theta, X_checked[rows])
             return importances, *masks
 
         importances, *masks = in_row_blocks(importances_and_masks, X_checked.shape[0],
-                                            _row_bytes(network, X_checked.dtype))
+                                            network.row_bytes)
         if normalize:
             row = importances.sum(axis=1, keepdims=True)
             importances = np.divide(importances, row, out=np.zeros_like(importances),
@@ -880,15 +782,15 @@ class TabNetClassifier(ClassifierMixin, _BaseTabNet):
             random_state=random_state, verbose=verbose, warm_start=warm_start)
         self.class_weight = class_weight
 
-    def _encode_targets(self, y, reset):
+    def _encode_targets(self, y, reset, classes=None):
         y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, input_name="y"),
                          warn=True)
         check_classification_targets(y)
         if reset or not hasattr(self, "classes_"):
-            self.classes_ = LabelBinarizer().fit(y).classes_
-        elif len(np.setdiff1d(y, self.classes_)):
-            raise ValueError(f"warm_start needs the classes of the first fit, "
-                             f"{self.classes_}; y has others.")
+            self.classes_ = LabelBinarizer().fit(y if classes is None else classes).classes_
+        if len(np.setdiff1d(y, self.classes_)):
+            raise ValueError(f"y holds classes that are not in {self.classes_}, the classes "
+                             "of the first fit (or of partial_fit's classes).")
         # LabelBinarizer's encoding (a column per class; for two, the second's; for one, a
         # column of False), by comparison: a boolean y whose True is not stored as 1 (pandas
         # 2's xor of two boolean Series stores 254) defeats its sorted search in scikit-learn
@@ -905,10 +807,27 @@ class TabNetClassifier(ClassifierMixin, _BaseTabNet):
     def _stratify(self, y):
         return y
 
-    def _validation_key(self, score, loss):
-        # The validation log-loss: accuracy moves in steps of 1 / n_val and stays flat for
-        # many epochs while the probabilities still improve.
-        return (loss,)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch over ``(X, y)``, going on from the current weights, Adam's state and
+        the random stream.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Class labels.
+        classes : array-like of shape (n_classes,), default=None
+            Every class of the stream; required on the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : TabNetClassifier
+        """
+        if not hasattr(self, "_theta") and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        return self._partial_fit(X, y, sample_weight, classes)
 
     def _labels(self, proba):
         if len(self.classes_) == 1:
@@ -974,7 +893,24 @@ class TabNetRegressor(RegressorMixin, _BaseTabNet):
     True""",
     )
 
-    def _encode_targets(self, y, reset):
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over ``(X, y)``, going on from the current weights, Adam's state and
+        the random stream. The target's mean and spread are the first call's.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : TabNetRegressor
+        """
+        return self._partial_fit(X, y, sample_weight)
+
+    def _encode_targets(self, y, reset, classes=None):
         y = check_array(y, ensure_2d=False, dtype=(np.float64, np.float32), input_name="y")
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -1002,10 +938,10 @@ class TabNetRegressor(RegressorMixin, _BaseTabNet):
         return r2_score(y, self._predictions(self._unstandardise(outputs)),
                         sample_weight=sample_weight)
 
-    def _prediction_passes(self):
-        passes = super()._prediction_passes()
-        passes.scale, passes.offset = self._y_scale, self._y_mean
-        return passes
+    def as_engine(self, dtype=np.float64):
+        network, theta = super().as_engine(dtype)
+        # The network learned the standardised target: its outputs, scaled back.
+        return AffineOutput(network, self._y_scale, self._y_mean), theta
 
     @staticmethod
     def _predictions(outputs):

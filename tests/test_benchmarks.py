@@ -45,11 +45,10 @@ def test_lean_numpy_yardstick_trains_the_same_kind_of_network():
     # Its objective and gradient on a batch are the engine's (for the same flat parameters).
     rows = np.random.default_rng(0).permutation(len(y))[:200]
     loss = lean.gradient(rows)
-    network = Network([64, 64, 10], "relu", "softmax")
+    network = Network([64, 64, 10], "relu", "softmax", alpha=DIGITS.params.get("alpha", 1e-4))
     grad = np.empty_like(lean.theta)
     assert loss == pytest.approx(network.loss_and_gradient(
-        lean.theta, grad, X[rows], lean.Y[rows], alpha=DIGITS.params.get("alpha", 1e-4)),
-        rel=1e-12)
+        lean.theta, grad, X[rows], lean.Y[rows]), rel=1e-12)
     np.testing.assert_allclose(lean.grad, grad, rtol=1e-10, atol=1e-14)
     losses = [lean.epoch() for _ in range(4)]
     assert np.all(np.isfinite(losses)) and np.all(np.diff(losses) < 0)

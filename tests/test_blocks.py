@@ -29,14 +29,10 @@ def _rows_per_call(monkeypatch, cls, method):
     """Record the number of rows of every prediction-mode call of ``cls.method``."""
     rows, original = [], getattr(cls, method)
 
-    def recording(self, *args, **kwargs):
-        if cls is TabNet:  # forward(theta, stats, X, training=False)
-            X, training = args[2], kwargs.get("training", args[3] if len(args) > 3 else False)
-        else:  # logits(params, X, *, trace=None, ...): training passes a trace
-            X, training = args[1], kwargs.get("trace") is not None
+    def recording(self, theta, X, training=False, rng=None):  # the engine's interface
         if not training:
             rows.append(X.shape[0])
-        return original(self, *args, **kwargs)
+        return original(self, theta, X, training, rng)
 
     monkeypatch.setattr(cls, method, recording)
     return rows
@@ -65,7 +61,7 @@ def test_tabnet_predicts_explains_and_weighs_features_in_blocks(data, monkeypatc
     rows = _rows_per_call(monkeypatch, TabNet, "forward")
     with config_context(working_memory=1):
         blocked = TabNetClassifier(**SMALL_TABNET).fit(X, y)  # the importance pass
-        limit = 2**20 // (blocked._fitted_network().row_entries * X.dtype.itemsize)
+        limit = 2**20 // blocked.as_engine(X.dtype)[0].row_bytes
         assert 0 < max(rows) <= limit < len(X)
         np.testing.assert_allclose(blocked.feature_importances_, whole.feature_importances_,
                                    rtol=1e-10)
@@ -103,10 +99,10 @@ def test_the_gradients_of_skdnn_explain_run_in_blocks(data, monkeypatch, explain
     model = MLPClassifierFromScratch((16,), max_iter=30, random_state=0).fit(X, y)
     kwargs = {} if explain is input_gradients else {"X_train": X}
     whole = explain(model, X[:400], **kwargs)
-    rows = _rows_per_call(monkeypatch, Network, "logits")
-    with config_context(working_memory=0.01):  # 10 KiB: 12 rows of this network's trace
+    rows = _rows_per_call(monkeypatch, Network, "forward")
+    with config_context(working_memory=0.01):  # 10 KiB: 20 rows of a forward and backward pass
         blocked = explain(model, X[:400], **kwargs)
-    assert 0 < max(rows) <= 0.01 * 2**20 // (4 * (10 + 16 + 1) * 8)
+    assert 0 < max(rows) <= 0.01 * 2**20 // (2 * model.as_engine()[0].row_bytes) < 400
     np.testing.assert_allclose(blocked, whole, rtol=1e-10, atol=1e-14)
 
 
@@ -114,7 +110,7 @@ def test_the_mlp_s_validation_pass_reads_the_rows_in_blocks(data, monkeypatch):
     X, y = data
     options = dict(hidden_layer_sizes=(16,), early_stopping=True, max_iter=5, random_state=0)
     whole = MLPClassifierFromScratch(**options).fit(X, y)
-    rows = _rows_per_call(monkeypatch, Network, "logits")
+    rows = _rows_per_call(monkeypatch, Network, "forward")
     with config_context(working_memory=0.01):  # 40 rows of two 16-unit activations
         blocked = MLPClassifierFromScratch(**options).fit(X, y)
     assert 0 < max(rows) <= 0.01 * 2**20 // (2 * 16 * 8)

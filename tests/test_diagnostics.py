@@ -12,7 +12,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, log_loss
 
 from skdnn import MLPClassifierFromScratch, MLPRegressorFromScratch
-from skdnn import _mlp_base as mlp_base
 from skdnn._diagnostics import (
     CLASSIFIER,
     REGRESSOR,
@@ -24,6 +23,7 @@ from skdnn._diagnostics import (
     loss_grew,
     untrained_loss,
 )
+from skdnn._train import loop
 from skdnn.nn.losses import output_loss, prior_loss
 
 
@@ -184,7 +184,7 @@ def test_the_classifier_s_numpy_score_is_accuracy_score(target, weighted):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(X, y)
-    outputs = model._network().outputs(model._params(), X)
+    outputs = model.as_engine()[0].outputs(model.as_engine()[1], X)
     expected = accuracy_score(y, model.predict(X), sample_weight=sample_weight)
     assert model._score_outputs(outputs, y, sample_weight) == pytest.approx(expected, abs=1e-12)
 
@@ -195,17 +195,17 @@ def test_a_fit_on_many_rows_is_judged_on_evenly_spaced_rows_and_still_warns(monk
     X = np.zeros((9000, 3))
     y = np.repeat([0, 1, 2], 3000)
     seen = []
-    original = mlp_base.outputs_in_blocks
+    original = loop.outputs_in_blocks
 
-    def recording(network, params, X, **kwargs):
+    def recording(network, theta, X, block_mib=None):
         seen.append(X.shape[0])
-        return original(network, params, X, **kwargs)
+        return original(network, theta, X, block_mib)
 
-    monkeypatch.setattr(mlp_base, "outputs_in_blocks", recording)
+    monkeypatch.setattr(loop, "outputs_in_blocks", recording)
     with pytest.warns(ConvergenceWarning, match="no better than always predicting the most"):
         MLPClassifierFromScratch(hidden_layer_sizes=(3,), max_iter=2, random_state=0).fit(X, y)
-    step = -(-9000 // mlp_base.SCORE_ROWS)  # ceil(9000 / SCORE_ROWS)
-    assert seen == [len(range(0, 9000, step))] and seen[0] <= mlp_base.SCORE_ROWS < 9000
+    step = -(-9000 // loop.SCORE_ROWS)  # ceil(9000 / SCORE_ROWS)
+    assert seen == [len(range(0, 9000, step))] and seen[0] <= loop.SCORE_ROWS < 9000
 
 
 # -- the target's scale, and each message's advice (issue 31, point 5) ----------------------

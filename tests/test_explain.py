@@ -445,7 +445,7 @@ def test_integrated_gradients_of_a_wrong_gradient_stop_and_warn(wine, monkeypatc
 
     X, y = wine
     clf = _mlp("tanh").fit(X, y)
-    exact = _gradients._MLPPasses.logits_with_backward
+    exact = _gradients._Passes.logits_with_backward
     rows, n_steps = X[:2], 8
     bound = 2 * _gradients._IG_MAX_PANELS * n_steps * len(rows)
     evaluated = []
@@ -456,7 +456,7 @@ def test_integrated_gradients_of_a_wrong_gradient_stop_and_warn(wine, monkeypatc
         z, backward = exact(self, U)
         return z, lambda delta: 0.5 * backward(delta)
 
-    monkeypatch.setattr(_gradients._MLPPasses, "logits_with_backward", half_gradient)
+    monkeypatch.setattr(_gradients._Passes, "logits_with_backward", half_gradient)
     with pytest.warns(ConvergenceWarning, match="derivative of its output"):
         integrated_gradients(clf, rows, n_steps=n_steps)
     assert sum(evaluated) > n_steps * len(rows)  # it did refine before giving up

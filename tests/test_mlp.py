@@ -52,9 +52,10 @@ def test_one_full_batch_sgd_epoch_is_one_gradient_step(activation, n_classes):
         est.fit(X, y, sample_weight=sample_weight)
     before = _flat(est)
     net = est._network()
+    net.alpha = 0.3
     Y = est._label_binarizer.transform(y).astype(float)
     grad = np.empty_like(before)
-    net.loss_and_gradient(before.copy(), grad, X, Y, sample_weight=sample_weight, alpha=0.3)
+    net.loss_and_gradient(before.copy(), grad, X, Y, sample_weight=sample_weight)
     with pytest.warns(UserWarning, match="clipped"):
         est.fit(X, y, sample_weight=sample_weight)
     np.testing.assert_allclose(_flat(est), before - 0.05 * grad, rtol=1e-12, atol=1e-14)
@@ -103,8 +104,9 @@ def test_objective_equals_sklearn_objective(activation):
 
     theta = _flat(est)
     grad = np.empty_like(theta)
-    loss = est._network().loss_and_gradient(theta, grad, X, Y, sample_weight=sample_weight,
-                                            alpha=0.7)
+    net = est._network()
+    net.alpha = 0.7
+    loss = net.loss_and_gradient(theta, grad, X, Y, sample_weight=sample_weight)
     assert loss == pytest.approx(sk_loss, rel=1e-10)
     sk_grad = np.concatenate([g.ravel() for g in sk_coef_grads + sk_intercept_grads])
     np.testing.assert_allclose(grad, sk_grad, rtol=1e-9, atol=1e-12)
@@ -599,7 +601,8 @@ def test_prediction_in_blocks_gives_the_same_values_within_the_working_memory(
     X_big = rng.normal(size=(20_000, 20)).astype(dtype)
     X_big = sp.csr_matrix(X_big) if sparse else X_big
     # Every row at once: two arrays of 20,000 x 256 hidden values, 41 MB in float64.
-    whole = est._network().outputs(est._params(), X_big)
+    network, theta = est.as_engine(dtype=dtype)
+    whole = network.outputs(theta, X_big)
     predict = est.predict_proba if hasattr(est, "predict_proba") else est.predict
     with config_context(working_memory=4):
         tracemalloc.start()

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy.special import softmax
 
-from skdnn.nn import ACTIVATIONS, HIDDEN_ACTIVATIONS, Network, Trace
+from skdnn.nn import ACTIVATIONS, HIDDEN_ACTIVATIONS, Network
 from skdnn.nn.activations import PRELU_INIT, get_activation
 from skdnn.nn.init import glorot_uniform
 from skdnn.nn.losses import loss_and_output_delta, output_loss
@@ -29,7 +29,7 @@ def _problem(target, n_samples=7, n_features=4, seed=0):
 def _random_network(activation, out, n_features, n_outputs, seed=1, hidden=(5, 6)):
     net = Network([n_features, *hidden, n_outputs], activation, out, negative_slope=0.07)
     rng = np.random.default_rng(seed)
-    theta = net.init_params(rng, glorot_uniform)
+    theta = net.init(rng, glorot_uniform)
     # Move PReLU slopes off their common start so each slope's gradient is tested on its own.
     for slopes in net.unpack(theta).slopes:
         slopes[...] = rng.uniform(-0.3, 0.6, size=slopes.shape)
@@ -43,13 +43,13 @@ def test_backprop_gradient_matches_central_differences(activation, target, centr
     net, theta = _random_network(activation, out, X.shape[1], Y.shape[1])
     sample_weight = np.random.default_rng(2).uniform(0.2, 3.0, size=X.shape[0])
 
+    net.alpha = 0.3
+
     def objective(t):
-        return net.loss_and_gradient(
-            t, np.empty_like(t), X, Y.copy(), sample_weight=sample_weight, alpha=0.3
-        )
+        return net.loss_and_gradient(t, np.empty_like(t), X, Y.copy(), sample_weight=sample_weight)
 
     grad = np.empty_like(theta)
-    net.loss_and_gradient(theta, grad, X, Y.copy(), sample_weight=sample_weight, alpha=0.3)
+    net.loss_and_gradient(theta, grad, X, Y.copy(), sample_weight=sample_weight)
     numeric = central_differences(objective, theta)
     np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
 
@@ -116,20 +116,19 @@ def test_unknown_activation_is_a_clear_error():
 def test_forward_shapes_follow_the_matrix_products():
     # [n_samples x n_features] . [n_features x n_units] ... -> [n_samples x n_outputs]
     net = Network([3, 4, 5, 2], "relu", "softmax")
-    theta = net.init_params(np.random.default_rng(0), glorot_uniform)
+    theta = net.init(np.random.default_rng(0), glorot_uniform)
     params = net.unpack(theta)
     assert [W.shape for W in params.coefs] == [(3, 4), (4, 5), (5, 2)]
     assert [b.shape for b in params.intercepts] == [(4,), (5,), (2,)]
-    trace = Trace([], [], [], [])
-    z = net.logits(params, np.ones((100, 3)), trace=trace)
+    z, trace = net.forward(theta, np.ones((100, 3)))
     assert z.shape == (100, 2)
     assert [a.shape for a in trace.inputs] == [(100, 3), (100, 4), (100, 5)]
-    np.testing.assert_allclose(net.outputs(params, np.ones((100, 3))).sum(axis=1), 1)
+    np.testing.assert_allclose(net.outputs(theta, np.ones((100, 3))).sum(axis=1), 1)
 
 
 def test_unpack_returns_views_of_the_flat_vector():
     net = Network([3, 4, 2], "prelu", "softmax")
-    theta = net.init_params(np.random.default_rng(0), glorot_uniform)
+    theta = net.init(np.random.default_rng(0), glorot_uniform)
     params = net.unpack(theta)
     np.testing.assert_array_equal(params.slopes[0], PRELU_INIT)
     params.coefs[0][0, 0] = 123.0
@@ -140,15 +139,14 @@ def test_unpack_returns_views_of_the_flat_vector():
 def test_input_gradient_matches_finite_differences(central_differences):
     X, Y, out = _problem("multiclass")
     net, theta = _random_network("tanh", out, X.shape[1], Y.shape[1])
-    params = net.unpack(theta)
 
     def loss_at(X_):
-        return output_loss(net.logits(params, X_), Y, out) * X.shape[0]  # sum over rows
+        return output_loss(net.forward(theta, X_)[0], Y, out) * X.shape[0]  # sum over rows
 
-    trace = Trace([], [], [], [])
-    z = net.logits(params, X, trace=trace)
+    z, trace = net.forward(theta, X)
     _, delta = loss_and_output_delta(z, Y.copy(), out)
-    dX = net.backward(params, trace, delta * X.shape[0], input_gradient=True)
+    grad, dX = net.backward(theta, trace, delta * X.shape[0], input_gradient=True)
+    assert grad is None  # no parameter gradient was asked for
     numeric = central_differences(loss_at, X.copy())
     np.testing.assert_allclose(dX, numeric, rtol=1e-5, atol=1e-8)
 
@@ -217,19 +215,18 @@ def test_adam_steps_match_closed_form():
 
 def test_float32_stays_float32_through_loss_gradient_and_adam():
     X, Y, out = _problem("multiclass")
-    net = Network([X.shape[1], 5, 3], "gelu", out, dtype=np.float32)
-    theta = net.init_params(np.random.default_rng(0), lambda i, o, r: glorot_uniform(
+    net = Network([X.shape[1], 5, 3], "gelu", out, dtype=np.float32, alpha=0.1)
+    theta = net.init(np.random.default_rng(0), lambda i, o, r: glorot_uniform(
         i, o, r, dtype=np.float32))
     assert theta.dtype == np.float32
     grad = np.empty_like(theta)
-    net.loss_and_gradient(theta, grad, X.astype(np.float32), Y.astype(np.float32), alpha=0.1,
+    net.loss_and_gradient(theta, grad, X.astype(np.float32), Y.astype(np.float32),
                           sample_weight=np.ones(X.shape[0], dtype=np.float32))
     state = init_adam_state(theta)
     adam_step(theta, grad, state)
     moments = state["grad_sum"], state["grad_sq_sum"]
     assert {a.dtype for a in (theta, grad, *moments)} == {np.dtype(np.float32)}
-    params = net.unpack(theta)
-    assert net.outputs(params, X.astype(np.float32)).dtype == np.float32
+    assert net.outputs(theta, X.astype(np.float32)).dtype == np.float32
 
 
 # Blocks of the optimisers and of the L2 term: a vector of two full blocks and part of a third.
@@ -269,13 +266,13 @@ def test_l2_penalty_on_weights_longer_than_a_block_matches_closed_form():
     # gradient of every weight (not of the biases), across the block boundaries.
     X, Y, out = _problem("multiclass", n_samples=20)
     net = Network([X.shape[1], 400, 330, 3], "tanh", out)
-    theta = net.init_params(np.random.default_rng(0), glorot_uniform)
+    theta = net.init(np.random.default_rng(0), glorot_uniform)
     assert net.n_weights > _LONG
     sample_weight = np.random.default_rng(1).uniform(0.5, 2.0, size=20)
     plain_grad, grad = np.empty_like(theta), np.empty_like(theta)
     plain = net.loss_and_gradient(theta, plain_grad, X, Y.copy(), sample_weight=sample_weight)
-    loss = net.loss_and_gradient(theta, grad, X, Y.copy(), sample_weight=sample_weight,
-                                 alpha=0.3)
+    net.alpha = 0.3
+    loss = net.loss_and_gradient(theta, grad, X, Y.copy(), sample_weight=sample_weight)
     weights = theta[: net.n_weights]
     scale = 0.3 / sample_weight.sum()
     assert loss - plain == pytest.approx(0.5 * scale * np.sum(weights**2), rel=1e-10)

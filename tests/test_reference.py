@@ -44,7 +44,7 @@ def _problem(activation, out, dtype, n=9, hidden=(6, 5), k=3, seed=0):
     X = rng.normal(size=(n, 4)).astype(dtype)
     Y = _targets(out, n, k, rng, dtype)
     net = Network([4, *hidden, k], activation, out, negative_slope=0.07, dtype=dtype)
-    theta = net.init_params(rng, lambda i, o, r: glorot_uniform(i, o, r, dtype=dtype))
+    theta = net.init(rng, lambda i, o, r: glorot_uniform(i, o, r, dtype=dtype))
     theta *= 2  # larger weights reach the nonlinear parts of every activation
     for slopes in net.unpack(theta).slopes:
         slopes[...] = rng.uniform(-0.3, 0.6, size=slopes.shape)
@@ -64,7 +64,7 @@ def test_forward_pass_and_outputs_match_the_reference(activation, out, dtype):
     net, theta, X, _, _ = _problem(activation, out, dtype)
     Ws, bs, slopes = _reference_args(net, theta)
     ref = reference.forward(Ws, bs, X, activation, slopes, negative_slope=0.07)
-    fast = net.logits(net.unpack(theta), X)
+    fast, _ = net.forward(theta, X)
     assert fast.dtype == dtype
     _close(fast, ref.z[-1], dtype, "logits")
     _close(output_values(fast, out), reference.OUTPUTS[out](ref.z[-1]), dtype, "outputs")
@@ -95,8 +95,9 @@ def test_objective_and_every_gradient_match_the_reference(activation, out, dtype
     net, theta, X, Y, sample_weight = _problem(activation, out, dtype)
     Ws, bs, slopes = _reference_args(net, theta)
     grad = np.full_like(theta, np.nan)
+    net.alpha, net.dropout = 0.3, dropout
     fast_loss = net.loss_and_gradient(theta, grad, X, Y, sample_weight=sample_weight,
-                                      alpha=0.3, dropout=dropout, rng=np.random.default_rng(7))
+                                      rng=np.random.default_rng(7))
     # The same generator draws the same dropout masks in the same order.
     trace = reference.forward(Ws, bs, X, activation, slopes, negative_slope=0.07,
                               dropout=dropout, rng=np.random.default_rng(7))
@@ -150,11 +151,17 @@ def test_input_gradient_matches_the_reference_and_leaves_the_trace_alone(activat
                                                                           dtype):
     net, theta, X, Y, _ = _problem(activation, out, dtype)
     Ws, bs, slopes = _reference_args(net, theta)
+    # The training path: every matrix in the workspace's arrays.
     params, trace = net.unpack(theta), Trace([], [], [], [])
-    z = net.logits(params, X, trace=trace, workspace=net.workspace)
+    z = net._logits(params, X, trace, workspace=net.workspace)
     forward_values = [[a.copy() for a in part if a is not None] for part in trace]
     _, delta = loss_and_output_delta(z, Y, out)
-    dX = net.backward(params, trace, delta, input_gradient=True, workspace=net.workspace)
+    dX = net._backward(params, trace, delta, input_gradient=True, workspace=net.workspace)
+    # The interface's backward, on its own forward pass, gives the same.
+    z_public, public_trace = net.forward(theta, X)
+    _, public_delta = loss_and_output_delta(z_public, Y, out)
+    np.testing.assert_array_equal(
+        net.backward(theta, public_trace, public_delta, input_gradient=True)[1], dX)
     ref = reference.backward(Ws, reference.forward(Ws, bs, X, activation, slopes, 0.07), Y,
                              activation, out)
     assert dX.dtype == dtype
@@ -346,8 +353,8 @@ def test_tabnet_s_attentive_step_is_the_reference_s(n_rows):
 
     rng = np.random.default_rng(11)
     net = TabNet(6, 2, n_d=4, n_a=3, n_steps=2, gamma=1.4, virtual_batch_size=20)
-    theta, stats = net.init(rng)
-    P, S = net.params.views(theta), net.stats.views(stats)
+    theta = net.init(rng)
+    P, S = net.layout.views(theta), net.stats.views(net.buffers)
     P["att0.bn.gamma"][...] = rng.uniform(0.5, 2.0, 6)
     P["att0.bn.beta"][...] = rng.normal(size=6)
     a = rng.normal(size=(n_rows, 3))
@@ -358,6 +365,6 @@ def test_tabnet_s_attentive_step_is_the_reference_s(n_rows):
     _close(M, ref_M, np.float64, "mask")
     assert (M == 0).any() and np.allclose(M.sum(axis=1), 1)  # sparse rows on the simplex
     # The forward pass's next prior is the reference's.
-    _, trace = net.forward(theta, stats, rng.normal(size=(n_rows, 6)), training=True)
+    _, trace = net.forward(theta, rng.normal(size=(n_rows, 6)), training=True)
     np.testing.assert_allclose(trace.priors[1], trace.priors[0] * (1.4 - trace.masks[0]))
     _close(prior * (1.4 - M), ref_prior, np.float64, "next prior")

@@ -149,21 +149,25 @@ def test_network_gradient_with_sparsity_term_matches_finite_differences(
     net = TabNet(5, 2, n_d=3, n_a=2, n_steps=3, n_shared=n_shared,
                  n_independent=n_independent, virtual_batch_size=8, mask_type=mask_type,
                  cat_idxs=[1], cat_dims=[4], cat_emb_dim=2)
-    theta, stats = net.init(rng)
-    stats = rng.uniform(0.5, 1.5, stats.size)  # prediction mode: non-trivial statistics
+    theta = net.init(rng)
+    stats = rng.uniform(0.5, 1.5, net.buffers.size)  # prediction mode: non-trivial statistics
     X = rng.standard_normal((19, 5))
     X[:, 1] = rng.integers(0, 4, 19)
     weights = rng.standard_normal((19, 2))
     lam = 0.3  # large, so that a wrong entropy gradient shows
 
     def objective(theta_, X_=X):
-        z, trace = net.forward(theta_, stats.copy(), X_, training)
+        net.buffers = stats.copy()  # training mode updates them
+        z, trace = net.forward(theta_, X_, training)
         return float((z * weights).sum()) + lam * net.entropy(trace.masks)[0]
 
-    z, trace = net.forward(theta, stats.copy(), X, training)
+    net.buffers = stats.copy()
+    z, trace = net.forward(theta, X, training)
     dmasks = [lam * d for d in net.entropy(trace.masks)[1]]
     grad = np.empty_like(theta)
-    dX = net.backward(theta, trace, weights, grad, dmasks=dmasks, input_gradient=True)
+    returned, dX = net.backward(theta, trace, weights, grad, input_gradient=True,
+                                dmasks=dmasks)
+    assert returned is grad
     _assert_gradient(_numeric_gradient(objective, theta.copy()), grad)
     numeric_dX = _numeric_gradient(lambda X_: objective(theta, X_), X.copy())
     numeric_dX[:, 1] = 0  # codes are not differentiable; the engine reports 0 there
@@ -172,19 +176,21 @@ def test_network_gradient_with_sparsity_term_matches_finite_differences(
 
 def test_loss_and_gradient_is_the_gradient_of_the_reported_loss():
     rng = np.random.default_rng(7)
-    net = TabNet(4, 3, n_d=3, n_a=3, n_steps=2, virtual_batch_size=6)
-    theta, stats = net.init(rng)
+    net = TabNet(4, 3, n_d=3, n_a=3, n_steps=2, virtual_batch_size=6,
+                 out_activation="softmax", lambda_sparse=0.2)
+    theta = net.init(rng)
+    stats = net.buffers.copy()
     X = rng.standard_normal((15, 4))
     Y = np.eye(3, dtype=bool)[rng.integers(0, 3, 15)]
     w = rng.uniform(0.5, 2, 15)
 
     def loss(theta_):
-        return net.loss_and_gradient(theta_, stats.copy(), np.empty_like(theta_), X, Y,
-                                     "softmax", sample_weight=w, lambda_sparse=0.2)
+        net.buffers = stats.copy()
+        return net.loss_and_gradient(theta_, np.empty_like(theta_), X, Y, sample_weight=w)
 
     grad = np.empty_like(theta)
-    net.loss_and_gradient(theta, stats.copy(), grad, X, Y, "softmax", sample_weight=w,
-                          lambda_sparse=0.2)
+    net.buffers = stats.copy()
+    net.loss_and_gradient(theta, grad, X, Y, sample_weight=w)
     _assert_gradient(_numeric_gradient(loss, theta.copy()), grad)
 
 
@@ -508,7 +514,9 @@ def test_warm_start_continues_from_the_fitted_network():
     cold = TabNetClassifier(**{**SMALL, "max_iter": 5}).fit(X, y)
     np.testing.assert_array_equal(cold._theta, first)  # same seed, same first fit
     assert not np.allclose(clf._theta, first)
-    assert clf.loss_curve_[0] < cold.loss_curve_[0]
+    # As the MLP's (scikit-learn's): the record goes on, the second fit's epochs appended.
+    assert len(clf.loss_curve_) == 10 and clf.loss_curve_[:5] == cold.loss_curve_
+    assert clf.loss_curve_[5] < cold.loss_curve_[0]
 
 
 def test_verbose_prints_the_loss_of_each_epoch(capsys):
@@ -528,8 +536,8 @@ def test_initial_batch_norm_starts_from_the_training_data_statistics():
     rng = np.random.default_rng(8)
     X = rng.normal(50, 10, (200, 3))
     net = TabNet(3, 1)
-    _, stats = net.init(rng, X=X)
-    S = net.stats.views(stats)
+    net.init(rng, X=X)
+    S = net.stats.views(net.buffers)
     np.testing.assert_allclose(S["bn0.mean"], X.mean(axis=0))
     np.testing.assert_allclose(S["bn0.var"], X.var(axis=0, ddof=1))
 

@@ -9,7 +9,7 @@ from sklearn.datasets import load_iris, make_classification
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import StandardScaler
 
-from skdnn import MLPClassifierFromScratch, MLPRegressorFromScratch, _training
+from skdnn import MLPClassifierFromScratch, MLPRegressorFromScratch, _train
 
 try:  # scikit-learn >= 1.9
     from sklearn import callback
@@ -186,17 +186,17 @@ def test_a_callback_can_stop_the_perceptron():
 @pytest.mark.skipif(callback is not None, reason="scikit-learn >= 1.9 has callbacks")
 @pytest.mark.parametrize("solver", ["adam", "lbfgs"])
 def test_without_sklearn_callbacks_the_hooks_do_nothing_and_the_estimators_train(solver):
-    # Before scikit-learn 1.9, _training stands in for sklearn.callback: the estimators call the
+    # Before scikit-learn 1.9, _train stands in for sklearn.callback: the estimators call the
     # same hooks, which do nothing and never ask to stop.
     from skdnn import PerceptronClassifier
 
-    assert _training.CallbackSupportMixin.__module__ == "skdnn._training"
-    assert isinstance(MLPClassifierFromScratch(), _training.CallbackSupportMixin)
-    assert isinstance(PerceptronClassifier(), _training.CallbackSupportMixin)
+    assert _train.CallbackSupportMixin.__module__ == "skdnn._train.callbacks"
+    assert isinstance(MLPClassifierFromScratch(), _train.CallbackSupportMixin)
+    assert isinstance(PerceptronClassifier(), _train.CallbackSupportMixin)
     X, y = _data()
     est = MLPClassifierFromScratch(hidden_layer_sizes=(8,), solver=solver, max_iter=500,
                                    random_state=0).fit(X, y)
-    hooks = _training.EpochCallbacks(est, (X, y, None), max_epochs=3)
+    hooks = _train.EpochCallbacks(est, (X, y, None), max_epochs=3)
     hooks.begin_epoch()
     assert hooks.end_epoch(lambda: {}) is False
     assert est.n_iter_ == len(est.loss_curve_) > 10 and est.score(X, y) > 0.9
@@ -207,7 +207,7 @@ def test_without_sklearn_callbacks_the_hooks_do_nothing_and_the_estimators_train
 def test_with_sklearn_callbacks_the_estimators_take_sklearns_own_mixin():
     from skdnn import PerceptronClassifier
 
-    assert issubclass(_training.CallbackSupportMixin, callback.CallbackSupportMixin)
+    assert issubclass(_train.CallbackSupportMixin, callback.CallbackSupportMixin)
     for est in (MLPClassifierFromScratch(), PerceptronClassifier()):
         assert isinstance(est, callback.CallbackSupportMixin) and hasattr(est, "set_callbacks")
 

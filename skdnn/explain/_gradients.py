@@ -58,40 +58,32 @@ from sklearn.utils._param_validation import HasMethods, Interval, validate_param
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._blocks import in_row_blocks
-from .._mlp import MLPClassifierFromScratch, MLPRegressorFromScratch
-from .._tabnet import TabNetClassifier, TabNetRegressor
 from .._warnings import warn
-from ..nn.network import Params, Trace
 from ._pipeline import Preprocessing, _flatten_steps, _is_frame
 
 __all__ = ["input_gradients", "integrated_gradients"]
 
-#: The estimators whose network can be differentiated.
-_MLPS = (MLPClassifierFromScratch, MLPRegressorFromScratch)
-_TABNETS = (TabNetClassifier, TabNetRegressor)
 
 
-class _MLPPasses:
-    """An MLP's forward pass, and its backward pass down to the input, in float64 (TabNet's
-    twin is :meth:`skdnn.TabNetClassifier._prediction_passes`)."""
+class _Passes:
+    """A fitted network's prediction-mode passes, through the engine's interface
+    (:class:`skdnn.nn.layout.Model`): the logits, and the gradient of ``P`` down to the
+    input, in float64."""
 
-    def __init__(self, mlp):
+    def __init__(self, estimator):
         # float64 throughout: gradients of a float32 model are still computed exactly.
-        self.network = mlp._network(dtype=np.float64)
-        self.params = Params(*([np.asarray(a, dtype=np.float64) for a in group]
-                               for group in mlp._params()))
-        # A row's trace: each layer's input, output and pre-activation, then its deltas.
-        self.row_bytes = 4 * sum(self.network.layer_units) * 8
+        self.network, self.theta = estimator.as_engine(dtype=np.float64)
+        # A row's forward pass, then its deltas.
+        self.row_bytes = 2 * self.network.row_bytes
 
     def logits(self, U):
-        return self.network.logits(self.params, U)
+        return self.network.forward(self.theta, U)[0]
 
     def logits_with_backward(self, U):
         """The logits, and a function from ``delta = dP/dz`` to ``dP/dU``."""
-        trace = Trace([], [], [], [])
-        z = self.network.logits(self.params, U, trace=trace)
-        return z, lambda delta: self.network.backward(self.params, trace, delta,
-                                                      input_gradient=True)
+        z, trace = self.network.forward(self.theta, U)
+        return z, lambda delta: self.network.backward(self.theta, trace, delta,
+                                                      input_gradient=True)[1]
 
 
 class _Differentiable:
@@ -104,7 +96,7 @@ class _Differentiable:
     def __init__(self, estimator, caller):
         steps = _flatten_steps(estimator)
         mlp = steps[-1][1] if steps else estimator
-        if not isinstance(mlp, _MLPS + _TABNETS):
+        if not hasattr(mlp, "as_engine"):  # the networks of skdnn's engine
             raise ValueError(
                 f"{caller} needs an MLPClassifierFromScratch, MLPRegressorFromScratch, "
                 "TabNetClassifier or TabNetRegressor, or a Pipeline ending in one "
@@ -114,19 +106,17 @@ class _Differentiable:
         for _, step in steps:
             check_is_fitted(step)
         self.estimator, self.mlp, self.steps = estimator, mlp, steps[:-1]
-        if isinstance(mlp, _TABNETS):
-            if mlp._cat_idxs:
-                # The columns by name where the network was fitted on a DataFrame.
-                names = getattr(mlp, "feature_names_in_", None)
-                listed = ", ".join(f"column {j}" if names is None else repr(str(names[j]))
-                                   for j in mlp._cat_idxs)
-                raise ValueError(
-                    f"{caller} needs numeric inputs, but this {type(mlp).__name__} embeds "
-                    f"its categorical columns ({listed}), whose codes have no gradient. Use "
-                    "its explain() method or explain_lime.")
-            self.passes = mlp._prediction_passes()
-        else:
-            self.passes = _MLPPasses(mlp)
+        self.passes = _Passes(mlp)
+        cat_idxs = getattr(self.passes.network, "cat_idxs", [])
+        if cat_idxs:
+            # The columns by name where the network was fitted on a DataFrame.
+            names = getattr(mlp, "feature_names_in_", None)
+            listed = ", ".join(f"column {j}" if names is None else repr(str(names[j]))
+                               for j in cat_idxs)
+            raise ValueError(
+                f"{caller} needs numeric inputs, but this {type(mlp).__name__} embeds "
+                f"its categorical columns ({listed}), whose codes have no gradient. Use "
+                "its explain() method or explain_lime.")
         if mlp.out_activation_ in ("softmax", "identity", "exp"):  # the last two: regressors
             self.kind = mlp.out_activation_
         else:

@@ -82,8 +82,8 @@ class Model:
     out_activation : str
         The output layer, a key of :data:`skdnn.nn.losses.LOSSES`.
     row_bytes : int
-        About how much memory one row's forward and backward pass hold, for passes over
-        many rows in blocks.
+        About how much memory one row's prediction-mode forward pass holds, for passes over
+        many rows in blocks (a backward pass holds about as much again).
     """
 
     layout: Layout
@@ -109,3 +109,36 @@ class Model:
 
     def outputs(self, theta, X):
         raise NotImplementedError
+
+
+class AffineOutput(Model):
+    """A network whose logits are scaled and shifted: ``z * scale + offset``.
+
+    A regressor that learned a standardised target (TabNet's) predicts in the target's
+    units through it; the explanations differentiate it as any network.
+
+    Parameters
+    ----------
+    network : Model
+    scale, offset : ndarray of shape (n_outputs,) or float
+    """
+
+    def __init__(self, network, scale, offset):
+        self.network, self.scale, self.offset = network, scale, offset
+        self.layout, self.out_activation = network.layout, network.out_activation
+        self.buffers, self.row_bytes = network.buffers, network.row_bytes
+
+    def __getattr__(self, name):  # the wrapped network's structure (e.g. ``cat_idxs``)
+        if name == "network":
+            raise AttributeError(name)
+        return getattr(self.network, name)
+
+    def forward(self, theta, X, training=False, rng=None):
+        z, trace = self.network.forward(theta, X, training, rng)
+        return z * self.scale + self.offset, trace
+
+    def backward(self, theta, trace, delta, grad=None, input_gradient=False):
+        return self.network.backward(theta, trace, delta * self.scale, grad, input_gradient)
+
+    def outputs(self, theta, X):
+        return self.network.outputs(theta, X) * self.scale + self.offset

@@ -38,22 +38,23 @@ then updates every parameter with a single vectorised expression, and L-BFGS wor
 
 Training repeats the same passes on thousands of mini-batches, so every intermediate matrix
 (``z_l``, ``a_l``, ``delta_l``, ``g'(z_l)``, dropout masks) is written into arrays of a
-:class:`~skdnn.nn.workspace.Workspace` that are allocated once, and activations work in place.
+:class:`~skdnn.nn._kernels.Workspace` that are allocated once, and activations work in place.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
-import math
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 
+from ._kernels import BLOCK, Workspace, add_scaled, sparse_dot
 from .activations import PRELU_INIT, activation_param, get_activation
+from .init import glorot_uniform
+from .layout import Layout, Model
 from .losses import loss_and_output_delta, output_values
-from .workspace import BLOCK, Workspace, blocks
 
 
 class Params(NamedTuple):
@@ -130,30 +131,13 @@ class Trace(NamedTuple):
     masks: list
 
 
-def sparse_dot(A, B, out):
-    """``out = A @ B`` for a sparse matrix ``A`` and a dense ``B``, a block of columns at a time.
+class Network(Model):
+    """A fully connected network: its parameter layout and its forward and backward passes.
 
-    SciPy's product walks the non-zeros of ``A`` and, for each, reads a whole row of ``B``
-    and updates a whole row of the result, in random order. For a wide input (20,000 tf-idf
-    columns) ``B`` or the result is tens of megabytes, and those rows come from main memory.
-    On a block of a few columns, both fit in the processor's cache, which is several times
-    faster, and no temporary as large as ``out`` is needed. Each block copies its columns of
-    ``B``, which pays only when ``A`` has more non-zeros than ``B`` has rows (not for one row).
-    """
-    step = max(1, (1 << 19) // max(B.shape[0], out.shape[0]))  # <= 2**19 entries per block
-    if A.nnz <= B.shape[0]:
-        step = B.shape[1]
-    for start in range(0, B.shape[1], step):
-        out[:, start : start + step] = A @ B[:, start : start + step]
-    return out
-
-
-class Network:
-    """The structure of a fully connected network, and its forward and backward passes.
-
-    It holds no parameters: they live in one flat vector ``theta`` that the methods take,
-    and :meth:`unpack` views per layer. The module's notes give the equations; the
-    documentation's page "How the engine works" walks through them.
+    It implements the engine's interface (:class:`~skdnn.nn.layout.Model`). It holds no
+    parameters: they live in one flat vector ``theta`` that the methods take, and
+    :meth:`unpack` views per layer. The module's notes give the equations; the documentation's
+    page "How the engine works" walks through them.
 
     Parameters
     ----------
@@ -167,9 +151,15 @@ class Network:
         Slope of ``leaky_relu`` for negative inputs.
     dtype : numpy dtype
         The dtype, float32 or float64, of every buffer and parameter.
+    alpha : float, default=0.0
+        The L2 penalty of :meth:`loss_and_gradient`.
+    dropout : float, default=0.0
+        The dropout rate of the hidden units in a training-mode :meth:`forward`.
 
     Attributes
     ----------
+    layout : Layout
+        The blocks ``coefs.l``, ``intercepts.l`` (and ``slopes.l``) of ``theta``.
     workspace : Workspace
         The arrays that :meth:`loss_and_gradient` reuses from one call to the next.
 
@@ -182,51 +172,51 @@ class Network:
     --------
     >>> import numpy as np
     >>> from skdnn.nn import Network
-    >>> from skdnn.nn.init import glorot_uniform
     >>> net = Network([3, 4, 3], "relu", "softmax")
-    >>> theta = net.init_params(np.random.default_rng(0), glorot_uniform)
-    >>> net.outputs(net.unpack(theta), np.ones((5, 3))).shape
-    (5, 3)
+    >>> theta = net.init(np.random.default_rng(0))
+    >>> z, trace = net.forward(theta, np.ones((5, 3)))
+    >>> z.shape, net.outputs(theta, np.ones((5, 3))).sum(axis=1)
+    ((5, 3), array([1., 1., 1., 1., 1.]))
     """
 
-    def __init__(
-        self, layer_units, activation, out_activation, *, negative_slope=0.01, dtype=np.float64
-    ):
+    def __init__(self, layer_units, activation, out_activation, *, negative_slope=0.01,
+                 dtype=np.float64, alpha=0.0, dropout=0.0):
         self.layer_units = [int(u) for u in layer_units]
         self.n_weight_layers = len(self.layer_units) - 1
         self.hidden = get_activation(activation)
         self.out_activation = out_activation
         self.negative_slope = negative_slope
         self.dtype = np.dtype(dtype)
+        self.alpha, self.dropout = alpha, dropout
         self.has_slopes = activation == "prelu"
         self._kept_views = {}
 
     # The layout of the flat parameter vector and the training workspace are made on first
     # use: a network built only to predict (a new one for each predict call) needs neither.
     @functools.cached_property
-    def _shapes(self):
-        """Shapes of the parameter arrays, in their order in the flat vector."""
+    def layout(self):
+        """The blocks of ``theta``: every ``W_l``, then every ``b_l``, then PReLU's slopes."""
+        layout = Layout()
         pairs = list(zip(self.layer_units[:-1], self.layer_units[1:], strict=True))
-        shapes = pairs + [(fan_out,) for _, fan_out in pairs]
+        for layer, shape in enumerate(pairs):
+            layout.add(f"coefs.{layer}", shape)
+        for layer, (_, fan_out) in enumerate(pairs):
+            layout.add(f"intercepts.{layer}", (fan_out,))
         if self.has_slopes:
-            shapes += [(units,) for units in self.layer_units[1:-1]]
-        return shapes
-
-    @functools.cached_property
-    def _slices(self):
-        """Where each parameter array sits in the flat vector."""
-        stops = list(itertools.accumulate(math.prod(shape) for shape in self._shapes))
-        return [slice(start, stop) for start, stop in zip([0, *stops[:-1]], stops, strict=True)]
-
-    @property
-    def size(self):
-        """Number of parameters: the length of the flat vector."""
-        return self._slices[-1].stop
+            for layer, units in enumerate(self.layer_units[1:-1]):
+                layout.add(f"slopes.{layer}", (units,))
+        return layout
 
     @property
     def n_weights(self):
         """Number of weights (not biases or slopes): ``theta[:n_weights]`` are the ``W_l``."""
-        return self._slices[self.n_weight_layers - 1].stop
+        return self.layout.blocks[f"coefs.{self.n_weight_layers - 1}"][1]
+
+    @property
+    def row_bytes(self):
+        """About the memory of one row's forward and backward pass: two arrays of the widest
+        layer at once (a layer's input and output)."""
+        return 2 * max(self.layer_units) * self.dtype.itemsize
 
     @functools.cached_property
     def workspace(self):
@@ -254,10 +244,13 @@ class Network:
         Params
             Views of ``theta``, per layer.
         """
-        views = [theta[part].reshape(shape) for part, shape in zip(self._slices, self._shapes,
-                                                                   strict=True)]
+        views = list(self.layout.views(theta).values())
         n = self.n_weight_layers
         return Params(views[:n], views[n : 2 * n], views[2 * n :])
+
+    def _params(self, theta):
+        """Per-layer views of ``theta``; per-layer arrays (:class:`Params`) as they are."""
+        return theta if isinstance(theta, Params) else self.unpack(theta)
 
     def _views(self, vector, role):
         """``unpack(vector)``, kept for the next call that passes the same array in that
@@ -285,35 +278,38 @@ class Network:
             The flat vector.
         """
         arrays = list(coefs) + list(intercepts) + (list(slopes) if self.has_slopes else [])
-        if len(arrays) != len(self._shapes):
+        if len(arrays) != len(self.layout.blocks):
             raise ValueError(
                 f"Got {len(coefs)} weight, {len(intercepts)} bias and {len(slopes)} slope "
                 f"arrays for a network of {self.n_weight_layers} weight layers."
             )
-        for array, shape in zip(arrays, self._shapes, strict=True):
+        for array, (_, _, shape) in zip(arrays, self.layout.blocks.values(), strict=True):
             if np.shape(array) != shape:
                 raise ValueError(
                     f"A parameter array has shape {np.shape(array)}; this network expects {shape}."
                 )
         return np.concatenate([np.ravel(a) for a in arrays]).astype(self.dtype, copy=False)
 
-    def init_params(self, rng, init):
+    def init(self, rng, init=None):
         """Draw a new flat vector: weights and biases from ``init``, PReLU slopes 0.25.
 
         Parameters
         ----------
         rng : numpy.random.Generator
             The source of randomness.
-        init : callable ``(fan_in, fan_out, rng) -> (W, b)``
-            The initialiser, such as :func:`skdnn.nn.init.glorot_uniform`.
+        init : callable ``(fan_in, fan_out, rng) -> (W, b)``, default=None
+            The initialiser; None is :func:`skdnn.nn.init.glorot_uniform` with the gain of
+            the hidden activation, as scikit-learn's MLP draws it.
 
         Returns
         -------
         ndarray of shape (size,)
             The new parameters.
         """
-        weight_shapes = self._shapes[: self.n_weight_layers]
-        layers = [init(fan_in, fan_out, rng) for fan_in, fan_out in weight_shapes]
+        if init is None:
+            init = partial(glorot_uniform, activation=self.hidden.name, dtype=self.dtype)
+        pairs = zip(self.layer_units[:-1], self.layer_units[1:], strict=True)
+        layers = [init(fan_in, fan_out, rng) for fan_in, fan_out in pairs]
         slopes = [np.full(units, PRELU_INIT) for units in self.layer_units[1:-1]]
         return self.pack([W for W, _ in layers], [b for _, b in layers], slopes)
 
@@ -322,32 +318,38 @@ class Network:
         return activation_param(self.hidden.name, negative_slope=self.negative_slope, slopes=slopes)
 
     # -- forward --------------------------------------------------------------------------
-    def logits(self, params, X, *, trace=None, dropout=0.0, rng=None, workspace=None):
-        """Run the network on ``X`` and return the logits, shape (n_samples, n_outputs).
+    def forward(self, theta, X, training=False, rng=None):
+        """Run the network on ``X``: the logits and the :class:`Trace` of the pass.
 
         Parameters
         ----------
-        params : Params
-            The parameters, per layer.
+        theta : ndarray of shape (size,) or Params
+            The parameters: the flat vector, or arrays per layer (a fitted estimator's
+            ``coefs_``, with no copy into a flat vector).
         X : {ndarray, sparse matrix} of shape (n_samples, n_features)
             The input.
-        trace : Trace or None, default=None
-            A :class:`Trace` of empty lists, filled for :meth:`backward`.
-        dropout : float, default=0.0
-            Training only: zeroes each hidden unit with this probability and scales the
-            survivors by ``1 / (1 - dropout)`` ("inverted dropout"), so the expected
-            activation is unchanged and prediction needs no rescaling.
+        training : bool, default=False
+            Apply dropout (when the network has some): each hidden unit is zeroed with
+            probability ``dropout`` and the survivors scaled by ``1 / (1 - dropout)``
+            ("inverted dropout"), so the expected activation is unchanged and prediction
+            needs no rescaling.
         rng : numpy.random.Generator or None, default=None
-            Draws the dropout masks; needed when ``dropout > 0``.
-        workspace : Workspace or None, default=None
-            Holds the intermediate matrices (and so the returned logits, which the next call
-            overwrites); ``None`` allocates new ones.
+            Draws the dropout masks; needed when training with dropout.
 
         Returns
         -------
-        ndarray of shape (n_samples, n_outputs)
+        z : ndarray of shape (n_samples, n_outputs)
             The logits ``z_L``, before the output layer.
+        trace : Trace
+            What :meth:`backward` reads.
         """
+        trace = Trace([], [], [], [])
+        z = self._logits(self._params(theta), X, trace, self.dropout if training else 0.0, rng)
+        return z, trace
+
+    def _logits(self, params, X, trace=None, dropout=0.0, rng=None, workspace=None):
+        """The forward pass on per-layer ``params``, filling ``trace`` when given; with a
+        ``workspace``, every matrix (the returned logits too) lives in its arrays."""
         n = X.shape[0]
         a = X
         last = self.n_weight_layers - 1
@@ -381,13 +383,13 @@ class Network:
                     trace.masks.append(mask)
         raise AssertionError("unreachable")
 
-    def outputs(self, params, X):
+    def outputs(self, theta, X):
         """Compute the output layer's values: probabilities, or predictions.
 
         Parameters
         ----------
-        params : Params
-            The parameters, per layer.
+        theta : ndarray of shape (size,) or Params
+            The parameters, as for :meth:`forward`.
         X : {ndarray, sparse matrix} of shape (n_samples, n_features)
             The input.
 
@@ -396,36 +398,41 @@ class Network:
         ndarray of shape (n_samples, n_outputs)
             Probabilities (classification) or predictions (regression).
         """
-        z = self.logits(params, X)
+        z = self._logits(self._params(theta), X)
         return output_values(z, self.out_activation, out=z)
 
     # -- backward -------------------------------------------------------------------------
-    def backward(self, params, trace, delta, *, grads=None, input_gradient=False, workspace=None):
+    def backward(self, theta, trace, delta, grad=None, input_gradient=False):
         """Backpropagate ``delta = dL/dz_L`` through the network.
 
         Parameters
         ----------
-        params : Params
-            The parameters the forward pass used, per layer.
+        theta : ndarray of shape (size,)
+            The parameters the forward pass used.
         trace : Trace
-            Filled by :meth:`logits` for the same input; read, not changed (``g'(z)`` goes
-            into arrays of ``workspace``).
+            Filled by :meth:`forward` for the same input; read, not changed.
         delta : ndarray of shape (n_samples, n_outputs)
             Gradient of the objective with respect to the logits.
-        grads : Params or None
-            Views to write ``dL/dW_l``, ``dL/db_l`` (and ``dL/ds_l``) of the data term into
-            (the L2 penalty's share is added by :meth:`loss_and_gradient`); ``None`` to skip
-            them.
-        input_gradient : bool
-            Also return ``dL/dX``, shape (n_samples, n_features).
-        workspace : Workspace or None
-            Where the deltas of the hidden layers are kept; ``None`` allocates them.
+        grad : ndarray of shape (size,) or None, default=None
+            Receives ``dL/dtheta`` of the data term (overwritten); None skips the
+            parameters' gradient (an input gradient alone).
+        input_gradient : bool, default=False
+            Also compute ``dL/dX``.
 
         Returns
         -------
-        ndarray or None
+        grad : ndarray of shape (size,) or None
+        dX : ndarray of shape (n_samples, n_features) or None
             ``dL/dX`` when ``input_gradient`` is true.
         """
+        grads = None if grad is None else self.unpack(grad)
+        dX = self._backward(self._params(theta), trace, delta, grads, input_gradient)
+        return grad, dX
+
+    def _backward(self, params, trace, delta, grads=None, input_gradient=False,
+                  workspace=None):
+        """The chain rule on per-layer views; ``g'(z)`` and the deltas go into
+        ``workspace``'s arrays when one is given."""
         for layer in range(self.n_weight_layers - 1, -1, -1):
             W = params.coefs[layer]
             if grads is not None:
@@ -456,12 +463,12 @@ class Network:
         return None
 
     # -- objective --------------------------------------------------------------------------
-    def loss_and_gradient(self, theta, grad, X, Y, *, sample_weight=None, alpha=0.0,
-                          dropout=0.0, rng=None):
+    def loss_and_gradient(self, theta, grad, X, Y, sample_weight=None, rng=None):
         """The training objective at ``theta`` and its gradient, written into ``grad``.
 
         The objective is scikit-learn's: the weighted mean loss of the output layer plus
-        ``alpha / (2 sum_i w_i) * sum_l ||W_l||^2`` (biases and slopes are not penalised).
+        ``alpha / (2 sum_i w_i) * sum_l ||W_l||^2`` (biases and slopes are not penalised),
+        on a training-mode pass (with dropout, when the network has some).
 
         Parameters
         ----------
@@ -473,10 +480,6 @@ class Network:
             targets in this network's dtype.
         sample_weight : ndarray of shape (n_samples,) or None, default=None
             Per-sample weights ``w_i``; ``None`` weighs every sample 1.
-        alpha : float, default=0.0
-            The L2 penalty.
-        dropout : float, default=0.0
-            The dropout rate of the hidden units, as in :meth:`logits`.
         rng : numpy.random.Generator or None, default=None
             Draws the dropout masks; needed when ``dropout > 0``.
 
@@ -488,18 +491,16 @@ class Network:
         params = self._views(theta, "theta")
         trace = Trace([], [], [], [])
         ws = self.workspace
-        z = self.logits(params, X, trace=trace, dropout=dropout, rng=rng, workspace=ws)
+        z = self._logits(params, X, trace, self.dropout, rng, ws)
         loss, delta = loss_and_output_delta(z, Y, self.out_activation, sample_weight)
-        sw_sum = X.shape[0] if sample_weight is None else float(sample_weight.sum())
-        l2_scale = alpha / sw_sum
-        self.backward(params, trace, delta, grads=self._views(grad, "grad"), workspace=ws)
-        if alpha:
+        self._backward(params, trace, delta, self._views(grad, "grad"), workspace=ws)
+        if self.alpha:
+            sw_sum = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+            l2_scale = self.alpha / sw_sum
             # The penalty and its gradient l2_scale * W_l, on all the W_l at once: they are
             # theta[:n_weights], one after the other.
-            weights, weight_grads = theta[: self.n_weights], grad[: self.n_weights]
+            weights = theta[: self.n_weights]
             loss += 0.5 * l2_scale * float(np.dot(weights, weights))
-            scaled = ws.array("scratch", (min(theta.size, BLOCK),))  # shared with the optimiser
-            for block in blocks(weights.size):  # no temporary as large as the weights
-                weight_grads[block] += np.multiply(weights[block], l2_scale,
-                                                   out=scaled[: block.stop - block.start])
+            scratch = ws.array("scratch", (min(theta.size, BLOCK),))  # shared with the optimiser
+            add_scaled(grad[: self.n_weights], weights, l2_scale, scratch)
         return loss

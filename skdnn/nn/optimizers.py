@@ -13,7 +13,7 @@ happens to SGD's step size after each epoch and when training stops improving. A
 loop calls ``step`` per batch, ``after_epoch`` per epoch and ``on_plateau`` when the
 stopping rule fires, and never asks which optimiser it has.
 
-A step goes over the vector in blocks (:func:`skdnn.nn.workspace.blocks`), with one scratch
+A step goes over the vector in blocks (:func:`skdnn.nn._kernels.blocks`), with one scratch
 array for the intermediate results. Written naively, each of the ten element-wise operations
 of an Adam step would allocate a temporary as large as the network (NumPy returns large freed
 blocks to the system, so each one costs page faults too) and stream the whole vector through
@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .workspace import BLOCK, blocks
+from ._kernels import BLOCK, blocks
 
 
 def _scratch(theta, scratch):

@@ -58,9 +58,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._kernels import column_sums, row_sums
 from .init import xavier_normal
-from .layout import Layout
-from .losses import loss_and_output_delta
+from .layout import Layout, Model
+from .losses import loss_and_output_delta, output_values
 
 #: Batch norm's variance floor, torch's default.
 BN_EPS = 1e-5
@@ -79,21 +80,6 @@ def _sigmoid(x):
     return out
 
 
-def _row_sums(a):
-    """``a.sum(axis=1)`` of a 2-D array, as a product with ones: NumPy reduces short rows
-    slowly, BLAS does not."""
-    return a @ np.ones(a.shape[1], dtype=a.dtype)
-
-
-def _column_sums(a):
-    """``a.sum(axis=0)``, of a 2-D array or of each ``(rows, columns)`` block of a 3-D one,
-    as a product with ones (see :func:`_row_sums`)."""
-    if a.ndim == 2:
-        return np.ones(a.shape[0], dtype=a.dtype) @ a
-    return np.matmul(np.ones((a.shape[0], 1, a.shape[1]), dtype=a.dtype), a)
-
-
-# -- sparse masks ------------------------------------------------------------------------------
 def sparsemax(z):
     r"""Sparsemax of each row (Martins and Astudillo, 2016): the Euclidean projection onto
     the probability simplex.
@@ -124,7 +110,7 @@ def sparsemax(z):
     cumsum = np.cumsum(desc, axis=1)
     cumsum -= 1
     rank = np.arange(1, z.shape[1] + 1, dtype=z.dtype)
-    k = _row_sums((rank * desc > cumsum).astype(z.dtype)).astype(np.intp)
+    k = row_sums((rank * desc > cumsum).astype(z.dtype)).astype(np.intp)
     tau = cumsum[np.arange(z.shape[0]), k - 1] / k.astype(z.dtype)
     p = z - tau[:, None]
     return np.maximum(p, 0, out=p)
@@ -228,7 +214,7 @@ def _simplex_backward(s, grad):
     ``diag(s) - s s^T / sum(s)`` that both masks have (sparsemax with ``s`` the support's
     indicator, where it centres ``g`` on the support; 1.5-entmax with ``s = sqrt(p)``)."""
     g = grad * s
-    g -= s * (_row_sums(g) / _row_sums(s))[:, None]
+    g -= s * (row_sums(g) / row_sums(s))[:, None]
     return g
 
 
@@ -321,10 +307,10 @@ class GhostBatchNorm:
                 continue
             stop = start + count * rows
             z3 = z[start:stop].reshape(count, rows, -1)
-            mu = _column_sums(z3)
+            mu = column_sums(z3)
             mu *= 1.0 / rows
             centred = np.subtract(z3, mu, out=xhat[start:stop].reshape(count, rows, -1))
-            var = _column_sums(centred * centred)
+            var = column_sums(centred * centred)
             var *= 1.0 / rows
             inv_c = 1 / np.sqrt(var + BN_EPS)
             centred *= inv_c
@@ -352,8 +338,8 @@ class GhostBatchNorm:
         """``dL/dz`` from ``dL/dy``; adds ``dL/dgamma`` and ``dL/dbeta`` into ``G``."""
         xhat, inv = cache
         gamma = P[f"{self.name}.gamma"]
-        G[f"{self.name}.beta"] += _column_sums(dy)
-        G[f"{self.name}.gamma"] += _column_sums(dy * xhat)
+        G[f"{self.name}.beta"] += column_sums(dy)
+        G[f"{self.name}.gamma"] += column_sums(dy * xhat)
         if isinstance(inv, np.ndarray):  # prediction mode: an affine map per column
             return dy * (gamma * inv)
         g = dy * gamma
@@ -363,9 +349,9 @@ class GhostBatchNorm:
             g3 = g[start:stop].reshape(count, rows, -1)
             x3 = xhat[start:stop].reshape(count, rows, -1)
             out = dz[start:stop].reshape(count, rows, -1)
-            mean_gx = _column_sums(np.multiply(g3, x3, out=out))
+            mean_gx = column_sums(np.multiply(g3, x3, out=out))
             mean_gx *= 1.0 / rows
-            mean_g = _column_sums(g3)
+            mean_g = column_sums(g3)
             mean_g *= 1.0 / rows
             np.multiply(x3, mean_gx, out=out)
             np.subtract(g3, out, out=out)
@@ -499,7 +485,7 @@ class TabNetTrace(NamedTuple):
     codes: list  # the categorical columns' codes, one int array per column
 
 
-class TabNet:
+class TabNet(Model):
     r"""TabNet's structure, parameters layout and passes.
 
     Parameters
@@ -527,11 +513,20 @@ class TabNet:
         Embedding rows of each categorical column.
     cat_emb_dim : int
         Width of every embedding.
+    out_activation : {"softmax", "logistic", "identity"}, default="softmax"
+        The output layer, :mod:`skdnn.nn.losses`.
+    lambda_sparse : float, default=1e-3
+        Weight of the masks' mean entropy in :meth:`loss_and_gradient`.
+    dtype : numpy dtype, default=numpy.float64
+        The dtype of :meth:`init`'s parameters and statistics.
 
     Attributes
     ----------
-    params, stats : Layout
-        The trained parameters and the running statistics.
+    layout, stats : Layout
+        The trained parameters' blocks and the running statistics' blocks.
+    buffers : ndarray of shape (stats.size,)
+        The batch norms' running statistics, which :meth:`init` sets and a training-mode
+        :meth:`forward` updates in place (the engine interface's non-trained state).
     n_embedded : int
         Columns after the embeddings, ``p = n_features + len(cat_idxs) * (cat_emb_dim - 1)``.
     group : ndarray of shape (n_features,) of int
@@ -540,7 +535,10 @@ class TabNet:
 
     def __init__(self, n_features, n_outputs, *, n_d=8, n_a=8, n_steps=3, gamma=1.3,
                  n_independent=2, n_shared=2, virtual_batch_size=128, momentum=0.02,
-                 mask_type="sparsemax", cat_idxs=(), cat_dims=(), cat_emb_dim=1):
+                 mask_type="sparsemax", cat_idxs=(), cat_dims=(), cat_emb_dim=1,
+                 out_activation="softmax", lambda_sparse=1e-3, dtype=np.float64):
+        self.out_activation, self.lambda_sparse = out_activation, lambda_sparse
+        self.dtype = np.dtype(dtype)
         self.n_features, self.n_outputs = n_features, n_outputs
         self.n_d, self.n_a, self.n_steps, self.gamma = n_d, n_a, n_steps, float(gamma)
         self.cat_idxs, self.cat_dims = list(cat_idxs), list(cat_dims)
@@ -554,7 +552,8 @@ class TabNet:
         self._numeric = np.setdiff1d(np.arange(n_features), self.cat_idxs)
         self._numeric_positions = starts[self._numeric]
         m = n_d + n_a
-        self.params, self.stats = params, stats = Layout(), Layout()
+        self.layout, self.stats = params, stats = Layout(), Layout()
+        self.buffers = np.zeros(0, dtype=self.dtype)
         for j, n_cat in zip(self.cat_idxs, self.cat_dims, strict=True):
             params.add(f"emb{j}", (n_cat, cat_emb_dim))
         self.bn0 = GhostBatchNorm("bn0", p, None, 0.01, params, stats)
@@ -577,9 +576,14 @@ class TabNet:
         n_glu = len(self.transformers[0].layers) if self.transformers else 0
         return (self.n_steps + 1) * (6 * 2 * m * max(n_glu, 1) + 4 * p) + 2 * p
 
+    @property
+    def row_bytes(self):
+        """About the memory of one row's prediction-mode forward pass."""
+        return self.row_entries * self.dtype.itemsize
+
     # -- set-up ----------------------------------------------------------------------------
-    def init(self, rng, dtype=np.float64, X=None):
-        r"""New ``(theta, stats)`` vectors.
+    def init(self, rng, X=None):
+        r"""New parameters ``theta``, and new running statistics in ``buffers``.
 
         With the training input ``X``, the initial batch norm's running statistics start at
         ``X``'s means and variances (after the embeddings) rather than at 0 and 1: with its
@@ -595,9 +599,10 @@ class TabNet:
         ``N(0, 1)`` (torch's); batch norms ``gamma = 1``, ``beta = 0``, running mean 0 and
         variance 1.
         """
-        theta = np.empty(self.params.size, dtype=dtype)
-        stats = np.empty(self.stats.size, dtype=dtype)
-        P, S = self.params.views(theta), self.stats.views(stats)
+        dtype = self.dtype
+        theta = np.empty(self.layout.size, dtype=dtype)
+        stats = self.buffers = np.empty(self.stats.size, dtype=dtype)
+        P, S = self.layout.views(theta), self.stats.views(stats)
         for name, view in P.items():
             kind = name.rsplit(".", 1)[-1]
             if name.startswith("emb"):
@@ -614,7 +619,7 @@ class TabNet:
             x, _ = self.embed(P, X)
             S["bn0.mean"][...] = x.mean(axis=0)
             S["bn0.var"][...] = x.var(axis=0, ddof=1)
-        return theta, stats
+        return theta
 
     def _batch_norms(self):
         yield self.bn0
@@ -638,13 +643,14 @@ class TabNet:
             codes.append(code)
         return x, codes
 
-    def forward(self, theta, stats, X, training=False):
+    def forward(self, theta, X, training=False, rng=None):
         """Logits ``(n, n_outputs)`` and the :class:`TabNetTrace`.
 
-        ``training=True`` uses each ghost batch's statistics and updates ``stats`` in
-        place; ``False`` uses the running statistics (prediction).
+        ``training=True`` uses each ghost batch's statistics and updates ``buffers`` (the
+        running statistics) in place; ``False`` uses the running statistics (prediction).
+        TabNet draws nothing at random: ``rng`` is unused.
         """
-        P, S = self.params.views(theta), self.stats.views(stats)
+        P, S = self.layout.views(theta), self.stats.views(self.buffers)
         x, codes = self.embed(P, X)
         x_bn, bn0 = self.bn0.forward(P, S, x, training)
         out, cache = self.transformers[0].forward(P, S, x_bn, training)
@@ -669,7 +675,7 @@ class TabNet:
                               hidden, codes)
 
     # -- backward --------------------------------------------------------------------------
-    def backward(self, theta, trace, delta, grad, *, dmasks=None, input_gradient=False):
+    def backward(self, theta, trace, delta, grad=None, input_gradient=False, *, dmasks=None):
         r"""The chain rule from ``delta = dL/dz`` down to the parameters (into ``grad``,
         overwritten) and, when asked, to the raw input.
 
@@ -679,18 +685,22 @@ class TabNet:
         trace : TabNetTrace
             From :meth:`forward` on the same ``theta``.
         delta : ndarray of shape (n_samples, n_outputs)
-        grad : ndarray of shape (params.size,)
+        grad : ndarray of shape (layout.size,) or None
+            Receives ``dL/dtheta`` (overwritten); None: a new array.
+        input_gradient : bool
         dmasks : list of ndarray of shape (n_samples, p) or None
             Extra ``dL/dM_s`` of each step (the entropy term's).
-        input_gradient : bool
 
         Returns
         -------
-        ndarray of shape (n_samples, n_features) or None
+        grad : ndarray of shape (layout.size,)
+        dX : ndarray of shape (n_samples, n_features) or None
             ``dL/dX`` when ``input_gradient``: zero in the categorical columns, whose codes
             are not differentiable.
         """
-        P, G = self.params.views(theta), self.params.views(grad)
+        if grad is None:
+            grad = np.empty_like(theta)
+        P, G = self.layout.views(theta), self.layout.views(grad)
         grad[...] = 0
         G["out.W"] += trace.hidden.T @ delta
         dhidden = delta @ P["out.W"].T
@@ -727,12 +737,12 @@ class TabNet:
                 table[:, k] += np.bincount(code, weights=dx[:, pos + k],
                                            minlength=table.shape[0]).astype(table.dtype)
         if not input_gradient:
-            return None
+            return grad, None
         if not self.cat_idxs:
-            return dx
+            return grad, dx
         dX = np.zeros((dx.shape[0], self.n_features), dtype=dx.dtype)
         dX[:, self._numeric] = dx[:, self._numeric_positions]
-        return dX
+        return grad, dX
 
     # -- the objective ---------------------------------------------------------------------
     def entropy(self, masks, sample_weight=None):
@@ -756,38 +766,41 @@ class TabNet:
             dmasks.append(-share * (log + M / (M + ENTROPY_EPS)))
         return value, dmasks
 
-    def loss_and_gradient(self, theta, stats, grad, X, Y, out_activation, *,
-                          sample_weight=None, lambda_sparse=1e-3):
+    def loss_and_gradient(self, theta, grad, X, Y, sample_weight=None, rng=None):
         """One training step's objective (training mode): the loss, with ``grad``
-        overwritten by its gradient and ``stats`` updated.
+        overwritten by its gradient and ``buffers`` updated.
 
         Parameters
         ----------
-        theta, stats, grad : ndarray
+        theta, grad : ndarray of shape (layout.size,)
         X : ndarray of shape (n_samples, n_features)
         Y : ndarray of shape (n_samples, n_outputs)
             Encoded targets, as for :func:`skdnn.nn.losses.loss_and_output_delta`.
-        out_activation : {"softmax", "logistic", "identity"}
         sample_weight : ndarray of shape (n_samples,) or None
-        lambda_sparse : float
+        rng : unused (TabNet draws nothing at random)
 
         Returns
         -------
         loss : float
             The output loss plus ``lambda_sparse`` times the masks' mean entropy.
         """
-        z, trace = self.forward(theta, stats, X, training=True)
-        loss, delta = loss_and_output_delta(z, Y, out_activation, sample_weight)
+        z, trace = self.forward(theta, X, training=True)
+        loss, delta = loss_and_output_delta(z, Y, self.out_activation, sample_weight)
         dmasks = None
-        if lambda_sparse:
+        if self.lambda_sparse:
             entropy, dmasks = self.entropy(trace.masks, sample_weight)
-            loss += lambda_sparse * entropy
+            loss += self.lambda_sparse * entropy
             for dM in dmasks:
-                dM *= lambda_sparse
+                dM *= self.lambda_sparse
         self.backward(theta, trace, delta, grad, dmasks=dmasks)
         return loss
 
-    def explain(self, theta, stats, X):
+    def outputs(self, theta, X):
+        """The output layer's values in prediction mode (running statistics)."""
+        z, _ = self.forward(theta, X)
+        return output_values(z, self.out_activation, out=z)
+
+    def explain(self, theta, X):
         r"""Per-row importances and each step's mask, in the raw columns (prediction mode).
 
         Returns
@@ -797,7 +810,7 @@ class TabNet:
         masks : list of ndarray of shape (n_samples, n_features)
             ``M_s``; an embedded column's entries are summed into its raw column.
         """
-        _, trace = self.forward(theta, stats, X)
+        _, trace = self.forward(theta, X)
         importances = sum(M * d.sum(axis=1, keepdims=True)
                           for M, d in zip(trace.masks, trace.decisions, strict=True))
         return self._to_raw(importances), [self._to_raw(M) for M in trace.masks]

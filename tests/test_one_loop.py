@@ -1,0 +1,147 @@
+"""The one training loop (skdnn._train): the same parameter means the same thing in every
+network's estimator (issue 29, point 2)."""
+
+import signal
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris
+from sklearn.exceptions import ConvergenceWarning
+
+from skdnn import (
+    MLPClassifierFromScratch,
+    MLPRegressorFromScratch,
+    TabNetClassifier,
+    TabNetRegressor,
+)
+from skdnn._train import KeptInterrupt
+from skdnn.nn.tabnet import TabNet
+
+TABNET = dict(n_d=4, n_a=4, n_steps=2, batch_size=50, random_state=0)
+MLP = dict(hidden_layer_sizes=(8,), batch_size=50, random_state=0)
+
+
+def _iris():
+    X, y = load_iris(return_X_y=True)
+    return (X - X.mean(axis=0)) / X.std(axis=0), y
+
+
+def _quiet(fit):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return fit()
+
+
+@pytest.mark.parametrize("make", [
+    lambda: MLPClassifierFromScratch(**MLP, n_iter_no_change=3, tol=1e9, max_iter=50),
+    lambda: TabNetClassifier(**TABNET, n_iter_no_change=3, tol=1e9, max_iter=50,
+                             early_stopping=False),
+], ids=["mlp", "tabnet"])
+def test_every_network_counts_n_iter_no_change_the_same_way(make):
+    # With tol that large no epoch after the first improves: the count passes
+    # n_iter_no_change=3 at the 4th epoch without improvement, the fit's 5th.
+    X, y = _iris()
+    assert _quiet(lambda: make().fit(X, y)).n_iter_ == 5
+
+
+@pytest.mark.parametrize("make", [
+    lambda: MLPClassifierFromScratch(**MLP, early_stopping=True, max_iter=60),
+    lambda: TabNetClassifier(**TABNET, early_stopping=True, max_iter=60),
+    lambda: MLPRegressorFromScratch(**MLP, early_stopping=True, max_iter=60),
+    lambda: TabNetRegressor(**TABNET, early_stopping=True, max_iter=60),
+], ids=["mlp-classifier", "tabnet-classifier", "mlp-regressor", "tabnet-regressor"])
+def test_early_stopping_keeps_the_epoch_of_the_best_validation_score(make):
+    # One criterion: a classifier's validation accuracy (ties broken by the loss), a
+    # regressor's validation R^2; the kept epoch is the best one's.
+    X, y = _iris()
+    if "Regressor" in type(make()).__name__:
+        X, y = X[:, 1:], X[:, 0]
+    model = _quiet(lambda: make().fit(X, y))
+    scores = model.validation_scores_
+    assert len(scores) == model.n_iter_ > 1
+    assert model.best_validation_score_ == max(scores)
+    best = int(np.argmax(scores))
+    if "Classifier" in type(model).__name__:  # equal accuracies: the lowest loss among them
+        tied = [i for i, s in enumerate(scores) if s == max(scores)]
+        best = min(tied, key=lambda i: model.validation_loss_curve_[i])
+    assert model.best_validation_loss_ == model.validation_loss_curve_[best]
+
+
+@pytest.fixture
+def sigint_as_in_a_terminal():
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("sigint_as_in_a_terminal")
+@pytest.mark.parametrize("how", ["signal", "raise"])
+def test_ctrl_c_keeps_tabnet_s_weights_warns_and_reraises(monkeypatch, how):
+    # 150 rows in batches of 50: 3 batches an epoch. A Ctrl-C in the 2nd batch of epoch 3
+    # waits for the end of that batch; a KeyboardInterrupt raised in the 3rd batch's
+    # gradient stops there: the same 8 steps either way.
+    X, y = _iris()
+    calls, original = [], TabNet.loss_and_gradient
+    n_batch = 8 if how == "signal" else 9
+
+    def loss_and_gradient(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == n_batch:
+            if how == "signal":
+                signal.raise_signal(signal.SIGINT)
+            else:
+                raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(TabNet, "loss_and_gradient", loss_and_gradient)
+    model = TabNetClassifier(**TABNET, max_iter=50, early_stopping=False)
+    with pytest.warns(UserWarning, match="interrupted .*in epoch 3: .*after 2 complete"):
+        with pytest.raises(KeptInterrupt):
+            model.fit(X, y)
+    assert len(calls) == n_batch
+    assert model.n_iter_ == 2 and len(model.loss_curve_) == 2
+    monkeypatch.undo()
+    two = _quiet(lambda: TabNetClassifier(**TABNET, max_iter=2, early_stopping=False).fit(X, y))
+    assert not np.array_equal(model._theta, two._theta)  # the steps of epoch 3 count
+    assert model.predict(X).shape == y.shape and np.isfinite(model.predict_proba(X)).all()
+
+
+@pytest.mark.parametrize("Estimator", [TabNetClassifier, TabNetRegressor])
+def test_tabnet_partial_fit_goes_on_where_the_last_call_stopped(Estimator):
+    # Two calls are the two epochs of one fit: the weights, Adam's moments and the
+    # shuffles' random stream all go on from the previous call.
+    X, y = _iris()
+    if Estimator is TabNetRegressor:
+        X, y = X[:, 1:], X[:, 0]
+    extra = {"classes": np.unique(y)} if Estimator is TabNetClassifier else {}
+    stream = Estimator(**TABNET)
+    stream.partial_fit(X, y, **extra)
+    assert stream.n_iter_ == 1 and len(stream.loss_curve_) == 1
+    stream.partial_fit(X, y)
+    assert len(stream.loss_curve_) == 2 and stream.t_ == 2 * len(y)
+    whole = _quiet(lambda: Estimator(**TABNET, max_iter=2, early_stopping=False).fit(X, y))
+    np.testing.assert_allclose(stream._theta, whole._theta, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(stream.loss_curve_, whole.loss_curve_, rtol=1e-12)
+
+
+def test_tabnet_partial_fit_asks_for_the_classes_first_and_refuses_early_stopping():
+    X, y = _iris()
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        TabNetClassifier(**TABNET).partial_fit(X, y)
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping"):
+        TabNetClassifier(**TABNET, early_stopping=True).partial_fit(X, y, classes=[0, 1, 2])
+    model = TabNetClassifier(**TABNET).partial_fit(X[y < 2], y[y < 2], classes=[0, 1, 2])
+    assert list(model.classes_) == [0, 1, 2] and model.predict_proba(X).shape == (150, 3)
+    with pytest.raises(ValueError, match="not in"):
+        model.partial_fit(X, np.where(y == 2, 7, y))
+
+
+@pytest.mark.parametrize("Estimator", [MLPClassifierFromScratch, TabNetClassifier])
+def test_a_fit_that_learned_nothing_says_so_for_every_network(Estimator):
+    # Features that carry nothing (all zero): no network can beat the constant prediction.
+    X = np.zeros((200, 4))
+    y = np.random.default_rng(0).integers(0, 2, 200)
+    params = MLP if Estimator is MLPClassifierFromScratch else TABNET
+    with pytest.warns(ConvergenceWarning, match="no better than always predicting"):
+        Estimator(**params, max_iter=3).fit(X, y)
