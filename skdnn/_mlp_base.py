@@ -10,7 +10,7 @@ and how they score; each supplies those through a handful of small methods
     _fit                       a failed fit leaves every attribute as it was
       _fit_checked             validate, build the network, split off frozen layers
         _fit_lbfgs(fit)        SciPy's L-BFGS on the flat parameter vector, or
-        fit_loop(fit)          the epochs of sgd / adam (skdnn._train.loop)
+        fit.fit_loop()         the epochs of sgd / adam (skdnn._train.loop)
         check_learned          a fit that learned nothing: its likely cause
         _commit                the fitted attributes, only once training succeeded
 
@@ -54,7 +54,6 @@ from ._train import (
     StoppingRule,
     TrainingState,
     diverged,
-    fit_loop,
     generator,
     interrupted_message,
     outputs_in_blocks,
@@ -325,7 +324,7 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
                 # third faster than one (benchmarks/README.md, "BLAS threads of training").
                 fit = self._stochastic_fit(top, top_theta, train, record, rng, callbacks,
                                            fitted, incremental)
-                fit_loop(fit)
+                fit.fit_loop()
                 top_theta = fit.theta
         except Interrupted as interrupted:
             return self._keep_interrupted(network, merge(interrupted.theta), record, rng,
@@ -428,7 +427,7 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
     # -- training: the solvers ---------------------------------------------------------------
     def _fit_lbfgs(self, network, theta, data, record, callbacks, fitted):
         """SciPy's L-BFGS-B on the flat parameters; returns the trained vector. SciPy runs
-        the iterations, so this is the one fit outside :func:`skdnn._train.fit_loop`; it
+        the iterations, so this is the one fit outside :meth:`skdnn._train.Loop.fit_loop`; it
         shares the record, the callbacks and Ctrl-C with it."""
         dtype = network.dtype
         grad = np.empty(network.size, dtype=dtype)

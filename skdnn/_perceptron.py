@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from numbers import Integral, Real
-from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -21,11 +20,14 @@ from ._docs import DocLinkMixin, predicts
 from ._train import (
     CallbackSupportMixin,
     EpochCallbacks,
+    Interrupted,
     KeptInterrupt,
+    Loop,
     Record,
     StoppingRule,
     combined_sample_weight,
     generator,
+    interrupted_message,
     one_blas_thread,
     unchanged_on_failure,
 )
@@ -96,11 +98,19 @@ def _accuracy(W, b, data):
     return float(s @ (engine.predicted_index(X @ W + b) == y_index)) / float(s.sum())
 
 
-class _Epochs(NamedTuple):
-    """What the epochs of one fit share: the engine's weights, the training and validation
-    data ``(X, y_index, s)``, the generator, the callbacks, the features' root-mean-squares
-    and the training record."""
+@dataclass
+class _Epochs(Loop):
+    """The perceptron's epochs, run by the one loop (:class:`skdnn._train.Loop`).
 
+    An epoch is a pass of the perceptron's own rule (online, or one step per mini-batch),
+    not gradient steps on a loss, and what the fit keeps after it is the averaged or the
+    pocket's weights, not the last ones; so the perceptron supplies its own
+    :meth:`run_epoch` and :meth:`end_epoch` and shares the loop, its record, stopping rule,
+    callbacks and Ctrl-C. ``train`` and ``valid`` are ``(X, y_index, s)``; ``scale`` the
+    features' root-mean-squares.
+    """
+
+    estimator: object
     weights: engine.Weights
     train: tuple
     valid: tuple | None
@@ -108,6 +118,72 @@ class _Epochs(NamedTuple):
     callbacks: EpochCallbacks
     scale: np.ndarray
     record: PerceptronRecord
+    max_epochs: int
+    stop: str = "max_iter"
+    mistakes: float = 0.0
+    last: tuple | None = None  # the kept weights of the last complete epoch
+    progress: float = np.inf
+
+    def __post_init__(self):
+        est = self.estimator
+        X, y_index, s = self.train
+        self.Y = est._targets(y_index, self.weights.W.shape[1], X.dtype)
+        self.total = float(s.sum())
+        scored = self.valid if est.early_stopping else self.train
+        self.score = lambda W, b: _accuracy(W, b, scored)
+        self.pocket = engine.Pocket(self.score) if est.pocket else None
+        self.rule = StoppingRule(est.tol or 0.0, lambda record: (record.best_progress,))
+
+    def run_epoch(self):
+        """One pass of the rule; the epoch's loss (the mistakes' margins, summed)."""
+        est, weights, pocket = self.estimator, self.weights, self.pocket
+        X, _, s = self.train
+        loss, self.mistakes = est._one_epoch(weights, (X, self.Y, s), self.rng, pocket)
+        est._check_finite(weights.W, weights.b)
+        separated = self.mistakes == 0 and est.penalty is None
+        # Separating weights are better than an average of worse ones.
+        kept = weights.average() if not separated else (weights.W.copy(), weights.b.copy())
+        kept_score = None if pocket is None else pocket.offer(*kept)
+        if pocket is not None:
+            pocket.offer(weights.W, weights.b)
+            kept = pocket.best
+        self.last = kept  # the weights of a complete epoch are kept
+        # The mean distance of the samples on the wrong side of their lines, with each
+        # feature in units of its scale. All margins 0 (zero weights) measure nothing.
+        norm = max(float(np.linalg.norm(weights.W * self.scale[:, None])), 1e-300)
+        self.progress = loss / self.total / norm if loss or not self.mistakes else np.inf
+        if est.early_stopping:
+            self.progress = -(self.score(*kept) if kept_score is None else kept_score)
+        return loss
+
+    def end_epoch(self, loss):
+        """The record, the stopping rule, the callbacks; True to stop."""
+        est, record = self.estimator, self.record
+        record.n_iter += 1
+        record.t = float(record.n_iter * self.train[0].shape[0] + 1)
+        if est.verbose:
+            print(f"Epoch {record.n_iter}: loss {loss / self.total:.6g}, training error "
+                  f"{self.mistakes / self.total:.4f}"
+                  + (f", validation accuracy {-self.progress:.4f}" if est.early_stopping
+                     else ""))
+        if est.tol is not None and self.rule.update(record, (self.progress,)):
+            record.best_progress = self.progress
+        kept, scored = self.last, self.valid or self.train
+        if self.callbacks.end_epoch(lambda: est._attributes(*kept, scored)):
+            self.stop = "callback"
+        elif self.mistakes == 0 and est.penalty is None:
+            self.stop = "separated"
+        # scikit-learn's Perceptron counts n_iter_no_change with >= (the networks, as its
+        # MLP, with >): the drop-in keeps its own.
+        elif est.tol is not None and record.no_improvement_count >= est.n_iter_no_change:
+            self.stop = "no_change"
+        return self.stop != "max_iter"
+
+    def kept(self):
+        """On a Ctrl-C: the weights of the complete epochs; none, and the fit is undone."""
+        if self.last is None:
+            raise KeyboardInterrupt
+        return self.last
 
 
 class PerceptronClassifier(
@@ -337,24 +413,27 @@ class PerceptronClassifier(
         weights = self._weights(*self._initial(init, X), rule_scale)
         callbacks = EpochCallbacks(self, (X, y, sample_weight), self.max_iter)
         record = PerceptronRecord(rule_scale=rule_scale)
-        run = _Epochs(weights, train, valid, rng, callbacks, scale, record)
+        run = _Epochs(self, weights, train, valid, rng, callbacks, scale, record, self.max_iter)
+        interrupted = None
         with np.errstate(over="ignore", invalid="ignore"), one_blas_thread():
-            (W, b), stop, mistakes = self._epochs(run)
+            try:
+                run.fit_loop()
+            except Interrupted as stopped:
+                interrupted = stopped
+            W, b = run.last
             attributes = self._attributes(W, b, valid or train)
         record.raw_coef, record.raw_intercept = W.copy(), b.copy()  # fit's kept weights
         self._commit(attributes, record)
-        if stop == "interrupted":
+        if interrupted is not None:
             callbacks.end_fit()
-            warn(f"Training was interrupted (KeyboardInterrupt) in epoch {record.n_iter + 1}: "
-                 f"the model keeps the weights of the {record.n_iter} complete epoch(s) before "
-                 "it.", UserWarning)
+            warn(interrupted_message(interrupted, keeps_partial=False), UserWarning)
             raise KeptInterrupt
-        if stop == "max_iter" and mistakes:
+        if run.stop == "max_iter" and run.mistakes:
             warn(f"max_iter={self.max_iter} epochs ended the fit before the stopping rule did: "
-                 f"its last epoch still made mistakes (of total sample weight {mistakes:g}). "
-                 "Raise max_iter, or set tol; the data may not be linearly separable.",
-                 ConvergenceWarning)
-        elif stop == "no_change":
+                 f"its last epoch still made mistakes (of total sample weight "
+                 f"{run.mistakes:g}). Raise max_iter, or set tol; the data may not be linearly "
+                 "separable.", ConvergenceWarning)
+        elif run.stop == "no_change":
             self._warn_if_below_constant((W, b), train)
         callbacks.end_fit()
         return self
@@ -376,63 +455,6 @@ class PerceptronClassifier(
         """Set the fitted attributes: the weights' and the training record's."""
         for name, value in {**attributes, **record.attributes()}.items():
             setattr(self, name, value)
-
-    def _epochs(self, run):
-        """Epochs until a rule stops them; returns the kept weights, the rule ("separated",
-        "no_change", "callback" or "max_iter") and the last epoch's weight of mistakes."""
-        weights, train, valid, record = run.weights, run.train, run.valid, run.record
-        X, y_index, s = train
-        Y, total = self._targets(y_index, weights.W.shape[1], X.dtype), float(s.sum())
-        scored = valid if self.early_stopping else train
-
-        def score(W, b):
-            return _accuracy(W, b, scored)
-
-        pocket = engine.Pocket(score) if self.pocket else None
-        rule = StoppingRule(self.tol or 0.0, lambda record: (record.best_progress,))
-        stop, kept, mistakes, done = "max_iter", None, 0.0, 0
-        try:
-            for epoch in range(1, self.max_iter + 1):
-                run.callbacks.begin_epoch()
-                loss, mistakes = self._one_epoch(weights, (X, Y, s), run.rng, pocket)
-                self._check_finite(weights.W, weights.b)
-                separated = mistakes == 0 and self.penalty is None
-                # Separating weights are better than an average of worse ones.
-                kept = (weights.average() if not separated
-                        else (weights.W.copy(), weights.b.copy()))
-                kept_score = None if pocket is None else pocket.offer(*kept)
-                if pocket is not None:
-                    pocket.offer(weights.W, weights.b)
-                    kept = pocket.best
-                done = epoch  # the weights of a complete epoch are kept
-                # The mean distance of the samples on the wrong side of their lines, with each
-                # feature in units of its scale. All margins 0 (zero weights) measure nothing.
-                norm = max(float(np.linalg.norm(weights.W * run.scale[:, None])), 1e-300)
-                progress = loss / total / norm if loss or not mistakes else np.inf
-                if self.early_stopping:
-                    progress = -(score(*kept) if kept_score is None else kept_score)
-                if self.verbose:
-                    print(f"Epoch {epoch}: loss {loss / total:.6g}, training error "
-                          f"{mistakes / total:.4f}" + (f", validation accuracy {-progress:.4f}"
-                                                       if self.early_stopping else ""))
-                if self.tol is not None and rule.update(record, (progress,)):
-                    record.best_progress = progress
-                if run.callbacks.end_epoch(lambda kept=kept: self._attributes(*kept,
-                                                                              valid or train)):
-                    stop = "callback"
-                elif separated:
-                    stop = "separated"
-                elif (self.tol is not None
-                      and record.no_improvement_count >= self.n_iter_no_change):
-                    stop = "no_change"
-                if stop != "max_iter":
-                    break
-        except KeyboardInterrupt:  # Ctrl-C: keep the weights of the epochs that ended
-            if not done:
-                raise  # nothing trained to keep
-            stop, epoch = "interrupted", done
-        record.n_iter, record.t = epoch, float(epoch * X.shape[0] + 1)
-        return kept, stop, mistakes
 
     def _one_epoch(self, weights, data, rng, pocket):
         """One pass over ``data`` ``(X, Y, s)``, online or in mini-batches, in a new order if

@@ -6,7 +6,7 @@ holds the estimator contract: validation, categorical columns, targets, scores, 
 state and the explanations::
 
     fit / partial_fit       validate, encode categories and targets, build or continue the
-      _fit                  network; fit_loop (skdnn._train); check_learned; _commit (the
+      _fit                  network; Fit.fit_loop (skdnn._train); check_learned; _commit (the
                             fitted attributes, only once training succeeded: a failed fit
                             leaves the estimator as it was, unchanged_on_failure)
 """
@@ -53,7 +53,6 @@ from ._train import (
     StoppingRule,
     TrainingState,
     combined_sample_weight,
-    fit_loop,
     generator,
     interrupted_message,
     one_blas_thread,
@@ -475,7 +474,7 @@ class _BaseTabNet(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
         # share, and waiting threads cost more than they save.
         with one_blas_thread(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             try:
-                fit_loop(fit)
+                fit.fit_loop()
             except Interrupted as interrupted:
                 record.rng_state = rng.bit_generator.state
                 self._commit(network, interrupted.theta, record, X)

@@ -18,7 +18,7 @@ from .loop import (
     SCORE_ROWS,
     Data,
     Fit,
-    fit_loop,
+    Loop,
     logits_in_blocks,
     outputs_in_blocks,
     training_scores,
@@ -30,8 +30,8 @@ from .weights import combined_sample_weight, generator, one_blas_thread
 
 __all__ = [
     "CALLBACK_ATTRIBUTES", "SCORE_ROWS", "CallbackSupportMixin", "Data", "DeferredInterrupt",
-    "EpochCallbacks", "Fit", "Interrupted", "KeptInterrupt", "Record", "StoppingRule",
-    "TrainingState", "combined_sample_weight", "diverged", "fit_loop", "generator",
+    "EpochCallbacks", "Fit", "Interrupted", "Loop", "KeptInterrupt", "Record", "StoppingRule",
+    "TrainingState", "combined_sample_weight", "diverged", "generator",
     "interrupted_message", "logits_in_blocks", "one_blas_thread", "outputs_in_blocks",
     "training_scores", "unchanged_on_failure", "validation_key", "validation_split",
 ]

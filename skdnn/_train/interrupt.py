@@ -60,13 +60,17 @@ class Interrupted(Exception):
         self.epoch, self.complete, self.theta = epoch, complete, theta
 
 
-def interrupted_message(interrupted, what="epoch", best=False):
+def interrupted_message(interrupted, what="epoch", best=False, keeps_partial=True):
     """The warning of a fit that keeps its weights after a Ctrl-C: where it stopped, and
-    what the model keeps (``best``: the weights of the best validation epoch)."""
+    what the model keeps (``best``: the weights of the best validation epoch;
+    ``keeps_partial``: the steps of an epoch stopped in its middle, else only the complete
+    epochs', as the perceptron's averaged weights)."""
     n = interrupted.epoch
     kept = "the weights of the best validation epoch" if best else "the weights trained until then"
     if interrupted.complete:
         when = f"at the end of {what} {n}: the model keeps {kept}"
+    elif not keeps_partial:
+        when = f"in {what} {n}: the model keeps the weights of the {n - 1} complete {what}(s)"
     elif what == "iteration":
         when = (f"in {what} {n}: the model keeps the parameters of iteration {n - 1}, the "
                 "last complete one")

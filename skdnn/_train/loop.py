@@ -1,16 +1,19 @@
-"""The one training loop of every network, skorch-style::
+"""The one training loop of every estimator, skorch-style::
 
-    fit_loop(fit)                 epochs until a stopping piece ends them; Ctrl-C keeps
-      run_epoch(fit)                shuffled mini-batches, one train_step each
-        train_step(fit, batch)        loss_and_gradient, gradient clipping, the optimiser step
-      evaluate(fit)                 the validation score and loss (early stopping)
-      end_epoch(fit, loss)          record, stopping rule, callbacks, schedule, plateau
+    Loop.fit_loop()               epochs until end_epoch says stop; Ctrl-C keeps what
+                                  kept() returns
+      Fit.run_epoch()               shuffled mini-batches, one train_step each
+        Fit.train_step(batch)         loss_and_gradient, gradient clipping, optimiser step
+      Fit.end_epoch(loss)           record, divergence, evaluate (validation score and
+                                    loss), stopping rule, callbacks, schedule, plateau
 
 It knows the networks only through the engine's interface (:class:`skdnn.nn.layout.Model`:
 ``loss_and_gradient``, ``forward``, ``buffers``) and the optimisers only through their
 registry's (``step``, ``after_epoch``, ``on_plateau``). What differs between estimators (the
 score, the early-stopping key, the attributes a callback's model would have, the divergence
-diagnosis) arrives as functions in the one :class:`Fit` that every step takes.
+diagnosis) arrives as functions in the one :class:`Fit` whose methods the steps are. The
+perceptron, whose epoch is its own rule's rather than gradient steps, runs its epochs
+through the same :class:`Loop`.
 """
 
 from __future__ import annotations
@@ -49,9 +52,58 @@ class Data(NamedTuple):
     y: np.ndarray
 
 
+class Loop:
+    """The loop itself, skorch's ``fit_loop``: epochs until :meth:`end_epoch` says stop.
+
+    A subclass supplies :meth:`run_epoch` (one pass over the data; its loss),
+    :meth:`end_epoch` (what follows it; True to stop) and :meth:`kept` (what a Ctrl-C keeps),
+    and has ``record`` (a :class:`~skdnn._train.state.Record` with ``n_iter``), ``callbacks``
+    and ``max_epochs``. :class:`Fit` is the networks' (mini-batches of gradient steps);
+    the perceptron's epochs are its own rule's (``skdnn._perceptron``).
+    """
+
+    interrupt: DeferredInterrupt | None = None
+
+    def fit_loop(self):
+        """Run the epochs.
+
+        Raises
+        ------
+        Interrupted
+            On a KeyboardInterrupt (a Ctrl-C waits for the next :meth:`DeferredInterrupt.check`,
+            after each batch and each epoch), with what :meth:`kept` returns.
+        """
+        record = self.record
+        record.n_iter = 0  # epochs of this call, as in scikit-learn
+        epoch = 1  # the epoch running, from 1
+        with DeferredInterrupt() as self.interrupt:
+            try:
+                for _ in range(self.max_epochs):
+                    epoch = record.n_iter + 1
+                    self.callbacks.begin_epoch()
+                    if self.end_epoch(self.run_epoch()):
+                        break
+                    self.interrupt.check()
+            except KeyboardInterrupt:
+                raise Interrupted(epoch, record.n_iter == epoch, self.kept()) from None
+        self.finish()
+
+    def run_epoch(self):
+        raise NotImplementedError
+
+    def end_epoch(self, loss):
+        raise NotImplementedError
+
+    def kept(self):
+        raise NotImplementedError
+
+    def finish(self):
+        """What the end of the loop leaves (nothing by default)."""
+
+
 @dataclass
-class Fit:
-    """What the steps of one fit share.
+class Fit(Loop):
+    """One fit of a network: what the steps share, and the steps.
 
     Parameters
     ----------
@@ -107,150 +159,126 @@ class Fit:
     clip_value: float | None = None
     incremental: bool = False
     verbose: bool = False
-    interrupt: DeferredInterrupt | None = None
     grad: np.ndarray | None = None
     best: tuple | None = None
 
+    def fit_loop(self):
+        """Train for up to ``max_epochs`` epochs; leave the trained parameters (with early
+        stopping, the best validated ones, and their buffers) in ``theta``."""
+        if sp.issparse(self.train.X):  # row slices for the mini-batches
+            self.train = self.train._replace(X=self.train.X.tocsr())
+        self.grad = np.empty_like(self.theta)
+        if self.val is not None:
+            self.best = (self.theta.copy(), self.network.buffers.copy())
+        super().fit_loop()
 
-def fit_loop(fit):
-    """Train ``fit.network`` for up to ``max_epochs`` epochs; leave the trained parameters
-    (with early stopping, the best validated ones, and their buffers) in ``fit.theta``.
+    def finish(self):
+        self.record.optimizer_state = self.state
+        if self.best is not None:
+            self.theta[...], self.network.buffers[...] = self.best
 
-    Raises
-    ------
-    Interrupted
-        On a KeyboardInterrupt (Ctrl-C waits for the end of the current batch), with the
-        parameters to keep.
-    """
-    record = fit.record
-    if sp.issparse(fit.train.X):  # row slices for the mini-batches
-        fit.train = fit.train._replace(X=fit.train.X.tocsr())
-    fit.grad = np.empty_like(fit.theta)
-    if fit.val is not None:
-        fit.best = (fit.theta.copy(), fit.network.buffers.copy())
-    record.n_iter = 0  # epochs of this call, as in scikit-learn
-    epoch = 1  # the epoch running, from 1
-    with DeferredInterrupt() as fit.interrupt:
-        try:
-            for _ in range(fit.max_epochs):
-                epoch = record.n_iter + 1
-                fit.callbacks.begin_epoch()
-                if end_epoch(fit, run_epoch(fit)):
-                    break
-        except KeyboardInterrupt:
-            record.optimizer_state = fit.state
-            _restore_best(fit)
-            raise Interrupted(epoch, record.n_iter == epoch, fit.theta) from None
-    record.optimizer_state = fit.state
-    _restore_best(fit)
+    def kept(self):
+        """On a Ctrl-C: the parameters trained so far (with early stopping, the best)."""
+        self.finish()
+        return self.theta
 
+    def run_epoch(self):
+        """One pass over the training data in mini-batches, a :meth:`train_step` each; the
+        epoch's loss (the batches' losses averaged over the samples)."""
+        train = self.train
+        n_samples = train.X.shape[0]
+        order = self.rng.permutation(n_samples) if self.shuffle else None
+        # Shuffled batches are gathered into arrays allocated once (the network's workspace,
+        # where it has one); unshuffled ones are views.
+        workspace = getattr(self.network, "workspace", None)
+        batches = minibatches((train.X, train.Y, train.sample_weight), self.batch_size,
+                              order=order, workspace=workspace)
+        accumulated = 0.0
+        for batch in batches:
+            accumulated += self.train_step(*batch) * batch[0].shape[0]
+            self.interrupt.check()  # a Ctrl-C held during the step
+        return accumulated / n_samples
 
-def _restore_best(fit):
-    if fit.best is not None:
-        fit.theta[...], fit.network.buffers[...] = fit.best
+    def train_step(self, X, Y, sample_weight):
+        """One optimiser step on a batch; returns the batch's loss."""
+        if sample_weight is not None and not sample_weight.sum() > 0:
+            return 0.0  # a batch of zero-weight samples has nothing to learn from
+        theta, grad = self.theta, self.grad
+        loss = self.network.loss_and_gradient(theta, grad, X, Y, sample_weight=sample_weight,
+                                              rng=self.rng)
+        if self.clip_value is not None:  # pytorch-tabnet's clip_grad_norm_
+            norm = math.sqrt(float(grad @ grad))
+            if norm > self.clip_value:
+                grad *= self.clip_value / (norm + 1e-6)
+        workspace = getattr(self.network, "workspace", None)
+        scratch = (None if workspace is None
+                   else workspace.array("scratch", (min(theta.size, BLOCK),)))
+        self.optimizer.step(theta, grad, self.state, scratch)
+        return loss
 
+    def evaluate(self, diverged_now=False):
+        """The validation score and loss of the current parameters (NaN for weights that
+        overflow or diverged), appended to the record's curves."""
+        network, val, record = self.network, self.val, self.record
+        z = None if diverged_now else logits_in_blocks(network, self.theta, val.X)
+        if z is None or not np.isfinite(z).all():  # overflowing weights have no score
+            score = loss = np.nan
+        else:
+            loss = float(output_loss(z, val.Y, network.out_activation, val.sample_weight))
+            outputs = output_values(z, network.out_activation, out=z)
+            score = float(self.score(outputs, val.y, val.sample_weight))
+        record.validation_scores.append(score)
+        record.validation_loss_curve.append(loss)
+        if self.verbose:
+            print(f"Validation score: {score:f}")
+        return score, loss
 
-def run_epoch(fit):
-    """One pass over the training data in mini-batches, a :func:`train_step` each; the
-    epoch's loss (the batches' losses averaged over the samples)."""
-    train = fit.train
-    n_samples = train.X.shape[0]
-    order = fit.rng.permutation(n_samples) if fit.shuffle else None
-    # Shuffled batches are gathered into arrays allocated once (the network's workspace,
-    # where it has one); unshuffled ones are views.
-    workspace = getattr(fit.network, "workspace", None)
-    batches = minibatches((train.X, train.Y, train.sample_weight), fit.batch_size, order=order,
-                          workspace=workspace)
-    accumulated = 0.0
-    for batch in batches:
-        accumulated += train_step(fit, *batch) * batch[0].shape[0]
-        fit.interrupt.check()  # a Ctrl-C held during the step
-    return accumulated / n_samples
-
-
-def train_step(fit, X, Y, sample_weight):
-    """One optimiser step on a batch; returns the batch's loss."""
-    if sample_weight is not None and not sample_weight.sum() > 0:
-        return 0.0  # a batch of zero-weight samples has nothing to learn from
-    theta, grad = fit.theta, fit.grad
-    loss = fit.network.loss_and_gradient(theta, grad, X, Y, sample_weight=sample_weight,
-                                         rng=fit.rng)
-    if fit.clip_value is not None:  # pytorch-tabnet's clip_grad_norm_
-        norm = math.sqrt(float(grad @ grad))
-        if norm > fit.clip_value:
-            grad *= fit.clip_value / (norm + 1e-6)
-    workspace = getattr(fit.network, "workspace", None)
-    scratch = (None if workspace is None
-               else workspace.array("scratch", (min(theta.size, BLOCK),)))
-    fit.optimizer.step(theta, grad, fit.state, scratch)
-    return loss
-
-
-def evaluate(fit, diverged_now=False):
-    """The validation score and loss of the current parameters (NaN for weights that
-    overflow or diverged), appended to the record's curves."""
-    network, val, record = fit.network, fit.val, fit.record
-    z = None if diverged_now else logits_in_blocks(network, fit.theta, val.X)
-    if z is None or not np.isfinite(z).all():  # overflowing weights have no score
-        score = loss = np.nan
-    else:
-        loss = float(output_loss(z, val.Y, network.out_activation, val.sample_weight))
-        outputs = output_values(z, network.out_activation, out=z)
-        score = float(fit.score(outputs, val.y, val.sample_weight))
-    record.validation_scores.append(score)
-    record.validation_loss_curve.append(loss)
-    if fit.verbose:
-        print(f"Validation score: {score:f}")
-    return score, loss
-
-
-def end_epoch(fit, loss):
-    """What follows an epoch: the record, divergence, validation and the stopping rule, the
-    callbacks, the learning-rate schedule and its plateaus; True when training stops."""
-    record, rule = fit.record, fit.rule
-    gone = diverged(loss, fit.theta, record.loss_curve)
-    # With early stopping, the best validated weights (if any) survive a divergence.
-    if gone and not (fit.val is not None and np.isfinite(rule.best_key(record)[0])):
-        raise fit.divergence(record.n_iter + 1, loss)
-    record.add_epoch(loss, fit.train.X.shape[0])
-    if fit.verbose:
-        print(f"Iteration {record.n_iter}, loss = {loss:.8f}")
-    if fit.val is not None:
-        score, val_loss = evaluate(fit, gone)
-        if gone:
-            warn("Training diverged; the weights of the best validation epoch are kept.",
-                 ConvergenceWarning)
-        if rule.update(record, fit.rank(score, val_loss)):
-            record.best_validation_score, record.best_validation_loss = score, val_loss
-            fit.best[0][...], fit.best[1][...] = fit.theta, fit.network.buffers
-    elif rule.update(record, (loss,)):
-        record.best_loss = loss
-    if fit.callbacks.end_epoch(lambda: fit.fitted(fit.theta)) or gone:
-        return True  # a callback asked to stop, or the best weights are all that is left
-    fit.optimizer.after_epoch(fit.state, record.t)
-    if rule.exhausted(record, fit.patience):
-        if not _on_plateau(fit):
+    def end_epoch(self, loss):
+        """What follows an epoch: the record, divergence, validation and the stopping rule,
+        the callbacks, the learning-rate schedule and its plateaus; True to stop."""
+        record, rule = self.record, self.rule
+        gone = diverged(loss, self.theta, record.loss_curve)
+        # With early stopping, the best validated weights (if any) survive a divergence.
+        if gone and not (self.val is not None and np.isfinite(rule.best_key(record)[0])):
+            raise self.divergence(record.n_iter + 1, loss)
+        record.add_epoch(loss, self.train.X.shape[0])
+        if self.verbose:
+            print(f"Iteration {record.n_iter}, loss = {loss:.8f}")
+        if self.val is not None:
+            score, val_loss = self.evaluate(gone)
+            if gone:
+                warn("Training diverged; the weights of the best validation epoch are kept.",
+                     ConvergenceWarning)
+            if rule.update(record, self.rank(score, val_loss)):
+                record.best_validation_score, record.best_validation_loss = score, val_loss
+                self.best[0][...], self.best[1][...] = self.theta, self.network.buffers
+        elif rule.update(record, (loss,)):
+            record.best_loss = loss
+        if self.callbacks.end_epoch(lambda: self.fitted(self.theta)) or gone:
+            return True  # a callback asked to stop, or the best weights are all that is left
+        self.optimizer.after_epoch(self.state, record.t)
+        if rule.exhausted(record, self.patience):
+            if not self.on_plateau():
+                return True
+            record.no_improvement_count = 0
+        if self.incremental:
             return True
-        record.no_improvement_count = 0
-    if fit.incremental:
-        return True
-    if record.n_iter == fit.max_epochs:
-        warn(f"Stochastic Optimizer: Maximum iterations ({fit.max_epochs}) reached and the "
-             "optimization hasn't converged yet.", ConvergenceWarning)
-    return False
+        if record.n_iter == self.max_epochs:
+            warn(f"Stochastic Optimizer: Maximum iterations ({self.max_epochs}) reached and the "
+                 "optimization hasn't converged yet.", ConvergenceWarning)
+        return False
 
-
-def _on_plateau(fit):
-    """The stopping rule fired: True to go on (the schedule lowered the learning rate),
-    False to stop."""
-    what = "Validation score" if fit.val is not None else "Training loss"
-    msg = (f"{what} did not improve more than tol={fit.tol:f} for {fit.patience} consecutive "
-           "epochs.")
-    go_on = fit.optimizer.on_plateau(fit.state)
-    if fit.verbose:
-        print(f"{msg} Setting learning rate to {fit.state['learning_rate']:f}" if go_on
-              else f"{msg} Stopping.")
-    return go_on
+    def on_plateau(self):
+        """The stopping rule fired: True to go on (the schedule lowered the learning rate),
+        False to stop."""
+        what = "Validation score" if self.val is not None else "Training loss"
+        msg = (f"{what} did not improve more than tol={self.tol:f} for {self.patience} "
+               "consecutive epochs.")
+        go_on = self.optimizer.on_plateau(self.state)
+        if self.verbose:
+            print(f"{msg} Setting learning rate to {self.state['learning_rate']:f}" if go_on
+                  else f"{msg} Stopping.")
+        return go_on
 
 
 # -- passes over all rows --------------------------------------------------------------------
