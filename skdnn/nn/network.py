@@ -94,8 +94,7 @@ class Params(NamedTuple):
 class Trace(NamedTuple):
     """What the forward pass keeps for the backward pass.
 
-    :meth:`Network.logits` fills it, given ``Trace([], [], [], [])``, and
-    :meth:`Network.backward` reads it.
+    :meth:`Network.forward` returns it, and :meth:`Network.backward` reads it.
 
     Parameters
     ----------
@@ -111,16 +110,15 @@ class Trace(NamedTuple):
 
     See Also
     --------
-    Network.logits : The forward pass, which fills it.
+    Network.forward : The forward pass, which fills it.
     Network.backward : The backward pass, which reads it.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from skdnn.nn import Network, Trace
+    >>> from skdnn.nn import Network
     >>> net = Network([2, 3, 1], "relu", "logistic")
-    >>> trace = Trace([], [], [], [])
-    >>> z = net.logits(net.unpack(np.ones(net.size)), np.ones((4, 2)), trace=trace)
+    >>> z, trace = net.forward(np.ones(net.size), np.ones((4, 2)))
     >>> [a.shape for a in trace.inputs], [a.shape for a in trace.outputs]
     ([(4, 2), (4, 3)], [(4, 3)])
     """
