@@ -29,8 +29,8 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._diagnostics import REGRESSOR
 from ._docs import predicts
-from ._mlp_base import BaseMLPFromScratch, stochastic_only
-from ._train import combined_sample_weight
+from ._mlp_base import BaseMLPFromScratch
+from ._train import combined_sample_weight, partial_fit_available
 from ._validation import validate_numeric
 
 # The parameter and attribute sections both estimators' docstrings share.
@@ -372,7 +372,7 @@ class MLPClassifierFromScratch(ClassifierMixin, BaseMLPFromScratch):
         self.fine_tuning = fine_tuning
 
     # -- public API ------------------------------------------------------------------------
-    @stochastic_only
+    @partial_fit_available
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch of sgd/adam over ``X``, continuing from the current weights.
@@ -700,7 +700,7 @@ class MLPRegressorFromScratch(RegressorMixin, BaseMLPFromScratch):
         self.fine_tuning = fine_tuning
 
     # -- public API ------------------------------------------------------------------------
-    @stochastic_only
+    @partial_fit_available
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch of sgd/adam over ``X``, continuing from the current weights.

@@ -20,8 +20,6 @@ All calculus lives in the engine, :mod:`skdnn.nn`.
 from __future__ import annotations
 
 import copy
-import functools
-import types
 import warnings
 from functools import partial
 from numbers import Integral, Real
@@ -53,6 +51,7 @@ from ._train import (
     KeptInterrupt,
     StoppingRule,
     TrainingState,
+    UnavailableError,
     diverged,
     generator,
     interrupted_message,
@@ -68,32 +67,6 @@ from .nn import optimizers
 from .nn.activations import HIDDEN_ACTIVATIONS
 from .nn.losses import prior_loss
 from .nn.network import Network, Params
-
-
-class _UnavailableError(AttributeError, ValueError):
-    """A method that these parameters make unavailable, and an invalid combination."""
-
-
-class stochastic_only:
-    """Decorator of ``partial_fit``: like scikit-learn's ``available_if``, the method exists
-    only when ``estimator._check_solver()`` passes, but the check's own error propagates (so
-    that the one for early stopping is a ValueError as well as an AttributeError)."""
-
-    def __init__(self, method):
-        self.method = method
-        functools.update_wrapper(self, method)
-
-    def __get__(self, estimator, owner=None):
-        if estimator is None:
-            return self.method
-        try:
-            estimator._check_solver()
-        except _UnavailableError:
-            raise
-        except AttributeError as cause:  # worded as available_if words it
-            raise AttributeError(f"This {type(estimator).__name__!r} has no attribute "
-                                 f"{self.method.__name__!r}") from cause
-        return types.MethodType(self.method, estimator)
 
 
 def _dead_units(network, theta, X, n_rows=10_000):
@@ -213,7 +186,7 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
             # One batch at a time has no held-out set to watch. scikit-learn raises a
             # ValueError when partial_fit is called; this is one, and an AttributeError too,
             # so that hasattr(estimator, "partial_fit") is False, as for lbfgs.
-            raise _UnavailableError("partial_fit does not support early_stopping=True.")
+            raise UnavailableError("partial_fit does not support early_stopping=True.")
         return True
 
     def __sklearn_is_fitted__(self):

@@ -52,10 +52,12 @@ from ._train import (
     KeptInterrupt,
     StoppingRule,
     TrainingState,
+    UnavailableError,
     combined_sample_weight,
     generator,
     interrupted_message,
     one_blas_thread,
+    partial_fit_available,
     training_scores,
     unchanged_on_failure,
     validation_key,
@@ -416,10 +418,14 @@ class _BaseTabNet(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
         with unchanged_on_failure(self):
             return self._fit(X, y, sample_weight)
 
-    def _partial_fit(self, X, y, sample_weight, classes=None):
+    def _check_solver(self):
+        """Whether ``partial_fit`` is available: not with ``early_stopping=True`` (one batch
+        at a time has no held-out set to watch; ``"auto"`` trains it without)."""
         if self.early_stopping is True:
-            raise ValueError("partial_fit does not support early_stopping=True: one batch at "
-                             "a time has no held-out set to watch.")
+            raise UnavailableError("partial_fit does not support early_stopping=True.")
+        return True
+
+    def _partial_fit(self, X, y, sample_weight, classes=None):
         with unchanged_on_failure(self):
             return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
@@ -806,6 +812,7 @@ class TabNetClassifier(ClassifierMixin, _BaseTabNet):
     def _stratify(self, y):
         return y
 
+    @partial_fit_available
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over ``(X, y)``, going on from the current weights, Adam's state and
@@ -892,6 +899,7 @@ class TabNetRegressor(RegressorMixin, _BaseTabNet):
     True""",
     )
 
+    @partial_fit_available
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over ``(X, y)``, going on from the current weights, Adam's state and

@@ -28,21 +28,6 @@ MASK_PAIRS = {"sparsemax": (sparsemax, sparsemax_backward),
               "entmax": (entmax15, entmax15_backward)}
 
 
-def _numeric_gradient(f, x, h=1e-6):
-    """Central differences of the scalar ``f`` at every entry of ``x`` (float64)."""
-    grad = np.empty_like(x)
-    flat, out = x.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
-        keep = flat[i]
-        flat[i] = keep + h
-        up = f(x)
-        flat[i] = keep - h
-        down = f(x)
-        flat[i] = keep
-        out[i] = (up - down) / (2 * h)
-    return grad
-
-
 def _assert_gradient(numeric, analytic):
     scale = max(np.abs(numeric).max(), 1e-8)
     assert np.abs(numeric - analytic).max() / scale < 1e-6
@@ -75,16 +60,17 @@ def test_sparsemax_is_the_projection_onto_the_simplex():
 
 
 @pytest.mark.parametrize("mask", MASK_PAIRS)
-def test_mask_backward_matches_finite_differences(mask):
+def test_mask_backward_matches_finite_differences(mask, central_differences):
     forward, backward = MASK_PAIRS[mask]
     rng = np.random.default_rng(2)
     z = rng.standard_normal((7, 9)) * 2
     weights = rng.standard_normal((7, 9))
-    numeric = _numeric_gradient(lambda v: float((forward(v) * weights).sum()), z.copy())
+    numeric = central_differences(lambda v: float((forward(v) * weights).sum()), z.copy())
     _assert_gradient(numeric, backward(forward(z), weights))
 
 
-def _check_layer_gradients(layer, params, stats, running, x, weights, training, rng):
+def _check_layer_gradients(layer, params, stats, running, x, weights, training, rng,
+                           central_differences):
     """A layer's ``backward`` (input and parameter gradients) against finite differences of
     ``sum(forward(x) * weights)``."""
     theta = rng.standard_normal(params.size)
@@ -97,20 +83,21 @@ def _check_layer_gradients(layer, params, stats, running, x, weights, training, 
     _, cache = layer.forward(P, stats.views(running.copy()), x, training)
     grad = np.zeros_like(theta)
     dx = layer.backward(P, params.views(grad), weights, cache)
-    _assert_gradient(_numeric_gradient(loss, x.copy()), dx)
-    _assert_gradient(_numeric_gradient(lambda t: loss(x, t), theta.copy()), grad)
+    _assert_gradient(central_differences(loss, x.copy()), dx)
+    _assert_gradient(central_differences(lambda t: loss(x, t), theta.copy()), grad)
 
 
 @pytest.mark.parametrize("training", [True, False])
 @pytest.mark.parametrize("n_rows", [40, 37])  # equal chunks; a shorter last chunk
-def test_ghost_batch_norm_backward_matches_finite_differences(training, n_rows):
+def test_ghost_batch_norm_backward_matches_finite_differences(training, n_rows,
+                                                             central_differences):
     rng = np.random.default_rng(3)
     params, stats = Layout(), Layout()
     bn = GhostBatchNorm("bn", 5, 16, 0.02, params, stats)
     running = np.concatenate([rng.standard_normal(5), rng.uniform(0.5, 2, 5)])
     z = rng.standard_normal((n_rows, 5)) * 2 + 1
     _check_layer_gradients(bn, params, stats, running, z, rng.standard_normal((n_rows, 5)),
-                           training, rng)
+                           training, rng, central_differences)
 
 
 def test_ghost_batch_norm_running_statistics_follow_torch_chunk_by_chunk():
@@ -129,7 +116,7 @@ def test_ghost_batch_norm_running_statistics_follow_torch_chunk_by_chunk():
 
 
 @pytest.mark.parametrize("training", [True, False])
-def test_glu_layer_backward_matches_finite_differences(training):
+def test_glu_layer_backward_matches_finite_differences(training, central_differences):
     rng = np.random.default_rng(5)
     params, stats = Layout(), Layout()
     params.add("W", (4, 6))
@@ -137,14 +124,14 @@ def test_glu_layer_backward_matches_finite_differences(training):
     running = np.concatenate([np.zeros(6), rng.uniform(0.5, 2, 6)])
     h = rng.standard_normal((20, 4))
     _check_layer_gradients(layer, params, stats, running, h, rng.standard_normal((20, 3)),
-                           training, rng)
+                           training, rng, central_differences)
 
 
 @pytest.mark.parametrize("training", [True, False])
 @pytest.mark.parametrize("mask_type", ["sparsemax", "entmax"])
 @pytest.mark.parametrize("n_shared, n_independent", [(2, 2), (0, 1), (1, 0)])
 def test_network_gradient_with_sparsity_term_matches_finite_differences(
-        training, mask_type, n_shared, n_independent):
+        training, mask_type, n_shared, n_independent, central_differences):
     rng = np.random.default_rng(6)
     net = TabNet(5, 2, n_d=3, n_a=2, n_steps=3, n_shared=n_shared,
                  n_independent=n_independent, virtual_batch_size=8, mask_type=mask_type,
@@ -168,13 +155,13 @@ def test_network_gradient_with_sparsity_term_matches_finite_differences(
     returned, dX = net.backward(theta, trace, weights, grad, input_gradient=True,
                                 dmasks=dmasks)
     assert returned is grad
-    _assert_gradient(_numeric_gradient(objective, theta.copy()), grad)
-    numeric_dX = _numeric_gradient(lambda X_: objective(theta, X_), X.copy())
+    _assert_gradient(central_differences(objective, theta.copy()), grad)
+    numeric_dX = central_differences(lambda X_: objective(theta, X_), X.copy())
     numeric_dX[:, 1] = 0  # codes are not differentiable; the engine reports 0 there
     _assert_gradient(numeric_dX, dX)
 
 
-def test_loss_and_gradient_is_the_gradient_of_the_reported_loss():
+def test_loss_and_gradient_is_the_gradient_of_the_reported_loss(central_differences):
     rng = np.random.default_rng(7)
     net = TabNet(4, 3, n_d=3, n_a=3, n_steps=2, virtual_batch_size=6,
                  out_activation="softmax", lambda_sparse=0.2)
@@ -191,7 +178,7 @@ def test_loss_and_gradient_is_the_gradient_of_the_reported_loss():
     grad = np.empty_like(theta)
     net.buffers = stats.copy()
     net.loss_and_gradient(theta, grad, X, Y, sample_weight=w)
-    _assert_gradient(_numeric_gradient(loss, theta.copy()), grad)
+    _assert_gradient(central_differences(loss, theta.copy()), grad)
 
 
 # -- the estimators ------------------------------------------------------------------------------

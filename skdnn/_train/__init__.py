@@ -23,15 +23,16 @@ from .loop import (
     outputs_in_blocks,
     training_scores,
 )
-from .split import validation_split
+from .split import UnavailableError, partial_fit_available, validation_split
 from .state import Record, TrainingState, unchanged_on_failure
 from .stopping import StoppingRule, diverged, validation_key
 from .weights import combined_sample_weight, generator, one_blas_thread
 
 __all__ = [
     "CALLBACK_ATTRIBUTES", "SCORE_ROWS", "CallbackSupportMixin", "Data", "DeferredInterrupt",
-    "EpochCallbacks", "Fit", "Interrupted", "Loop", "KeptInterrupt", "Record", "StoppingRule",
-    "TrainingState", "combined_sample_weight", "diverged", "generator",
+    "EpochCallbacks", "Fit", "Interrupted", "KeptInterrupt", "Loop", "Record", "StoppingRule",
+    "TrainingState", "UnavailableError", "combined_sample_weight", "diverged", "generator",
     "interrupted_message", "logits_in_blocks", "one_blas_thread", "outputs_in_blocks",
-    "training_scores", "unchanged_on_failure", "validation_key", "validation_split",
+    "partial_fit_available", "training_scores", "unchanged_on_failure", "validation_key",
+    "validation_split",
 ]

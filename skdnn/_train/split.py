@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import types
+
 import numpy as np
 from sklearn.model_selection import train_test_split
 
@@ -33,3 +36,30 @@ def validation_split(data, fraction, rng, stratify=None):
         parts += [None, None]
     train, val = parts[0::2], parts[1::2]
     return Data(train[0], train[1], train[3], train[2]), Data(val[0], val[1], val[3], val[2])
+
+
+class UnavailableError(AttributeError, ValueError):
+    """A method that these parameters make unavailable, and an invalid combination."""
+
+
+class partial_fit_available:
+    """Decorator of ``partial_fit``: like scikit-learn's ``available_if``, the method exists
+    only when ``estimator._check_solver()`` passes, but the check's own error propagates (so
+    that the one for early stopping, which one batch at a time cannot hold a validation set
+    out of, is a ValueError as well as an AttributeError, and ``hasattr`` is False)."""
+
+    def __init__(self, method):
+        self.method = method
+        functools.update_wrapper(self, method)
+
+    def __get__(self, estimator, owner=None):
+        if estimator is None:
+            return self.method
+        try:
+            estimator._check_solver()
+        except UnavailableError:
+            raise
+        except AttributeError as cause:  # worded as available_if words it
+            raise AttributeError(f"This {type(estimator).__name__!r} has no attribute "
+                                 f"{self.method.__name__!r}") from cause
+        return types.MethodType(self.method, estimator)
