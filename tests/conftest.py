@@ -26,3 +26,16 @@ def central_differences():
     """The function ``central_differences(f, x, h=1e-6)``: the gradient of the scalar
     ``f`` at ``x`` by central differences, one entry of ``x`` at a time."""
     return _central_differences
+
+
+#: The engine's own tests, fast and closest to its lines: they run first, so that a wrong line
+#: in ``skdnn/nn/`` fails a ``pytest -x`` run (``../shared/tools/mutants.py``) in seconds.
+ENGINE_TESTS = ("test_reference.py", "test_nn.py", "test_tabnet.py", "test_perceptron.py")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    def rank(item):
+        name = item.path.name
+        return ENGINE_TESTS.index(name) if name in ENGINE_TESTS else len(ENGINE_TESTS)
+
+    items.sort(key=rank)  # stable: each file keeps its own order
