@@ -59,8 +59,10 @@ def test_piecewise_linear_embedding_gradients_and_plain_form(central_differences
     B = net.buffer_layout.views(net.buffers)
     assert list(B["n_bins"]) == [4, 2]
     w, b, V = rng.normal(size=(2, 3)), rng.normal(size=(2, 3)), rng.normal(size=(2, 4, 3))
-    x_small = x[:6].copy()
-    x_small[:, 1] += 0.3   # away from the kinks, where the derivative is not defined
+    # Inside the bins and beyond both ends (where the first and last bins are not clipped),
+    # away from the kinks, where the derivative is not defined.
+    x_small = np.r_[x[:6], [[-4.0, -1.0], [4.0, 3.0]]]
+    x_small[:, 1] += 0.3
 
     def forward():
         return tabular.piecewise_linear_forward(x_small, w, b, V, B["slope"], B["offset"],
@@ -291,9 +293,11 @@ def test_members_differ_after_init():
     X = _data(50)
     for config in ("pbld mini", "pbld batch", "plain mish"):
         net = _network(**CONFIGS[config])
-        z = net.forward(net.init(_rng(), X), X)[0]
+        z, trace = net.forward(net.init(_rng(), X), X)
+        first_layer = trace["layers"][0][1]   # (n, k, d): the adapters r differ too
         for m in range(1, net.k):
             assert not np.allclose(z[:, 0], z[:, m], atol=1e-3)
+            assert not np.allclose(first_layer[:, 0], first_layer[:, m], atol=1e-3)
 
 
 def test_outputs_average_the_members_probabilities_not_their_logits():
@@ -338,8 +342,9 @@ def test_data_dependent_init_gives_unit_variance_pre_activations():
     z = trace["layers"][0][1]                        # (n, k, d) after the bias
     centred = z - P["b0"]
     np.testing.assert_allclose(centred.reshape(-1, z.shape[2]).std(axis=0), 1, rtol=1e-6)
-    inside = (z.min(axis=(0, 1)) < 0) & (z.max(axis=(0, 1)) > 0)
-    assert inside.all()
+    # he+5: minus each bias is a convex combination of the unit's pre-activations
+    assert (P["b0"] != 0).all()
+    assert ((centred.min(axis=(0, 1)) <= -P["b0"]) & (-P["b0"] <= centred.max(axis=(0, 1)))).all()
     without_data = net.init(_rng())
     assert not np.allclose(theta, without_data)
 

@@ -231,10 +231,7 @@ def ensemble_linear_backward(cache, dz, W, scale, grads, r=None, s=None):
     else:
         du = dz * scale
     du = du.reshape(n * k, -1)
-    if xr.strides[1] == 0:   # one input for every member: sum the members' gradients first
-        np.matmul(xr[:, 0, :].T, du.reshape(n, k, -1).sum(axis=1), out=dW)
-    else:
-        np.matmul(xr.reshape(n * k, d_in).T, du, out=dW)
+    np.matmul(xr.reshape(n * k, d_in).T, du, out=dW)
     dxr = np.matmul(du, W.T).reshape(n, k, d_in)
     if r is not None:
         dr[...] = np.einsum("nkd,nkd->kd", dxr, np.broadcast_to(x, dxr.shape))
@@ -575,9 +572,7 @@ class TabularNetwork(Model):
     def _first_adapter(self, rng):
         """TabM's start scaling ``r`` (k, d_0): one value per member and input column's
         block (``start_scaling_init_chunks``), N(0, 1) with numerical embeddings, else
-        random signs (``TabM.make``). One member needs no diversity: ones."""
-        if self.k == 1:
-            return 1
+        random signs (``TabM.make``). (One member has no adapter: see the layout.)"""
         if self.num_embedding:
             values = rng.standard_normal((self.k, len(self.chunks)))
         else:
