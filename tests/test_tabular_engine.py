@@ -240,6 +240,19 @@ def test_loss_and_gradient_matches_finite_differences(central_differences, confi
     assert np.isfinite(objective_at_theta)
 
 
+def test_label_smoothed_targets_gradient_matches_finite_differences(central_differences):
+    """RealMLP's label smoothing (the estimator's, eps = 0.1) gives soft target rows; the
+    cross-entropy's gradient is still ``p - y`` for them."""
+    X, net = _data(), _network()
+    Y = _targets("softmax", len(X), 3) * 0.9 + 0.1 / 3
+    theta = net.init(_rng(), X)
+    grad = np.empty_like(theta)
+    net.loss_and_gradient(theta, grad, X, Y)
+    numeric = central_differences(
+        lambda t: net.loss_and_gradient(t, np.empty_like(t), X, Y), theta.copy())
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
+
+
 def test_dropout_gradient_matches_finite_differences_with_the_same_masks(central_differences):
     X, net = _data(), _network(dropout=0.3)
     Y = _targets("softmax", len(X), 3)
@@ -370,6 +383,23 @@ def test_outputs_in_blocks_equal_one_pass(monkeypatch):
     assert net.row_bytes > 0
     monkeypatch.setattr(tabular, "PREDICT_BYTES", 7 * net.row_bytes)   # blocks of 7 rows
     np.testing.assert_allclose(net.outputs(theta, X), whole, rtol=1e-12)
+
+
+def test_a_training_pass_holds_memory_linear_in_the_rows_and_within_row_bytes():
+    tracemalloc = pytest.importorskip("tracemalloc")
+    net = TabularNetwork(3, [3, 4], 2, "softmax", hidden=(32, 32), k=4, n_continuous=2)
+    X = _data(2000)
+    theta = net.init(_rng(), X)
+    grad = np.empty_like(theta)
+    per_row = []
+    for n in (500, 2000):
+        Y = _targets("softmax", n, 2)
+        tracemalloc.start()
+        net.loss_and_gradient(theta, grad, X[:n], Y)
+        per_row.append(tracemalloc.get_traced_memory()[1] / n)
+        tracemalloc.stop()
+    assert per_row[1] == pytest.approx(per_row[0], rel=0.2)   # O(n), not O(n^2)
+    assert per_row[1] <= net.row_bytes
 
 
 def test_row_bytes_grows_with_the_width_and_the_members():

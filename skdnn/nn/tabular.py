@@ -255,14 +255,21 @@ def heads_backward(a, dz, W, scale, dW, db):
     return np.matmul(dz_k, W.transpose(0, 2, 1)).transpose(1, 0, 2)
 
 
+def _zeros_row(z):
+    # NumPy vectorises np.maximum / np.minimum only when both operands are arrays (about
+    # twice as fast as against the number 0), as in skdnn.nn.activations.
+    return np.zeros(z.shape[-1], dtype=z.dtype)
+
+
 def _selu(z):
     # l max(z, 0) + l a (e^min(z, 0) - 1): np.exp is vectorised for float32, np.expm1 is not
     # (this form is 4 times faster; its absolute error is float32's eps, 1e-7).
-    negative = np.minimum(z, 0)
+    zeros = _zeros_row(z)
+    negative = np.minimum(z, zeros)
     np.exp(negative, out=negative)
     negative -= 1
     negative *= SELU_LAMBDA * SELU_ALPHA
-    out = np.maximum(z, 0)
+    out = np.maximum(z, zeros)
     out *= SELU_LAMBDA
     out += negative
     return out
@@ -272,7 +279,7 @@ def _selu_derivative(z, gz):
     # For z <= 0, g(z) = l a (e^z - 1), so g'(z) = l a e^z = g(z) + l a; for z > 0, l.
     # Without np.where or a masked copy (each slower than the exp of the forward pass):
     # min(g, 0) + l a is right for z <= 0 and l a for z > 0, which then loses l a - l.
-    out = np.minimum(gz, 0)
+    out = np.minimum(gz, _zeros_row(gz))
     out += SELU_LAMBDA * SELU_ALPHA
     out -= np.multiply(z > 0, SELU_LAMBDA * (SELU_ALPHA - 1), dtype=z.dtype)
     return out
@@ -289,7 +296,7 @@ def _mish_derivative(z, gz):
 
 
 def _relu(z):
-    return np.maximum(z, 0)
+    return np.maximum(z, _zeros_row(z))
 
 
 def _relu_derivative(z, gz):
@@ -349,7 +356,9 @@ class TabularNetwork(Model):
     cardinalities : sequence of int
         The table size of each embedded categorical column; the codes follow the numbers.
     n_outputs : int
+        Output units per member: classes (softmax), labels (logistic) or targets.
     out_activation : {"softmax", "logistic", "identity"}
+        The output layer, a key of :data:`skdnn.nn.losses.LOSSES`.
     hidden : tuple of int, default=(256, 256, 256)
         RealMLP-TD's ``hidden_sizes=[256] * 3`` (TabM: 3 x 512, 2 x 512 with embeddings;
         256 is cheaper and RealMLP's benchmark was run with it).
@@ -380,12 +389,15 @@ class TabularNetwork(Model):
     activation : {"selu", "mish", "relu"}, default="selu"
         RealMLP-TD uses SELU for classification and Mish for regression.
     parametric_activation : bool, default=True
+        RealMLP-TD's ``use_parametric_act=True``: ``z + alpha (g(z) - z)`` per unit.
     scaling_layer : bool, default=True
+        RealMLP-TD's ``add_front_scale=True``: a learned scale per input column.
     dropout : float, default=0.0
         Rate of inverted dropout after each hidden activation, used when an ``rng`` is given
         to :meth:`forward` or :meth:`loss_and_gradient` in training. RealMLP-TD uses 0.15
         with a schedule, TabM 0.1; the estimator sets it.
     dtype : dtype, default=np.float32
+        Of the parameters and of every pass.
 
     Attributes
     ----------
@@ -396,6 +408,35 @@ class TabularNetwork(Model):
         RealMLP-TD's learning-rate factors per block (scale 6, biases, parametric
         activations and PBLD 0.1); see :meth:`lr_factor_vector`.
     row_bytes : int
+
+    Notes
+    -----
+    Where the defaults and the layers come from (pytabkit 1.8.0, tabm 0.0.3,
+    rtdl_num_embeddings 0.0.12):
+
+    * ``pytabkit/models/sklearn/default_params.py``, ``RealMLP_TD_CLASS``:
+      ``hidden_sizes=[256] * 3``, ``embedding_size=8``, ``weight_param='ntk'``,
+      ``bias_lr_factor=0.1``, ``act='selu'`` (``RealMLP_TD_REG``: ``'mish'``),
+      ``use_parametric_act=True``, ``act_lr_factor=0.1``, ``p_drop=0.15``,
+      ``add_front_scale=True``, ``scale_lr_factor=6.0``, ``bias_init_mode='he+5'``,
+      ``weight_init_mode='std'``, ``num_emb_type='pbld'``, ``plr_sigma=0.1``,
+      ``plr_hidden_1=16``, ``plr_hidden_2=4``, ``plr_lr_factor=0.1``. The training recipe
+      there is the loop's and the estimator's: ``lr=4e-2`` (regression ``0.2``), Adam with
+      ``sq_mom=0.95``, ``lr_sched='coslog4'``, ``wd=2e-2`` (decoupled, biases excluded) and
+      ``p_drop_sched='flat_cos'``, ``n_epochs=256``, batch 256, ``ls_eps=0.1``.
+    * ``pytabkit/models/nn_models/activations.py``: ``x + (f(x) - x) * weight``, weight
+      initialised to ones; ``nn.py``: PBLD is ``cos(2 pi x w_1 + b_1) w_2 + b_2`` with ``x``
+      appended (``plr_use_cos_bias``, ``plr_use_densenet``), ``w_1 ~ 0.1 N(0, 1)``,
+      ``b_1 ~ U[-pi, pi]``, ``w_2, b_2 ~ U(-1, 1) / sqrt(16)``; the NTK weight is used as
+      ``W / sqrt(d_in)``; ``'std'`` divides each column by the standard deviation it gives on
+      the data; ``ScaleFitter`` starts at ones; ``categorical.py`` draws embeddings N(0, 1).
+    * ``tabm.py``: ``LinearBatchEnsemble.forward`` is ``((x * r) @ W.T) * s + bias``;
+      ``TabM.make`` defaults to ``k=32``, 3 blocks of 512 (2 with numerical embeddings),
+      dropout 0.1, ReLU, and a first scaling ``'normal'`` with numerical embeddings,
+      ``'random-signs'`` without, one value per feature's chunk; the output layer is a
+      ``LinearEnsemble`` (one head per member) whatever the architecture.
+    * ``rtdl_num_embeddings.py``: ``PiecewiseLinearEmbeddings(version='B')`` adds a linear
+      embedding to the bins' linear map, which starts at zero; ``compute_bins(n_bins=48)``.
     """
 
     def __init__(self, n_numeric, cardinalities, n_outputs, out_activation, *,
