@@ -297,3 +297,74 @@ def adam_epoch(Ws, bs, X, Y, activation, out, batch_size, learning_rate=0.001, a
         state = [step[1:] for step in steps]
     n_weights = len(params) // 2
     return params[:n_weights], params[n_weights:], state, total / len(X)
+
+
+# -- the tabular network's layers (skdnn.nn.tabular) -------------------------------------------
+#: name -> g, the activations the tabular network's parametric activation wraps.
+TABULAR_ACTIVATIONS = {
+    "selu": lambda z: 1.0507009873554805 * np.where(z > 0, z, 1.6732632423543772 * np.expm1(z)),
+    "mish": lambda z: z * np.tanh(np.log1p(np.exp(z))),
+    "relu": lambda z: np.maximum(z, 0),
+}
+
+
+def periodic_embedding(x, freq, phase, V, c):
+    """RealMLP's PBLD embedding, one column ``j`` at a time: ``F`` periodic features
+    ``cos(2 pi w_j x_j + phi_j)``, a linear map to ``e - 1`` values, and ``x_j`` itself:
+    ``[cos(2 pi x_j w_j + phi_j) V_j + c_j, x_j]``. ``x`` (n, f) -> (n, f e)."""
+    out = []
+    for j in range(x.shape[1]):
+        u = np.cos(2 * np.pi * np.outer(x[:, j], freq[j]) + phase[j])   # (n, F)
+        out += [u @ V[j] + c[j], x[:, j : j + 1]]                        # (n, e - 1), (n, 1)
+    return np.concatenate(out, axis=1)
+
+
+def piecewise_linear_embedding(x, w, b, V, edges):
+    """TabM's piecewise-linear embedding (version "B"), one column and one bin at a time:
+    ``x_j w_j + b_j + ple(x_j) V_j``. Bin ``t`` of column ``j`` spans ``edges[j][t]`` to
+    ``edges[j][t + 1]``; ``ple(x)_t = (x - left_t) / width_t`` clipped to [0, 1], except that
+    the first bin is not clipped below and the last not above. The last bin's value is the
+    last of the ``T`` components (of ``V_j``'s rows); the unused ones are 0."""
+    n, T = x.shape[0], V.shape[1]
+    out = []
+    for j in range(x.shape[1]):
+        e = edges[j]
+        n_bins = len(e) - 1
+        ple = np.zeros((n, T))
+        for t in range(n_bins):
+            value = (x[:, j] - e[t]) / (e[t + 1] - e[t])
+            low = -np.inf if t == 0 else 0
+            high = np.inf if t == n_bins - 1 else 1
+            ple[:, t if t < n_bins - 1 else T - 1] = np.clip(value, low, high)
+        out.append(np.outer(x[:, j], w[j]) + b[j] + ple @ V[j])          # (n, e)
+    return np.concatenate(out, axis=1)
+
+
+def categorical_embedding(codes, tables):
+    """Row ``codes[i, c]`` of categorical column ``c``'s table, side by side: (n, sum e)."""
+    return np.concatenate([tables[c][codes[:, c]] for c in range(codes.shape[1])], axis=1)
+
+
+def scaling_layer(h, s):
+    """RealMLP's scaling layer: column ``j`` times its learned ``s_j``."""
+    return h * s
+
+
+def parametric_activation(z, alpha, activation):
+    """RealMLP's parametric activation, ``z + alpha (g(z) - z)`` with one ``alpha`` per unit:
+    ``alpha = 1`` is ``g``, ``alpha = 0`` the identity."""
+    return z + alpha * (TABULAR_ACTIVATIONS[activation](z) - z)
+
+
+def batch_ensemble_linear(x, W, r, s, b):
+    """BatchEnsemble (Wen et al. 2020) in the NTK parametrisation, member by member: member
+    ``m``'s layer is ``((x_m * r_m) W) * s_m / sqrt(d_in) + b_m``, its weight matrix the
+    shared ``W`` times the rank-one ``r_m s_m^T``. ``x`` (n, k, d_in) -> (n, k, d_out)."""
+    return np.stack([((x[:, m] * r[m]) @ W) * s[m] / np.sqrt(W.shape[0]) + b[m]
+                     for m in range(x.shape[1])], axis=1)
+
+
+def linear_heads(a, W, b):
+    """TabM's output layer: member ``m``'s own ``a_m W_m / sqrt(d) + b_m``, (n, k, o)."""
+    return np.stack([a[:, m] @ W[m] / np.sqrt(W.shape[1]) + b[m] for m in range(a.shape[1])],
+                    axis=1)
