@@ -386,7 +386,7 @@ def test_outputs_in_blocks_equal_one_pass(monkeypatch):
 
 
 def test_a_training_pass_holds_memory_linear_in_the_rows_and_within_row_bytes():
-    tracemalloc = pytest.importorskip("tracemalloc")
+    import tracemalloc
     net = TabularNetwork(3, [3, 4], 2, "softmax", hidden=(32, 32), k=4, n_continuous=2)
     X = _data(2000)
     theta = net.init(_rng(), X)
