@@ -241,6 +241,7 @@ class BaseMLPFromScratch(FineTuningMixin, DocLinkMixin, CallbackSupportMixin, Ba
         Returns
         -------
         network : skdnn.nn.network.Network
+            The fitted network's structure, in ``dtype``.
         theta : ndarray of shape (network.size,)
             A new vector: the fitted weights, biases and slopes.
         """

@@ -357,11 +357,14 @@ class _BaseTabNet(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
         Parameters
         ----------
         dtype : numpy dtype, default=numpy.float64
+            The dtype of the network's passes and parameters.
 
         Returns
         -------
         network : skdnn.nn.layout.Model
+            The fitted :class:`~skdnn.nn.tabnet.TabNet`, its running statistics set.
         theta : ndarray of shape (network.size,)
+            A new vector: the fitted parameters.
         """
         check_is_fitted(self)
         return self._fitted_network(dtype)
@@ -815,21 +818,26 @@ class TabNetClassifier(ClassifierMixin, _BaseTabNet):
     @partial_fit_available
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """One epoch over ``(X, y)``, going on from the current weights, Adam's state and
-        the random stream.
+        """Train one epoch over ``(X, y)``, going on from the previous call.
+
+        The weights, Adam's state and the random stream go on from where the previous call
+        (or fit) left them.
 
         Parameters
         ----------
         X : {array-like, DataFrame} of shape (n_samples, n_features)
+            The training input, as for :meth:`fit`.
         y : array-like of shape (n_samples,)
             Class labels.
         classes : array-like of shape (n_classes,), default=None
             Every class of the stream; required on the first call.
         sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples; ``None`` weighs them all 1.
 
         Returns
         -------
         self : TabNetClassifier
+            The estimator, one epoch further.
         """
         if not hasattr(self, "_theta") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
@@ -902,18 +910,24 @@ class TabNetRegressor(RegressorMixin, _BaseTabNet):
     @partial_fit_available
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
-        """One epoch over ``(X, y)``, going on from the current weights, Adam's state and
-        the random stream. The target's mean and spread are the first call's.
+        """Train one epoch over ``(X, y)``, going on from the previous call.
+
+        The weights, Adam's state and the random stream go on from where the previous call
+        (or fit) left them; the target's mean and spread are the first call's.
 
         Parameters
         ----------
         X : {array-like, DataFrame} of shape (n_samples, n_features)
+            The training input, as for :meth:`fit`.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Real-valued targets.
         sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples; ``None`` weighs them all 1.
 
         Returns
         -------
         self : TabNetRegressor
+            The estimator, one epoch further.
         """
         return self._partial_fit(X, y, sample_weight)
 
@@ -946,6 +960,23 @@ class TabNetRegressor(RegressorMixin, _BaseTabNet):
                         sample_weight=sample_weight)
 
     def as_engine(self, dtype=np.float64):
+        """The fitted model as the engine's network and its flat parameters.
+
+        The network learned the standardised target; the one returned predicts in the
+        target's units (:class:`skdnn.nn.layout.AffineOutput` around the TabNet).
+
+        Parameters
+        ----------
+        dtype : numpy dtype, default=numpy.float64
+            The dtype of the network's passes and parameters.
+
+        Returns
+        -------
+        network : skdnn.nn.layout.AffineOutput
+            The fitted network, its outputs scaled back to the target's units.
+        theta : ndarray of shape (network.size,)
+            A new vector: the fitted parameters.
+        """
         network, theta = super().as_engine(dtype)
         # The network learned the standardised target: its outputs, scaled back.
         return AffineOutput(network, self._y_scale, self._y_mean), theta

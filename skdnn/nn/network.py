@@ -212,8 +212,10 @@ class Network(Model):
 
     @property
     def row_bytes(self):
-        """About the memory of one row's forward and backward pass: two arrays of the widest
-        layer at once (a layer's input and output)."""
+        """About the memory of one row's prediction-mode pass.
+
+        Two arrays of the widest layer at once: a layer's input and output.
+        """
         return 2 * max(self.layer_units) * self.dtype.itemsize
 
     @functools.cached_property
@@ -420,6 +422,7 @@ class Network(Model):
         Returns
         -------
         grad : ndarray of shape (size,) or None
+            ``grad``, holding ``dL/dtheta``; None when no ``grad`` was given.
         dX : ndarray of shape (n_samples, n_features) or None
             ``dL/dX`` when ``input_gradient`` is true.
         """
