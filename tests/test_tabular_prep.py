@@ -287,6 +287,10 @@ def test_a_failed_fit_changes_nothing():
     assert vars(prep).keys() == before.keys()
     assert list(prep.feature_names_in_) == list(before["feature_names_in_"])
     assert prep.transform(_frame()).shape[1] == before["groups_"].size
+    fresh = TabularPreprocessor()
+    with pytest.raises(ValueError, match="infinite"):
+        fresh.fit(pd.DataFrame({"z": [1.0, np.inf]}))
+    assert vars(fresh) == vars(TabularPreprocessor())  # not even n_features_in_
 
 
 # -- output ------------------------------------------------------------------------------------
