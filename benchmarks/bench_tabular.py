@@ -124,7 +124,12 @@ class _Categories:
 
 
 def pytabkit_available():
-    return importlib.util.find_spec("pytabkit") is not None
+    """Whether pytabkit (and what it imports: torch, lightning) imports."""
+    try:
+        import pytabkit  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def make_model(name, X, task, seed):
