@@ -42,16 +42,23 @@ _BOUNDS = 1e-7
 def smooth_clip(x, bound=SMOOTH_CLIP):
     """RealMLP's smooth clipping, ``x / sqrt(1 + (x / bound)^2)``: about ``x`` near 0, and
     tending to ``+-bound`` for large ``|x|`` (pytabkit, ``models/nn_models/models.py``,
-    ``smooth_clip_func``). Written as ``bound * z / hypot(1, z)`` with ``z = x / bound``,
-    so that no square overflows: finite for every finite or infinite ``x``."""
-    z = np.clip(np.asarray(x, dtype=np.float64), -np.finfo(np.float64).max,
-                np.finfo(np.float64).max) / bound
-    return bound * (z / np.hypot(1.0, z))
+    ``smooth_clip_func``). Computed as ``bound * z / sqrt(1 + z^2)`` with ``z = x / bound``
+    held within ``+-1e150``, so that no square overflows: finite for every finite or
+    infinite ``x`` (and exactly ``+-bound`` beyond ``1e150``)."""
+    z = np.asarray(x, dtype=np.float64) / bound
+    np.clip(z, -1e150, 1e150, out=z)
+    root = z * z
+    root += 1.0
+    np.sqrt(root, out=root)
+    z /= root
+    z *= bound
+    return z
 
 
 def _is_frame(X):
     """Whether ``X`` is a pandas DataFrame (pandas is not a dependency: never imported)."""
-    return hasattr(X, "iloc") and hasattr(X, "columns") and hasattr(X, "dtypes")
+    # not hasattr(X, "dtypes"): pandas builds a Series of the dtypes on each access
+    return hasattr(X, "iloc") and hasattr(X, "columns") and hasattr(X, "select_dtypes")
 
 
 def _missing_value(value):
@@ -95,6 +102,43 @@ def _floats(column):
 def _objects(column):
     """A column (a pandas Series or a 1-D array) as a 1-D object array of its values."""
     return np.asarray(column, dtype=object)
+
+
+def _factorize(column):
+    """``(codes, uniques)`` of a column (a pandas Series or a 1-D array): ``uniques`` its
+    distinct non-missing values (an object array), ``codes`` each row's index into them, -1
+    for a missing value. A ``TypeError`` for an unhashable value (a dict, a list)."""
+    if hasattr(column, "isna"):  # a Series: pandas' own factorize, vectorised
+        import pandas as pd
+
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        return np.asarray(codes, dtype=np.intp), np.asarray(uniques, dtype=object)
+    values = _objects(column)
+    index = {}
+    codes = np.fromiter((-1 if missing else index.setdefault(value, len(index))
+                         for value, missing in zip(values, _is_missing(values), strict=True)),
+                        dtype=np.intp, count=values.size)
+    uniques = np.empty(len(index), dtype=object)
+    for k, value in enumerate(index):
+        uniques[k] = value
+    return codes, uniques
+
+
+def _distinct(column):
+    """The distinct non-missing values of a column (all its values when some cannot be
+    hashed: the caller's checks then name them)."""
+    try:
+        return _factorize(column)[1]
+    except TypeError:
+        values = _objects(column)
+        return values[~_is_missing(values)]
+
+
+def _all_missing(column):
+    """Whether every value of a column is missing."""
+    if hasattr(column, "isna"):
+        return bool(column.isna().all())
+    return bool(_is_missing(column).all())
 
 
 def _is_number(value):
@@ -288,11 +332,16 @@ default="from_dtype"
         """Column ``j``'s name in messages: a DataFrame's column name, else its index."""
         return repr(X.columns[j]) if _is_frame(X) else str(j)
 
-    def _reject(self, X, j, column):
-        """Raise for a column no kind can take: dates, times, complex numbers."""
-        dtype = column.dtype
+    @staticmethod
+    def _dtypes(X):
+        """The dtype of each column of ``X``."""
+        return X.dtypes.tolist() if _is_frame(X) else [X.dtype] * X.shape[1]
+
+    def _reject(self, X, j, dtype):
+        """Raise for column ``j`` (of ``dtype``) if no kind can take it: dates, times,
+        complex numbers."""
         kind = getattr(dtype, "kind", None)
-        values = _objects(column) if kind == "O" else None
+        values = _distinct(self._column(X, j)) if kind == "O" else None
         name = self._name(X, j)
         # pandas' Timestamp and Timedelta are datetime's datetime and timedelta
         dated = kind in ("M", "m") or (values is not None and any(
@@ -334,14 +383,12 @@ default="from_dtype"
         if getattr(dtype, "kind", None) in ("b", "U", "S"):
             return True  # NumPy's and pandas' booleans, NumPy's text
         if isinstance(dtype, np.dtype) and dtype.kind == "O":
-            values = _objects(column)
-            return not all(_is_number(v) for v in values[~_is_missing(values)])
+            return not all(_is_number(v) for v in _distinct(column))
         return False
 
     def _numbers(self, X, j, column, fitted):
         """A numeric column as float64 with NaN for missing; a clear error for text (even
         text that reads as a number) or other non-numbers in it, and for infinite values."""
-        name = self._name(X, j)
         kind = getattr(column.dtype, "kind", None)
         example = None
         if kind not in ("i", "u", "f", "b"):
@@ -349,16 +396,32 @@ default="from_dtype"
             example = next((v for v in values[~_is_missing(values)]
                             if not isinstance(v, (numbers.Real, np.number, np.bool_))), None)
         if example is not None:
+            name = self._name(X, j)
             when = "was numeric in fit and now " if fitted else "is numeric but "
             raise ValueError(
                 f"Column {name} of X {when}holds {example!r}, which is not a number. Give "
                 "it the kind it had in fit, or declare it categorical (categorical_features"
                 f"=[{name}]) and fit again.")
-        values = _floats(column)
-        if np.isinf(values).any():
-            raise ValueError(f"Column {name} of X holds infinite values: replace them (e.g. "
-                             "with NaN, which is treated as missing) or drop the rows.")
-        return values
+        return _floats(column)
+
+    def _numeric_block(self, X, numeric, fitted):
+        """The columns ``numeric`` of ``X`` as one float64 array, NaN for missing; in one
+        conversion when they are all numbers, else column by column (:meth:`_numbers`). A
+        clear error for infinite values."""
+        dtypes = self._dtypes(X)
+        if all(getattr(dtypes[j], "kind", None) in ("i", "u", "f", "b") for j in numeric):
+            block = (X.iloc[:, numeric].to_numpy(dtype=np.float64, na_value=np.nan)
+                     if _is_frame(X) else X[:, numeric].astype(np.float64))
+        else:
+            block = np.empty((X.shape[0], len(numeric)))
+            for k, j in enumerate(numeric):
+                block[:, k] = self._numbers(X, j, self._column(X, j), fitted)
+        infinite = np.flatnonzero(np.isinf(block).any(axis=0))
+        if infinite.size:
+            raise ValueError(f"Column {self._name(X, numeric[infinite[0]])} of X holds "
+                             "infinite values: replace them (e.g. with NaN, which is treated "
+                             "as missing) or drop the rows.")
+        return block
 
     # -- fit -------------------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
@@ -389,18 +452,18 @@ default="from_dtype"
     def _fitted_state(self, X):
         """Every fitted attribute learned from ``X``, as a dict (plain data)."""
         X = self._validate(X, reset=True)
-        columns = [self._column(X, j) for j in range(X.shape[1])]
-        for j, column in enumerate(columns):
-            self._reject(X, j, column)
-            if _is_missing(column).all():
-                raise ValueError(f"Column {self._name(X, j)} of X is missing in every row of "
-                                 "the training data: drop it, or fill it.")
+        for j, dtype in enumerate(self._dtypes(X)):
+            self._reject(X, j, dtype)
         mask = self._categorical_mask(X)
         numeric = np.flatnonzero(~mask).tolist()
-        values = np.empty((X.shape[0], len(numeric)))
-        for k, j in enumerate(numeric):
-            values[:, k] = self._numbers(X, j, columns[j], fitted=False)
-        missing = np.isnan(values).any(axis=0)
+        values = self._numeric_block(X, numeric, fitted=False)
+        missing = np.isnan(values)
+        empty = [numeric[k] for k in np.flatnonzero(missing.all(axis=0))]
+        empty += [j for j in np.flatnonzero(mask) if _all_missing(self._column(X, j))]
+        if empty:
+            raise ValueError(f"Column {self._name(X, min(empty))} of X is missing in every "
+                             "row of the training data: drop it, or fill it.")
+        missing = missing.any(axis=0)
         state = {"numeric_columns_": numeric,
                  "missing_columns_": [j for j, m in zip(numeric, missing, strict=True) if m],
                  "categorical_columns_": np.flatnonzero(mask).tolist(),
@@ -409,8 +472,7 @@ default="from_dtype"
         state.update(_fit_robust(values) if self.numeric == "robust"
                      else _fit_quantile(values))
         for j in state["categorical_columns_"]:
-            observed = _objects(columns[j])
-            levels = _sorted_levels(observed[~_is_missing(observed)], self._name(X, j))
+            levels = _sorted_levels(_distinct(self._column(X, j)), self._name(X, j))
             state["categories_"].append(levels)
             state["text_levels_"].append(all(isinstance(v, str) for v in levels))
             state["encodings_"].append("embedding" if len(levels) + 1 > self.max_one_hot
@@ -434,26 +496,23 @@ default="from_dtype"
         """
         check_is_fitted(self, "kinds_")
         X = self._validate(X, reset=False)
-        columns = [self._column(X, j) for j in range(X.shape[1])]
-        for j, column in enumerate(columns):
-            self._reject(X, j, column)
+        for j, dtype in enumerate(self._dtypes(X)):
+            self._reject(X, j, dtype)
         out = np.zeros((X.shape[0], self.groups_.size), dtype=self.dtype)
-        n_num = len(self.numeric_columns_)
-        for k, j in enumerate(self.numeric_columns_):
-            values = self._numbers(X, j, columns[j], fitted=True)
-            missing = np.isnan(values)
-            out[:, k] = np.where(missing, 0.0, self._scale(values, k))
-            if j in self.missing_columns_:
-                out[:, n_num + self.missing_columns_.index(j)] = missing
-        position = n_num + len(self.missing_columns_)
+        n_num, n_missing = len(self.numeric_columns_), len(self.missing_columns_)
+        values = self._numeric_block(X, self.numeric_columns_, fitted=True)
+        missing = np.isnan(values)
+        out[:, :n_num] = np.where(missing, 0.0, self._scale(values))
+        indicated = [self.numeric_columns_.index(j) for j in self.missing_columns_]
+        out[:, n_num:n_num + n_missing] = missing[:, indicated]
+        position = n_num + n_missing
         code_position = self.n_numeric_out_
         for j, levels, encoding, text in zip(self.categorical_columns_, self.categories_,
                                              self.encodings_, self.text_levels_, strict=True):
-            codes = self._codes(X, j, columns[j], levels, text)  # -1 missing or unknown
+            codes, missing = self._codes(X, j, self._column(X, j), levels, text)
             if encoding == "embedding":
-                observed = _objects(columns[j])
                 out[:, code_position] = np.where(
-                    _is_missing(observed), 0, np.where(codes < 0, len(levels) + 1, codes + 1))
+                    missing, 0, np.where(codes < 0, len(levels) + 1, codes + 1))
                 code_position += 1
             elif encoding == "binary":
                 out[:, position] = np.select([codes == 0, codes == 1], [-1.0, 1.0], 0.0)
@@ -464,12 +523,13 @@ default="from_dtype"
                 position += len(levels)
         return out
 
-    def _scale(self, values, k):
-        """Numeric column ``k`` (NaN kept, later replaced) transformed."""
-        with np.errstate(invalid="ignore"):
+    def _scale(self, values):
+        """The numeric columns (NaN kept, later replaced) transformed."""
+        with np.errstate(invalid="ignore", over="ignore"):
             if self.numeric == "robust":
-                return smooth_clip((values - self.center_[k]) * self.scale_[k])
-            return self._normal_quantiles(values, k)
+                return smooth_clip((values - self.center_) * self.scale_)
+            return np.column_stack([self._normal_quantiles(values[:, k], k)
+                                    for k in range(values.shape[1])] or [values])
 
     def _normal_quantiles(self, values, k):
         """scikit-learn's ``QuantileTransformer(output_distribution="normal")`` transform of
@@ -487,24 +547,24 @@ default="from_dtype"
         return np.clip(ndtri(p), bound, -bound)
 
     def _codes(self, X, j, column, levels, text):
-        """The index of each value among ``levels``, -1 for missing or unknown; a clear error
-        for numbers in a column whose training levels were all text."""
-        values = _objects(column)
-        index = {level: code for code, level in enumerate(levels)}
-        try:  # a missing value is no level: -1
-            codes = np.fromiter((index.get(v, -1) for v in values), dtype=np.intp,
-                                count=values.size)
+        """``(codes, missing)``: the index of each value among ``levels`` (-1 for a missing
+        or unknown value), and a mask of the missing values; a clear error for numbers in a
+        column whose training levels were all text."""
+        try:
+            rows, uniques = _factorize(column)
         except TypeError:
-            raise _level_error(self._name(X, j), values[~_is_missing(values)]) from None
+            raise _level_error(self._name(X, j), _distinct(column)) from None
+        index = {level: code for code, level in enumerate(levels)}
+        found = np.fromiter((index.get(value, -1) for value in uniques), dtype=np.intp,
+                            count=uniques.size)
         if text:
-            unknown = values[(codes < 0) & ~_is_missing(values)]
-            number = next((v for v in unknown if _is_number(v)), None)
+            number = next((v for v in uniques[found < 0] if _is_number(v)), None)
             if number is not None:
                 raise ValueError(
                     f"Column {self._name(X, j)} of X held text in fit and now holds "
                     f"{number!r}, a number. Give it the kind it had in fit (e.g. "
                     f"astype(str)), or fit again.")
-        return codes
+        return np.append(found, -1)[rows], rows < 0  # a missing row (-1) takes the -1
 
     def get_feature_names_out(self, input_features=None):
         """The output columns' names: ``name``, ``name_missing``, ``name_level`` and
