@@ -368,27 +368,26 @@ default="from_dtype"
         if spec is None or (not isinstance(spec, str) and len(spec) == 0):
             return np.zeros(n_features, dtype=bool)
         if isinstance(spec, str):  # "from_dtype" (the constraints allow no other string)
-            return np.array([self._categorical_by_dtype(self._column(X, j))
-                             for j in range(n_features)], dtype=bool)
+            return np.array([self._categorical_by_dtype(X, j, dtype)
+                             for j, dtype in enumerate(self._dtypes(X))], dtype=bool)
         mask = np.zeros(n_features, dtype=bool)
         mask[_listed_columns(spec, n_features, list(X.columns) if _is_frame(X) else None)] = True
         return mask
 
-    @staticmethod
-    def _categorical_by_dtype(column):
-        """``"from_dtype"``'s rule for one column."""
-        dtype = column.dtype
+    def _categorical_by_dtype(self, X, j, dtype):
+        """``"from_dtype"``'s rule for column ``j`` of ``dtype``."""
         if type(dtype).__name__ in ("CategoricalDtype", "StringDtype"):
             return True  # pandas' category, str (pandas 3's default) and string
-        if getattr(dtype, "kind", None) in ("b", "U", "S"):
+        kind = getattr(dtype, "kind", None)
+        if kind in ("b", "U", "S"):
             return True  # NumPy's and pandas' booleans, NumPy's text
-        if isinstance(dtype, np.dtype) and dtype.kind == "O":
-            return not all(_is_number(v) for v in _distinct(column))
+        if kind == "O":  # object, or another library's dtype of Python objects: look
+            return not all(_is_number(v) for v in _distinct(self._column(X, j)))
         return False
 
     def _numbers(self, X, j, column, fitted):
         """A numeric column as float64 with NaN for missing; a clear error for text (even
-        text that reads as a number) or other non-numbers in it, and for infinite values."""
+        text that reads as a number) or other non-numbers in it."""
         kind = getattr(column.dtype, "kind", None)
         example = None
         if kind not in ("i", "u", "f", "b"):
