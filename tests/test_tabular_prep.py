@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 from sklearn.preprocessing import QuantileTransformer
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skdnn._tabular_prep import (
     SMOOTH_CLIP,
@@ -35,6 +36,11 @@ def _frame(n=200, seed=0):
         "shop": pd.Series(rng.choice([f"s{k:02d}" for k in range(20)], n), dtype="category"),
         "member": rng.random(n) < 0.3,
     })
+
+
+@parametrize_with_checks([TabularPreprocessor(), TabularPreprocessor(numeric="quantile")])
+def test_scikit_learns_estimator_checks(estimator, check):
+    check(estimator)
 
 
 # -- numeric columns ---------------------------------------------------------------------------
