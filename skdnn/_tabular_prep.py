@@ -284,6 +284,16 @@ default="from_dtype"
     numeric entry is 0 after the transform (the median's image). The output is finite for any
     input that :meth:`transform` accepts.
 
+    The robust transform, the one-hot threshold and the signed binary column follow pytabkit
+    1.8.0, the code of Holzmüller, Grinsztajn and Steinwart, "Better by Default: Strong
+    Pre-Tuned MLPs and Boosted Trees on Tabular Data" (NeurIPS 2024):
+    ``models/sklearn/default_params.py`` (``RealMLP_TD_CLASS`` and ``RealMLP_TD_REG``:
+    ``tfms=['one_hot', 'median_center', 'robust_scale', 'smooth_clip', 'embedding']``,
+    ``max_one_hot_cat_size=9``), ``models/nn_models/pipeline.py`` (``MedianCenterFactory``,
+    ``RobustScaleFactory``), ``models/nn_models/models.py`` (``smooth_clip_func``) and
+    ``models/nn_models/categorical.py`` (``SingleOneHotLayer``). RealMLP takes no missing
+    numeric value; the indicator and the fill are skdnn's.
+
     Errors name the column and the fix: datetime or timedelta columns, complex numbers,
     infinite values in a numeric column, a column that is all missing in training, and a
     column whose kind changed since :meth:`fit` (text in a numeric column; numbers in a
