@@ -40,11 +40,25 @@ _BOUNDS = 1e-7
 
 
 def smooth_clip(x, bound=SMOOTH_CLIP):
-    """RealMLP's smooth clipping, ``x / sqrt(1 + (x / bound)^2)``: about ``x`` near 0, and
-    tending to ``+-bound`` for large ``|x|`` (pytabkit, ``models/nn_models/models.py``,
-    ``smooth_clip_func``). Computed as ``bound * z / sqrt(1 + z^2)`` with ``z = x / bound``
-    held within ``+-1e150``, so that no square overflows: finite for every finite or
-    infinite ``x`` (and exactly ``+-bound`` beyond ``1e150``)."""
+    """Clip smoothly to ``(-bound, bound)``: RealMLP's ``x / sqrt(1 + (x / bound)^2)``.
+
+    About ``x`` near 0, and tending to ``+-bound`` for large ``|x|`` (pytabkit,
+    ``models/nn_models/models.py``, ``smooth_clip_func``).
+
+    Parameters
+    ----------
+    x : array-like
+        The values (NaN stays NaN).
+    bound : float, default=3.0
+        The limit of ``|output|``.
+
+    Returns
+    -------
+    clipped : ndarray of float64 of the shape of ``x``
+        Computed as ``bound * z / sqrt(1 + z^2)`` with ``z = x / bound`` held within
+        ``+-1e150``, so that no square overflows: finite for every finite or infinite ``x``
+        (and exactly ``+-bound`` beyond ``1e150``).
+    """
     z = np.asarray(x, dtype=np.float64) / bound
     np.clip(z, -1e150, 1e150, out=z)
     root = z * z
@@ -277,6 +291,11 @@ default="from_dtype"
     groups_ : ndarray of shape (n_output_columns,)
         Per output column, the index of the input column it comes from.
 
+    See Also
+    --------
+    sklearn.preprocessing.QuantileTransformer : The quantile transform of ``numeric``.
+    sklearn.preprocessing.OneHotEncoder : One-hot encoding as a separate step.
+
     Notes
     -----
     The output's columns are, in order: the numeric columns (transformed), the missing
@@ -298,6 +317,20 @@ default="from_dtype"
     infinite values in a numeric column, a column that is all missing in training, and a
     column whose kind changed since :meth:`fit` (text in a numeric column; numbers in a
     column whose training levels were all text).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdnn._tabular_prep import TabularPreprocessor
+    >>> X = np.array([[1.0, "red"], [2.0, "blue"], [np.nan, "red"], [9.0, "green"]],
+    ...              dtype=object)
+    >>> prep = TabularPreprocessor().fit(X)
+    >>> prep.kinds_
+    ['numeric', 'categorical']
+    >>> prep.get_feature_names_out().tolist()
+    ['x0', 'x0_missing', 'x1_blue', 'x1_green', 'x1_red']
+    >>> prep.transform([[5.0, "pink"]]).round(2)
+    array([[0.73, 0.  , 0.  , 0.  , 0.  ]], dtype=float32)
     """
 
     _parameter_constraints = {
@@ -325,6 +358,9 @@ default="from_dtype"
     def _validate(self, X, reset):
         """``X`` checked by scikit-learn's rules (2-D, non-empty, its column names and count
         against the fit's), as a DataFrame or a 2-D NumPy array."""
+        if isinstance(X, (list, tuple)):
+            # NumPy would make [[5.0, "pink"]] an array of text, "5.0" included
+            X = np.array(X, dtype=object)
         if not _is_frame(X):
             X = check_array(X, dtype=None, ensure_all_finite=False, input_name="X")
         elif X.shape[0] == 0 or X.shape[1] == 0:
@@ -576,8 +612,7 @@ default="from_dtype"
         return np.append(found, -1)[rows], rows < 0  # a missing row (-1) takes the -1
 
     def get_feature_names_out(self, input_features=None):
-        """The output columns' names: ``name``, ``name_missing``, ``name_level`` and
-        ``name_code``.
+        """Get the output columns' names.
 
         Parameters
         ----------
@@ -587,6 +622,9 @@ default="from_dtype"
         Returns
         -------
         names : ndarray of str of shape (n_output_columns,)
+            ``name`` for a numeric column, ``name_missing`` for its indicator,
+            ``name_level`` for a one-hot column (the second level for a binary column) and
+            ``name_code`` for a code column.
         """
         check_is_fitted(self, "kinds_")
         names = _check_feature_names_in(self, input_features)
@@ -677,25 +715,38 @@ def standardise_target(y, sample_weight=None):
 
 
 def target_range(y):
-    """The training target's ``(min, max)`` (per output for a 2-D ``y``), for
-    :func:`clip_to_range`."""
+    """Return the training target's range, for :func:`clip_to_range`.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        The training target.
+
+    Returns
+    -------
+    low, high : float or ndarray of shape (n_outputs,)
+        Its minimum and maximum (per output for a 2-D ``y``).
+    """
     y = np.asarray(y, dtype=np.float64)
     low, high = y.min(axis=0), y.max(axis=0)
     return (float(low), float(high)) if y.ndim == 1 else (low, high)
 
 
 def clip_to_range(predictions, low, high):
-    """Predictions clipped to the training target's range ``[low, high]`` (RealMLP-TD's
-    ``clamp_output``): a network extrapolates wildly outside it.
+    """Clip predictions to the training target's range ``[low, high]``.
+
+    RealMLP-TD's ``clamp_output``: a network can extrapolate wildly outside it.
 
     Parameters
     ----------
     predictions : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        A regressor's predictions.
     low, high : float or ndarray of shape (n_outputs,)
         From :func:`target_range`.
 
     Returns
     -------
     clipped : ndarray of the shape of ``predictions``
+        The predictions, each within ``[low, high]``.
     """
     return np.clip(predictions, low, high)

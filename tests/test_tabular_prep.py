@@ -192,6 +192,13 @@ def test_arrays_under_from_dtype():
     assert "feature_names_in_" not in vars(prep) and prep.n_features_in_ == 3
 
 
+def test_a_list_of_rows_keeps_its_numbers_numeric():
+    rows = [[1.0, "red"], [2.0, "blue"], [4.0, "red"]]
+    prep = TabularPreprocessor().fit(rows)
+    assert prep.kinds_ == ["numeric", "categorical"]
+    np.testing.assert_array_equal(prep.transform([[2.0, "pink"]]), [[0.0, 0.0]])
+
+
 @pytest.mark.parametrize("spec, kinds", [
     (None, ["numeric", "numeric", "numeric"]),
     ([], ["numeric", "numeric", "numeric"]),
