@@ -1,5 +1,7 @@
 """Helpers that several test files share, as fixtures."""
 
+import signal
+
 import numpy as np
 import pytest
 
@@ -26,6 +28,20 @@ def central_differences():
     """The function ``central_differences(f, x, h=1e-6)``: the gradient of the scalar
     ``f`` at ``x`` by central differences, one entry of ``x`` at a time."""
     return _central_differences
+
+
+@pytest.fixture
+def sigint_as_in_a_terminal():
+    """Python's own SIGINT handler (which raises KeyboardInterrupt) for the test's duration.
+
+    A Python started from a terminal has it, and that is where a Ctrl-C comes from. A Python
+    started as a background job of a non-interactive shell (``cmd &`` in a script, nohup)
+    inherits SIGINT *ignored* instead: a Ctrl-C cannot reach it, a raised SIGINT does
+    nothing, and the fit rightly leaves that disposition alone. Without this fixture the
+    tests that raise a real SIGINT passed or failed by how pytest was launched."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 #: The engine's own tests, fast and closest to its lines: they run first, so that a wrong line

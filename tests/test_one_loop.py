@@ -68,13 +68,6 @@ def test_early_stopping_keeps_the_epoch_of_the_best_validation_score(make):
     assert model.best_validation_loss_ == model.validation_loss_curve_[best]
 
 
-@pytest.fixture
-def sigint_as_in_a_terminal():
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, previous)
-
-
 @pytest.mark.usefixtures("sigint_as_in_a_terminal")
 @pytest.mark.parametrize("how", ["signal", "raise"])
 def test_ctrl_c_keeps_tabnet_s_weights_warns_and_reraises(monkeypatch, how):

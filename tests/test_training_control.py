@@ -212,20 +212,6 @@ def test_with_sklearn_callbacks_the_estimators_take_sklearns_own_mixin():
         assert isinstance(est, callback.CallbackSupportMixin) and hasattr(est, "set_callbacks")
 
 
-@pytest.fixture
-def sigint_as_in_a_terminal():
-    """Python's own SIGINT handler (which raises KeyboardInterrupt) for the test's duration.
-
-    A Python started from a terminal has it, and that is where a Ctrl-C comes from. A Python
-    started as a background job of a non-interactive shell (``cmd &`` in a script, nohup)
-    inherits SIGINT *ignored* instead: a Ctrl-C cannot reach it, a raised SIGINT does
-    nothing, and the fit rightly leaves that disposition alone. Without this fixture the
-    tests that raise a real SIGINT passed or failed by how pytest was launched."""
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, previous)
-
-
 def _interrupt_at_batch(monkeypatch, n_batch, how):
     """Make the ``n_batch``-th gradient computation (from 1) deliver a Ctrl-C (``"signal"``:
     a real SIGINT, as a terminal sends it) or raise a KeyboardInterrupt (``"raise"``); returns
