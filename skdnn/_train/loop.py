@@ -160,6 +160,7 @@ class Fit(Loop):
     incremental: bool = False
     verbose: bool = False
     grad: np.ndarray | None = None
+    scratch: np.ndarray | None = None
     best: tuple | None = None
 
     def fit_loop(self):
@@ -168,6 +169,12 @@ class Fit(Loop):
         if sp.issparse(self.train.X):  # row slices for the mini-batches
             self.train = self.train._replace(X=self.train.X.tocsr())
         self.grad = np.empty_like(self.theta)
+        # The optimiser's scratch block: the network's workspace's (shared with its L2 term),
+        # or a new one.
+        workspace = getattr(self.network, "workspace", None)
+        size = (min(self.theta.size, BLOCK),)
+        self.scratch = (np.empty(size, self.theta.dtype) if workspace is None
+                        else workspace.array("scratch", size))
         if self.val is not None:
             self.best = (self.theta.copy(), self.network.buffers.copy())
         super().fit_loop()
@@ -210,10 +217,7 @@ class Fit(Loop):
             norm = math.sqrt(float(grad @ grad))
             if norm > self.clip_value:
                 grad *= self.clip_value / (norm + 1e-6)
-        workspace = getattr(self.network, "workspace", None)
-        scratch = (None if workspace is None
-                   else workspace.array("scratch", (min(theta.size, BLOCK),)))
-        self.optimizer.step(theta, grad, self.state, scratch)
+        self.optimizer.step(theta, grad, self.state, self.scratch)
         return loss
 
     def evaluate(self, diverged_now=False):
