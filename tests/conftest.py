@@ -46,7 +46,8 @@ def sigint_as_in_a_terminal():
 
 #: The engine's own tests, fast and closest to its lines: they run first, so that a wrong line
 #: in ``skdnn/nn/`` fails a ``pytest -x`` run (``../shared/tools/mutants.py``) in seconds.
-ENGINE_TESTS = ("test_reference.py", "test_nn.py", "test_tabnet.py", "test_perceptron.py")
+ENGINE_TESTS = ("test_reference.py", "test_nn.py", "test_tabular_engine.py", "test_tabnet.py",
+                "test_perceptron.py")
 
 
 def pytest_collection_modifyitems(session, config, items):
