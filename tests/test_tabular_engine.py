@@ -460,3 +460,14 @@ def test_a_few_adam_steps_fit_a_small_nonlinear_problem(config):
         adam.step(theta, grad, state)
     assert loss < 0.1 < first
     assert (net.outputs(theta, X).argmax(axis=1) == label).mean() > 0.97
+
+
+def test_the_defaults_are_realmlp_td_s_width_and_a_small_tabm_ensemble():
+    # RealMLP-TD's hidden_sizes=[256] * 3 and 4 values per PBLD-embedded column, and k=8
+    # members (TabM's 32 cost about linearly more): the layout a default network builds.
+    net = TabularNetwork(5, [7], 3, "softmax")
+    blocks = {name: shape for name, (_, _, shape) in net.layout.blocks.items()}
+    d_in = 5 * 4 + 8  # five embedded numbers, one categorical table of width 8
+    assert [blocks[f"W{layer}"] for layer in range(3)] == [(d_in, 256), (256, 256), (256, 256)]
+    assert blocks["W_out"] == (8, 256, 3) and blocks["r0"] == (8, d_in)
+    assert blocks["embedding"] == (7, 8) and "W3" not in blocks
