@@ -471,3 +471,11 @@ def test_the_defaults_are_realmlp_td_s_width_and_a_small_tabm_ensemble():
     assert [blocks[f"W{layer}"] for layer in range(3)] == [(d_in, 256), (256, 256), (256, 256)]
     assert blocks["W_out"] == (8, 256, 3) and blocks["r0"] == (8, d_in)
     assert blocks["embedding"] == (7, 8) and "W3" not in blocks
+
+
+def test_the_scaling_layer_starts_as_the_identity():
+    # RealMLP-TD's front scale starts at 1: the first forward pass sees the inputs as given.
+    net = TabularNetwork(3, [], 2, "softmax", hidden=(8,), k=2)
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    theta = net.init(np.random.default_rng(1), X)
+    np.testing.assert_array_equal(net.layout.views(theta)["scale"], 1)
