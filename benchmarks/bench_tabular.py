@@ -65,6 +65,25 @@ from _tabular_data import LOADERS, PACKAGES, available  # noqa: E402
 import skdnn  # noqa: E402
 
 MODELS = ["hgb", "linear", "mlp", "tabnet", "realmlp", "tabular"]
+#: ``--ablation``: the tabular MLP with one ingredient removed, swapped or changed (the
+#: classifier's own parameters, such as ``label_smoothing``, are left out for a regressor).
+ABLATIONS = {
+    "no-ensemble": {"n_members": 1},
+    "k8": {"n_members": 8},
+    "width-256": {"hidden_layer_sizes": (256, 256, 256)},
+    "ensemble-batch": {"ensemble": "batch"},
+    "no-embedding": {"numeric_embedding": None},
+    "pl-embedding": {"numeric_embedding": "pl"},
+    "no-scaling-layer": {"scaling_layer": False},
+    "no-parametric": {"parametric_activation": False},
+    "relu": {"activation": "relu"},
+    "no-dropout": {"dropout": 0.0},
+    "no-weight-decay": {"weight_decay": 0.0},
+    "no-label-smoothing": {"label_smoothing": 0.0},
+    "quantile": {"numeric": "quantile"},
+    "32-epochs": {"max_iter": 32},
+    "128-epochs": {"max_iter": 128},
+}
 
 
 # -- the models --------------------------------------------------------------------------------
@@ -154,18 +173,22 @@ def make_model(name, X, task, seed):
         cls = RealMLP_TD_Classifier if classify else RealMLP_TD_Regressor
         return _Categories(cls(device="cpu", n_threads=1, random_state=seed, verbosity=0),
                            impute=True)
-    if name == "tabular":
+    if name == "tabular" or name.startswith("tabular:"):
         cls = getattr(skdnn, "TabularMLPClassifier" if classify else "TabularMLPRegressor",
                       None)
-        return None if cls is None else cls(random_state=seed)
+        if cls is None:
+            return None
+        params = ABLATIONS[name.partition(":")[2]] if ":" in name else {}
+        valid = cls().get_params()
+        return cls(random_state=seed, **{k: v for k, v in params.items() if k in valid})
     raise ValueError(f"unknown model {name!r}; choose from {MODELS}")
 
 
 def skip_note(name):
     if name == "realmlp":
         return "realmlp skipped: pytabkit is not installed (pip install pytabkit)"
-    if name == "tabular":
-        return "tabular skipped: skdnn does not export TabularMLPClassifier yet"
+    if name.startswith("tabular"):
+        return f"{name} skipped: skdnn does not export TabularMLPClassifier"
     return f"{name} skipped"
 
 
@@ -223,7 +246,7 @@ def run(datasets, models, splits, max_rows, out=print):
                     continue
                 rows.append({"dataset": dataset, "task": task, "split": seed, "model": name,
                              **result})
-                out(f"  split {seed} {name:8s} score {result['score']:.4f} "
+                out(f"  split {seed} {name:10s} score {result['score']:.4f} "
                     f"loss {result['loss']:.4g} fit {result['seconds']:.2f} s")
     return pd.DataFrame(rows)
 
@@ -293,13 +316,20 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", nargs="+", choices=list(LOADERS), metavar="NAME",
                         help=f"data sets (default: every installed one of {list(LOADERS)})")
-    parser.add_argument("--models", nargs="+", choices=MODELS, default=MODELS)
+    parser.add_argument("--models", nargs="+", default=MODELS,
+                        choices=MODELS + [f"tabular:{name}" for name in ABLATIONS])
     parser.add_argument("--splits", type=int, default=3)
     parser.add_argument("--max-rows", type=int, default=None,
                         help="subsample each table to at most this many rows")
     parser.add_argument("--quick", action="store_true", help="1 split of at most 1,000 rows")
     parser.add_argument("--csv", help="also write every fit's figures to this CSV file")
+    parser.add_argument("--ablation", nargs="*", choices=list(ABLATIONS), metavar="NAME",
+                        help="also fit the tabular MLP with these ingredients changed "
+                        f"(all of {list(ABLATIONS)} when none is named)")
     args = parser.parse_args(argv)
+    if args.ablation is not None:
+        args.models = list(args.models) + [f"tabular:{name}"
+                                           for name in (args.ablation or ABLATIONS)]
     if args.quick:
         args.splits, args.max_rows = 1, min(args.max_rows or 1000, 1000)
 

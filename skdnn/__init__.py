@@ -12,10 +12,12 @@ from ._consensus import ConsensusClassifier, annotations_to_wide, simulate_annot
 from ._mlp import MLPClassifierFromScratch, MLPRegressorFromScratch
 from ._perceptron import PerceptronClassifier
 from ._tabnet import TabNetClassifier, TabNetRegressor
+from ._tabular import TabularMLPClassifier, TabularMLPRegressor
 
 __version__ = "0.1.0"
 __all__ = ["ConsensusClassifier", "MLPClassifierFromScratch", "MLPRegressorFromScratch",
            "PerceptronClassifier", "TabNetClassifier", "TabNetRegressor",
+           "TabularMLPClassifier", "TabularMLPRegressor",
            "annotations_to_wide", "simulate_annotations", "__version__"]
 
 #: Public submodules, imported when first used.

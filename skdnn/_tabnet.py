@@ -55,6 +55,7 @@ from ._train import (
     UnavailableError,
     combined_sample_weight,
     generator,
+    holds_out,
     interrupted_message,
     one_blas_thread,
     partial_fit_available,
@@ -386,11 +387,6 @@ class _BaseTabNet(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
             patience = max(epochs, math.ceil(steps / math.ceil(n_samples / batch_size)))
         return batch_size, ghost, patience
 
-    def _early_stopping(self, n_samples):
-        if self.early_stopping == "auto":
-            return n_samples >= self._AUTO_EARLY_STOPPING
-        return bool(self.early_stopping)
-
     # -- training ----------------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -462,7 +458,8 @@ class _BaseTabNet(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
             if not np.isfinite(network.buffers).all():  # the inputs' variance overflows
                 raise ValueError("The input's variance overflows. " + scale_advice(X))
             record = TrainingState()
-        early_stopping = not incremental and self._early_stopping(X.shape[0])
+        early_stopping = not incremental and holds_out(self.early_stopping, X.shape[0],
+                                                       self._AUTO_EARLY_STOPPING)
         train, val = (validation_split(data, self.validation_fraction, rng, self._stratify(y))
                       if early_stopping else (data, None))
         record.watch(early_stopping)

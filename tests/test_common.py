@@ -11,6 +11,8 @@ from skdnn import (
     MLPRegressorFromScratch,
     TabNetClassifier,
     TabNetRegressor,
+    TabularMLPClassifier,
+    TabularMLPRegressor,
 )
 
 # Dropout masks and the early-stopping validation split are drawn per sample, so a weighted
@@ -63,6 +65,13 @@ TABNET_INSTANCES = [
 ]
 
 
+# The tabular MLPs' contract does not depend on the network's size: one narrow layer, two
+# members (the defaults: dropout, and a validation split from 500 rows, per-sample chance).
+_SMALL_TABULAR = dict(hidden_layer_sizes=(16,), n_members=2)
+TABULAR_INSTANCES = [TabularMLPClassifier(**_SMALL_TABULAR),
+                     TabularMLPRegressor(**_SMALL_TABULAR)]
+
+
 def _expected_failed_checks(estimator):
     if isinstance(estimator, (TabNetClassifier, TabNetRegressor)):
         return _BATCH_STATISTICS
@@ -75,7 +84,8 @@ def _expected_failed_checks(estimator):
 # contract, not convergence: their ~500 ConvergenceWarnings would bury a real warning (as in
 # scikit-learn's own common tests, which ignore them too).
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@parametrize_with_checks(MLP_INSTANCES + CONSENSUS_INSTANCES + TABNET_INSTANCES,
+@parametrize_with_checks(MLP_INSTANCES + CONSENSUS_INSTANCES + TABNET_INSTANCES
+                         + TABULAR_INSTANCES,
                          expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

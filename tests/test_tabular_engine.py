@@ -479,3 +479,42 @@ def test_the_scaling_layer_starts_as_the_identity():
     X = np.random.default_rng(0).normal(size=(20, 3))
     theta = net.init(np.random.default_rng(1), X)
     np.testing.assert_array_equal(net.layout.views(theta)["scale"], 1)
+
+
+# -- the ensemble seen as one network (MemberAverage) ------------------------------------------
+@pytest.mark.parametrize("out_activation, n_outputs",
+                         [("softmax", 3), ("logistic", 2), ("identity", 2)])
+def test_member_average_logits_give_the_averaged_outputs_and_their_gradients(
+        central_differences, out_activation, n_outputs):
+    X = _data()
+    net = tabular.MemberAverage(_network(out_activation, n_outputs))
+    theta = net.init(_rng(), X)
+    z, trace = net.forward(theta, X)
+    assert z.shape == (len(X), n_outputs)
+    # the output layer of the averaged logits is the members' averaged outputs
+    np.testing.assert_allclose(output_values(z.copy(), out_activation),
+                               net.outputs(theta, X), rtol=1e-12)
+    members = net.network.forward(theta, X)[0]
+    if out_activation == "softmax":  # its softmax is the mean of the members' softmaxes
+        manual = np.mean([output_values(members[:, m].copy(), "softmax")
+                          for m in range(net.k)], axis=0)
+        np.testing.assert_allclose(np.exp(z), manual, rtol=1e-12)
+    D = _rng(5).normal(size=z.shape)
+    grad, dX = net.backward(theta, trace, D, input_gradient=True)
+    numeric = central_differences(lambda t: float((net.forward(t, X)[0] * D).sum()),
+                                  theta.copy())
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
+    numeric_x = central_differences(
+        lambda x: float((net.forward(theta, np.c_[x, X[:, 2:]])[0] * D).sum()), X[:, :2].copy())
+    np.testing.assert_allclose(dX[:, :2], numeric_x, rtol=1e-5, atol=1e-8)
+
+
+def test_member_average_trains_on_the_mean_of_the_members_losses():
+    X = _data()
+    net = tabular.MemberAverage(_network())
+    theta = net.init(_rng(), X)
+    Y = _targets("softmax", len(X), 3)
+    a, b = np.empty_like(theta), np.empty_like(theta)
+    loss = net.loss_and_gradient(theta, a, X, Y)
+    assert loss == net.network.loss_and_gradient(theta, b, X, Y)
+    np.testing.assert_array_equal(a, b)

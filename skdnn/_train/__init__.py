@@ -23,7 +23,7 @@ from .loop import (
     outputs_in_blocks,
     training_scores,
 )
-from .split import UnavailableError, partial_fit_available, validation_split
+from .split import UnavailableError, holds_out, partial_fit_available, validation_split
 from .state import Record, TrainingState, unchanged_on_failure
 from .stopping import StoppingRule, diverged, validation_key
 from .weights import combined_sample_weight, generator, one_blas_thread
@@ -32,6 +32,7 @@ __all__ = [
     "CALLBACK_ATTRIBUTES", "SCORE_ROWS", "CallbackSupportMixin", "Data", "DeferredInterrupt",
     "EpochCallbacks", "Fit", "Interrupted", "KeptInterrupt", "Loop", "Record", "StoppingRule",
     "TrainingState", "UnavailableError", "combined_sample_weight", "diverged", "generator",
+    "holds_out",
     "interrupted_message", "logits_in_blocks", "one_blas_thread", "outputs_in_blocks",
     "partial_fit_available", "training_scores", "unchanged_on_failure", "validation_key",
     "validation_split",

@@ -38,6 +38,14 @@ def validation_split(data, fraction, rng, stratify=None):
     return Data(train[0], train[1], train[3], train[2]), Data(val[0], val[1], val[3], val[2])
 
 
+def holds_out(early_stopping, n_samples, threshold=500):
+    """Whether a fit holds out a validation set: ``early_stopping`` True or False, or
+    ``"auto"``: from ``threshold`` rows (TabNet's and the tabular MLPs' default)."""
+    if early_stopping == "auto":
+        return n_samples >= threshold
+    return bool(early_stopping)
+
+
 class UnavailableError(AttributeError, ValueError):
     """A method that these parameters make unavailable, and an invalid combination."""
 

@@ -22,6 +22,7 @@ memory again; a block stays in the processor's cache from the first operation to
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -137,6 +138,51 @@ def adam_step(theta, grad, state, *, learning_rate_init=0.001, beta_1=0.9, beta_
         theta[block] -= step
 
 
+def coslog(progress, n_cycles=4):
+    r"""RealMLP's ``coslog4`` learning-rate multiplier at ``progress`` in [0, 1] of training:
+    ``(1 - cos(2 pi log2(1 + (2^c - 1) t))) / 2``, ``c`` cycles of a cosine on a log scale
+    (pytabkit's ``CoslogFunc``); 0 at the start and at the end, 1 at each cycle's middle."""
+    return 0.5 * (1 - math.cos(2 * math.pi * math.log2(1 + (2**n_cycles - 1) * progress)))
+
+
+def flat_cos(progress):
+    """RealMLP's ``flat_cos`` multiplier (its dropout and weight decay): 1 for the first half
+    of training, then a half cosine down to 0 (pytabkit's ``combine_scheds``)."""
+    if progress <= 0.5:
+        return 1.0
+    return 0.5 * (1 + math.cos(math.pi * (2 * progress - 1)))
+
+
+def adamw_step(theta, grad, state, *, learning_rate, factors, decay, beta_1=0.9,
+               beta_2=0.95, epsilon=1e-8):
+    r"""One step of Adam with per-parameter learning-rate factors and decoupled weight decay
+    (Loshchilov and Hutter's AdamW, as RealMLP applies it).
+
+    With ``eta = learning_rate * factors`` (a vector like ``theta``),
+
+    .. math::
+
+        \theta \leftarrow \theta (1 - \eta\, \mathrm{decay})
+        - \eta \frac{\sqrt{1 - \beta_2^t}}{1 - \beta_1^t} \frac{m}{\sqrt{v} + \epsilon},
+
+    ``m``, ``v`` Adam's moving averages (kept as the decaying sums of :func:`adam_step`), and
+    ``decay`` the weight decay of each parameter (0 for biases). The vectors are small (a
+    tabular network), so the step is written on whole vectors.
+    """
+    state["t"] += 1
+    t = state["t"]
+    beta_1, beta_2, epsilon = float(beta_1), float(beta_2), float(epsilon)
+    M, V = state["grad_sum"], state["grad_sq_sum"]
+    M *= beta_1
+    M += grad
+    V *= beta_2
+    V += grad * grad
+    correction = (1 - beta_2**t) ** 0.5 / (1 - beta_1**t) * (1 - beta_1) / (1 - beta_2) ** 0.5
+    eta = float(learning_rate) * factors
+    theta *= 1 - eta * decay
+    theta -= eta * correction * M / (np.sqrt(V) + epsilon / (1 - beta_2) ** 0.5)
+
+
 class Schedule(NamedTuple):
     """A learning-rate schedule of SGD: ``after_epoch(state, learning_rate_init, t,
     power_t)`` updates ``state["learning_rate"]`` after each epoch (``t`` samples seen so
@@ -240,6 +286,48 @@ class Adam(_Optimizer):
     def step(self, theta, grad, state, scratch=None):
         adam_step(theta, grad, state, learning_rate_init=self.learning_rate_init,
                   beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon, scratch=scratch)
+
+    def after_epoch(self, state, t):
+        pass
+
+    def on_plateau(self, state):
+        return False
+
+
+class ScheduledAdamW(_Optimizer):
+    """RealMLP-TD's optimiser: :func:`adamw_step` whose learning rate follows
+    :func:`coslog` and whose weight decay follows :func:`flat_cos` over ``total_steps``
+    steps.
+
+    Parameters
+    ----------
+    learning_rate_init : float
+        The peak learning rate.
+    total_steps : int
+        The steps of the whole fit (epochs times batches per epoch): the schedules' length.
+    factors, decay : ndarray
+        Per parameter, the learning-rate factor and the weight decay (decay 0: none).
+    beta_1, beta_2, epsilon : float
+        Adam's; RealMLP-TD's ``sq_mom=0.95`` is ``beta_2``.
+    """
+
+    name, _vector = "adamw", "grad_sum"
+
+    def __init__(self, *, learning_rate_init, total_steps, factors, decay, beta_1=0.9,
+                 beta_2=0.95, epsilon=1e-8):
+        self.learning_rate_init, self.total_steps = learning_rate_init, max(int(total_steps), 1)
+        self.factors, self.decay = factors, decay
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+
+    def new_state(self, theta):
+        return init_adam_state(theta)
+
+    def step(self, theta, grad, state, scratch=None):
+        progress = min(state["t"] / self.total_steps, 1.0)
+        adamw_step(theta, grad, state,
+                   learning_rate=self.learning_rate_init * coslog(progress),
+                   factors=self.factors, decay=self.decay * flat_cos(progress),
+                   beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon)
 
     def after_epoch(self, state, t):
         pass

@@ -177,6 +177,22 @@ def adam_step(theta, grad, m, v, t, learning_rate=0.001, beta_1=0.9, beta_2=0.99
     return theta - rate * m / (np.sqrt(v) + epsilon), m, v, t
 
 
+def adamw_step(theta, grad, m, v, t, learning_rate, factors, decay, beta_1=0.9, beta_2=0.95,
+               epsilon=1e-8):
+    """Adam with a learning-rate factor per parameter and decoupled weight decay (AdamW, the
+    tabular MLPs' optimiser); returns the new ``(theta, m, v, t)``.
+
+    Each parameter's rate is ``learning_rate * factors``; the weights first shrink by
+    ``1 - rate * decay`` (Loshchilov and Hutter: the decay is not part of the gradient), then
+    take Adam's step."""
+    t += 1
+    m = beta_1 * m + (1 - beta_1) * grad
+    v = beta_2 * v + (1 - beta_2) * grad**2
+    rate = learning_rate * factors
+    theta = theta * (1 - rate * decay)
+    return theta - rate * np.sqrt(1 - beta_2**t) / (1 - beta_1**t) * m / (np.sqrt(v) + epsilon), \
+        m, v, t
+
 def perceptron_online_epoch(W, b, X, Y, s, eta0, fit_intercept=True, pocket=None):
     """The lesson's loop, one sample at a time: ``if y (w . x + b) <= 0: w += eta y x``.
 

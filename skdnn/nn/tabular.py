@@ -70,7 +70,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import logsumexp
 
 from ._kernels import column_sums
 from .layout import Layout, Model
@@ -292,14 +292,32 @@ def _selu_derivative(z, gz):
     return out
 
 
+def _tanh_softplus(z):
+    """``(tanh(softplus(z)), sigmoid(z))`` from one exponential: with ``e = exp(z)``,
+    ``tanh(log(1 + e)) = e (e + 2) / (e (e + 2) + 2)`` and ``sigmoid(z) = e / (1 + e)``
+    (``z`` capped at 20, where both are 1 in float32 and float64 alike to 1e-16)."""
+    e = np.minimum(z, np.full(z.shape[-1], 20, dtype=z.dtype))
+    np.exp(e, out=e)
+    n = e + 2
+    n *= e
+    t = n / (n + 2)
+    e /= e + 1
+    return t, e
+
+
 def _mish(z):
-    return z * np.tanh(np.logaddexp(0, z))
+    return z * _tanh_softplus(z)[0]
 
 
 def _mish_derivative(z, gz):
     # d/dz z tanh(sp(z)) = tanh(sp) + z sigmoid(z) (1 - tanh(sp)^2), sp the softplus.
-    t = np.tanh(np.logaddexp(0, z))
-    return t + z * expit(z) * (1 - t * t)
+    t, sigmoid = _tanh_softplus(z)
+    out = t * t
+    np.subtract(1, out, out=out)
+    out *= sigmoid
+    out *= z
+    out += t
+    return out
 
 
 def _relu(z):
@@ -852,3 +870,96 @@ class TabularNetwork(Model):
                                    out=z.reshape(m * k, o))
             out[start:start + block] = values.reshape(m, k, o).mean(axis=1)
         return out
+
+
+class MemberAverage(Model):
+    r"""A :class:`TabularNetwork` seen as one network: the logits of its members' averaged
+    probabilities (or predictions).
+
+    The loop's evaluation, the scores and the explanations take 2-D logits ``z`` (n, o) whose
+    output layer gives the prediction. For an ensemble whose prediction is the mean of the
+    members' probabilities ``p̄ = mean_m p_m``, those logits are
+
+    * softmax: ``log p̄`` (its softmax is ``p̄``), computed as
+      ``logsumexp_m(log p_m) - log k``;
+    * logistic: ``log p̄ - log(1 - p̄)``;
+    * identity: ``mean_m z_m``.
+
+    :meth:`backward` maps ``dL/dz`` (n, o) to the members' logits, using the responsibilities
+    ``r_m = p_m / (k p̄)`` (each member's share of the average):
+
+    * softmax: ``dL/dz_m = r_m g - p_m sum_c(r_mc g_c)`` with ``g = dL/dz``;
+    * logistic: ``dL/dz_m = g (r_m (1 - p_m) + s_m p_m)``, ``s_m = (1 - p_m) / (k (1 - p̄))``;
+    * identity: ``dL/dz_m = g / k``;
+
+    and then runs the network's own. Training keeps the network's objective, the mean of the
+    members' losses (:meth:`TabularNetwork.loss_and_gradient`).
+
+    Parameters
+    ----------
+    network : TabularNetwork
+    """
+
+    def __init__(self, network):
+        self.network = network
+        self.layout, self.out_activation = network.layout, network.out_activation
+        self.n_outputs, self.row_bytes = network.n_outputs, network.row_bytes
+
+    def __getattr__(self, name):  # the wrapped network's structure (``k``, ``lr_factors``, ...)
+        if name == "network":
+            raise AttributeError(name)
+        return getattr(self.network, name)
+
+    @property
+    def buffers(self):
+        return self.network.buffers
+
+    @buffers.setter
+    def buffers(self, value):
+        self.network.buffers = value
+
+    def init(self, rng, X=None):
+        return self.network.init(rng, X)
+
+    def _log_members(self, z):
+        """``(log p_m, log(1 - p_m))`` of the members' logits (n, k, o); the second for
+        logistic outputs only."""
+        if self.out_activation == "softmax":
+            return z - logsumexp(z, axis=2, keepdims=True), None
+        return -np.logaddexp(0, -z), -np.logaddexp(0, z)
+
+    def forward(self, theta, X, training=False, rng=None):
+        z, trace = self.network.forward(theta, X, training, rng)
+        k = z.shape[1]
+        if self.out_activation not in ("softmax", "logistic"):
+            return z.mean(axis=1), (trace, z, None)
+        log_p, log_q = self._log_members(z)
+        log_mean = logsumexp(log_p, axis=1) - math.log(k)                       # log p̄
+        if log_q is None:
+            return log_mean, (trace, z, log_p)
+        return log_mean - (logsumexp(log_q, axis=1) - math.log(k)), (trace, z, (log_p, log_q))
+
+    def backward(self, theta, trace, delta, grad=None, input_gradient=False):
+        trace, z, logs = trace
+        k = z.shape[1]
+        g = np.asarray(delta, dtype=z.dtype)[:, None, :]                         # (n, 1, o)
+        if logs is None:
+            dz = np.broadcast_to(g / k, z.shape)
+        elif self.out_activation == "softmax":
+            log_p = logs
+            p = np.exp(log_p)
+            r = np.exp(log_p - logsumexp(log_p, axis=1, keepdims=True))          # p_m / (k p̄)
+            dz = r * g - p * (r * g).sum(axis=2, keepdims=True)
+        else:
+            log_p, log_q = logs
+            p = np.exp(log_p)
+            r = np.exp(log_p - logsumexp(log_p, axis=1, keepdims=True))
+            s = np.exp(log_q - logsumexp(log_q, axis=1, keepdims=True))
+            dz = g * (r * (1 - p) + s * p)
+        return self.network.backward(theta, trace, dz, grad, input_gradient)
+
+    def loss_and_gradient(self, theta, grad, X, Y, sample_weight=None, rng=None):
+        return self.network.loss_and_gradient(theta, grad, X, Y, sample_weight, rng)
+
+    def outputs(self, theta, X):
+        return self.network.outputs(theta, X)
