@@ -75,14 +75,14 @@ ABLATIONS = {
     "no-embedding": {"numeric_embedding": None},
     "pl-embedding": {"numeric_embedding": "pl"},
     "no-scaling-layer": {"scaling_layer": False},
-    "no-parametric": {"parametric_activation": False},
+    "parametric": {"parametric_activation": True},
     "relu": {"activation": "relu"},
     "no-dropout": {"dropout": 0.0},
     "no-weight-decay": {"weight_decay": 0.0},
     "no-label-smoothing": {"label_smoothing": 0.0},
     "quantile": {"numeric": "quantile"},
-    "32-epochs": {"max_iter": 32},
-    "128-epochs": {"max_iter": 128},
+    "16-epochs": {"max_iter": 16},
+    "64-epochs": {"max_iter": 64},
 }
 
 

@@ -19,7 +19,7 @@ from skdnn.nn import optimizers, reference
 pd = pytest.importorskip("pandas")
 
 #: A small network: the contract does not depend on the width.
-SMALL = dict(hidden_layer_sizes=(32, 32), n_members=4)
+SMALL = dict(hidden_layer_sizes=(32, 32), n_members=4, max_iter=64)
 
 
 def _frame(n=400, seed=0):
