@@ -222,8 +222,10 @@ def evaluate(model, X_train, y_train, X_test, y_test, task):
             "loss": log_loss(y_test, proba, labels=classes), "seconds": seconds}
 
 
-def run(datasets, models, splits, max_rows, out=print):
-    """Every model on every data set and split: a DataFrame of one row per fit."""
+def run(datasets, models, splits, max_rows, out=print, csv=None):
+    """Every model on every data set and split: a DataFrame of one row per fit. With ``csv``,
+    each fit's row is appended to that file as soon as it is measured, so that a run stopped
+    early keeps what it measured (``--from-csv`` prints its tables)."""
     rows = []
     for dataset in datasets:
         X, y, task = LOADERS[dataset]()
@@ -246,6 +248,9 @@ def run(datasets, models, splits, max_rows, out=print):
                     continue
                 rows.append({"dataset": dataset, "task": task, "split": seed, "model": name,
                              **result})
+                if csv is not None:
+                    pd.DataFrame(rows[-1:]).to_csv(csv, mode="a", index=False,
+                                                   header=not Path(csv).exists())
                 out(f"  split {seed} {name:10s} score {result['score']:.4f} "
                     f"loss {result['loss']:.4g} fit {result['seconds']:.2f} s")
     return pd.DataFrame(rows)
@@ -322,11 +327,16 @@ def main(argv=None):
     parser.add_argument("--max-rows", type=int, default=None,
                         help="subsample each table to at most this many rows")
     parser.add_argument("--quick", action="store_true", help="1 split of at most 1,000 rows")
-    parser.add_argument("--csv", help="also write every fit's figures to this CSV file")
+    parser.add_argument("--csv", help="also append every fit's figures to this CSV file, "
+                        "one row as each fit ends")
+    parser.add_argument("--from-csv", help="print the tables of the fits in this CSV file "
+                        "(a run's --csv, finished or stopped) instead of running")
     parser.add_argument("--ablation", nargs="*", choices=list(ABLATIONS), metavar="NAME",
                         help="also fit the tabular MLP with these ingredients changed "
                         f"(all of {list(ABLATIONS)} when none is named)")
     args = parser.parse_args(argv)
+    if args.from_csv:
+        return print_tables(pd.read_csv(args.from_csv))
     if args.ablation is not None:
         args.models = list(args.models) + [f"tabular:{name}"
                                            for name in (args.ablation or ABLATIONS)]
@@ -353,12 +363,15 @@ def main(argv=None):
             torch.set_num_threads(1)
         print(f"one thread; {args.splits} splits; max rows {args.max_rows}; "
               f"numpy {np.__version__}, pandas {pd.__version__}, skdnn {skdnn.__version__}")
-        results = run(datasets, models, args.splits, args.max_rows)
+        results = run(datasets, models, args.splits, args.max_rows, csv=args.csv)
+    return print_tables(results)
+
+
+def print_tables(results):
+    """Print the per-data-set tables and the summary of ``results``; return them."""
     if results.empty:
         print("nothing ran")
         return results
-    if args.csv:
-        results.to_csv(args.csv, index=False)
     print()
     print(per_dataset_tables(results))
     print("## Summary")

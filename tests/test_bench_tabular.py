@@ -89,3 +89,30 @@ def test_per_dataset_tables_give_mean_and_spread_over_the_splits():
     assert "### a (binary, 2 splits)" in text and "| accuracy | log loss |" in text
     assert "| hgb | 0.805 ± 0.005 | 0.4 ± 0 | 1.5 ± 0.5 |" in text
     assert "### b (regression, 2 splits)" in text and "| R^2 | RMSE |" in text
+
+
+def test_a_run_appends_each_fit_to_the_csv_and_from_csv_prints_its_tables(tmp_path, capsys,
+                                                                             monkeypatch):
+    # A run stopped early keeps the fits it measured: each row is written as its fit ends.
+    path = tmp_path / "fits.csv"
+    fits = iter(_results().to_dict("records"))
+    monkeypatch.setattr(bench_tabular, "LOADERS",
+                        {"a": lambda: (pd.DataFrame({"x": range(40)}), np.arange(40) % 2,
+                                       "binary")})
+    monkeypatch.setattr(bench_tabular, "make_model", lambda name, X, task, seed: name)
+    measured = []
+
+    def evaluate(model, *args):
+        row = next(fits)
+        measured.append(pd.read_csv(path) if path.exists() else None)
+        return {k: row[k] for k in ("score", "loss", "seconds")}
+
+    monkeypatch.setattr(bench_tabular, "evaluate", evaluate)
+    results = bench_tabular.run(["a"], ["hgb", "linear"], 2, None, out=lambda _: None,
+                                csv=str(path))
+    assert [None if m is None else len(m) for m in measured] == [None, 1, 2, 3]
+    written = pd.read_csv(path)
+    pd.testing.assert_frame_equal(written, results, check_dtype=False)
+    bench_tabular.main(["--from-csv", str(path)])
+    printed = capsys.readouterr().out
+    assert "### a (binary, 2 splits)" in printed and "## Summary" in printed
