@@ -518,3 +518,13 @@ def test_member_average_trains_on_the_mean_of_the_members_losses():
     loss = net.loss_and_gradient(theta, a, X, Y)
     assert loss == net.network.loss_and_gradient(theta, b, X, Y)
     np.testing.assert_array_equal(a, b)
+
+
+def test_data_dependent_init_on_constant_columns_keeps_the_scales_finite_and_moderate():
+    # Every row alike: each unit's pre-activation is a constant whose float32 spread is
+    # rounding; dividing by it made the output weights ~4e7 and the fit diverge.
+    net = TabularNetwork(4, [], 1, "identity", hidden=(8,), k=2, activation="mish")
+    theta = net.init(_rng(), np.zeros((50, 4), dtype=np.float32))
+    views = net.layout.views(theta)
+    assert np.abs(views["W_out"]).max() < 100 and np.abs(views["b_out"]).max() < 100
+    assert np.isfinite(net.forward(theta, np.zeros((3, 4)))[0]).all()

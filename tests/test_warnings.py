@@ -20,6 +20,8 @@ from skdnn import (
     PerceptronClassifier,
     TabNetClassifier,
     TabNetRegressor,
+    TabularMLPClassifier,
+    TabularMLPRegressor,
 )
 
 X, y = load_iris(return_X_y=True)
@@ -77,12 +79,21 @@ def test_partial_fit_s_warning_names_the_user_s_line():
     _assert_at(_the_warning(caught, UserWarning), line)
 
 
-def test_the_diagnosis_of_a_fit_that_learned_nothing_names_the_user_s_line():
+@pytest.mark.parametrize("estimator", [
+    MLPClassifierFromScratch((5,), max_iter=50, random_state=0),
+    # the tabular MLPs plan their epochs (no warning at max_iter): their one warning of a
+    # finished fit is this diagnosis
+    TabularMLPClassifier(hidden_layer_sizes=(8,), n_members=2, max_iter=5, random_state=0),
+    TabularMLPRegressor(hidden_layer_sizes=(8,), n_members=2, max_iter=5, random_state=0),
+], ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("how", ["directly", "in a pipeline"])
+def test_the_diagnosis_of_a_fit_that_learned_nothing_names_the_user_s_line(estimator, how):
     constant = np.zeros_like(X)  # nothing to learn from: no better than the constant
+    model = estimator if how == "directly" else make_pipeline(StandardScaler(), estimator)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         line = _line_after()
-        MLPClassifierFromScratch((5,), max_iter=50, random_state=0).fit(constant, y == 0)
+        model.fit(constant, _target(estimator) == 0)
     warning = _the_warning(caught, ConvergenceWarning)
     assert "no better than" in str(warning.message)
     _assert_at(warning, line)

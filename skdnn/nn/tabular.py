@@ -364,6 +364,15 @@ def parametric_backward(z, gz, da, alpha, g_prime, dalpha):
     return slope
 
 
+def _spread(u, axis):
+    """The standard deviation of ``u`` along ``axis``, 1 where ``u`` is constant: where it is
+    below 1e-5 of the mean's size (float32 rounding of a constant), the data-dependent
+    initialisation leaves the unit's scale alone instead of multiplying it by millions."""
+    std = u.std(axis=axis, dtype=np.float64)
+    size = np.maximum(np.abs(u.mean(axis=axis, dtype=np.float64)), 1e-3)
+    return np.where(std <= 1e-5 * size, 1.0, std)
+
+
 def dropout_mask(shape, rate, rng, dtype):
     """Inverted dropout: ``1{u >= rate} / (1 - rate)``, ``u ~ U[0, 1)``."""
     mask = rng.random(shape, dtype=dtype)
@@ -748,7 +757,7 @@ class TabularNetwork(Model):
         scale = 1 / math.sqrt(self.hidden[-1])
         if calibrate is not None:
             u = heads_forward(a, P["W_out"], np.zeros_like(P["b_out"]), 1.0)
-            P["W_out"] /= (scale * u.std(axis=0)[:, None, :] + 1e-8).astype(dt)
+            P["W_out"] /= (scale * _spread(u, axis=0)[:, None, :]).astype(dt)
             u = heads_forward(a, P["W_out"], np.zeros_like(P["b_out"]), scale)
             P["b_out"][...] = -self._he5(u.transpose(1, 0, 2), calibrate)   # per member
         z = heads_forward(a, P["W_out"], P["b_out"], scale)
@@ -769,8 +778,7 @@ class TabularNetwork(Model):
     def _calibrate(self, z, cache, P, layer, scale, rng):
         """RealMLP-TD's ``std`` weights and ``he+5`` biases for one hidden layer, from the
         pre-activations ``z`` (n, k, d) of the initialisation rows (see :meth:`init`)."""
-        std = z.reshape(-1, z.shape[2]).std(axis=0)
-        std[std == 0] = 1
+        std = _spread(z.reshape(-1, z.shape[2]), axis=0)
         P[f"W{layer}"] /= std.astype(self.dtype)
         z = z / std.astype(self.dtype)
         bias = -self._he5(z.reshape(-1, z.shape[2]), rng)
