@@ -155,6 +155,22 @@ def test_tabular_mlps_are_refused_where_they_cannot_be_explained(table, classifi
         integrated_gradients(pipeline, X.iloc[:2], X_train=X)
 
 
+def test_the_attribution_display_draws_a_tabular_mlp(table, classifier):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from skdnn.plot import AttributionDisplay
+
+    X, _ = table
+    display = AttributionDisplay.from_estimator(classifier, X, X.iloc[5], target="yes")
+    assert display.feature_names == list(X.columns)
+    np.testing.assert_allclose(display.attributions.sum(),
+                               display.output - display.baseline_output, atol=1e-4)
+    np.testing.assert_allclose(display.baseline_output,
+                               classifier.predict_proba(_typical_row(X))[0, 1], rtol=1e-12)
+
+
 # -- LIME --------------------------------------------------------------------------------------
 def test_lime_perturbs_the_raw_columns_of_their_kinds(table, classifier, monkeypatch):
     pytest.importorskip("lime")

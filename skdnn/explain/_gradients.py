@@ -22,6 +22,14 @@ with the Poisson loss the exponential, ``P = exp(z_t)`` and ``delta = exp(z_t) e
 the steps before the network (imputers, one-hot encoded categories and affine steps, see its
 notes).
 
+**Tabular MLPs.** ``TabularMLPClassifier`` and ``TabularMLPRegressor`` preprocess their raw
+columns themselves, and embed a categorical column of many levels as a learned vector. Their
+path runs in the network's *embedded input* (:meth:`skdnn.nn.tabular.TabularNetwork.embed`):
+the preprocessed columns (scaled numbers, missing-value indicators, one-hot columns), with
+each code column replaced by its embedding vector, where every entry has a gradient. Each
+entry comes from one raw column (the preprocessing's ``groups_``), whose attribution is the
+sum of its entries'.
+
 **Integrated gradients** (Sundararajan, Taly and Yan, 2017) attribute ``P(t | x) - P(t | b)``
 to the features along the straight path from a baseline ``b`` to ``x``:
 
