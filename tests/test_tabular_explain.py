@@ -124,12 +124,13 @@ def test_integrated_gradients_of_a_regressor_add_up_to_its_prediction(table):
     assert np.abs(gap).max() > 500
 
 
-def test_integrated_gradients_of_numeric_arrays_default_to_the_training_medians():
+@pytest.mark.parametrize("numeric", ["robust", "quantile"])
+def test_integrated_gradients_of_numeric_arrays_default_to_the_training_medians(numeric):
     rng = np.random.default_rng(1)
-    X = rng.normal(size=(200, 3)) * [1, 10, 100] + [0, 50, -300]
-    X[rng.random(200) < 0.1, 1] = np.nan
+    X = rng.normal(size=(201, 3)) * [1, 10, 100] + [0, 50, -300]
+    X[rng.random(201) < 0.1, 1] = np.nan
     y = X[:, 0] + np.nan_to_num(X[:, 1] - 50, nan=3.0) / 10 > 0
-    clf = TabularMLPClassifier(**SMALL).fit(X, y)
+    clf = TabularMLPClassifier(**SMALL, numeric=numeric).fit(X, y)
     rows = X[:12]
     ig = integrated_gradients(clf, rows, target=True)
     assert isinstance(ig, np.ndarray) and ig.shape == (12, 3)
