@@ -16,10 +16,12 @@ dictionaries unless the option ``zipmap`` is ``False`` (or ``"columns"``); ``noc
 gives class indices instead of labels, and ``output_class_labels=True`` adds the list of
 classes. The graph computes in float64 when the input is float64 and in float32 otherwise.
 
-:class:`~skdnn.TabNetClassifier`, :class:`~skdnn.TabNetRegressor` and
+:class:`~skdnn.TabNetClassifier`, :class:`~skdnn.TabNetRegressor`,
+:class:`~skdnn.TabularMLPClassifier`, :class:`~skdnn.TabularMLPRegressor` and
 :class:`~skdnn.ConsensusClassifier` do not export: converting one (or a pipeline that holds
 one) raises a ``NotImplementedError`` that names the estimators that do, and what to do
-instead (skops or pickle for TabNet; the fitted ``estimator_`` of a ConsensusClassifier).
+instead (skops or pickle for TabNet and the tabular MLPs; the fitted ``estimator_`` of a
+ConsensusClassifier).
 
 Notes
 -----
@@ -339,9 +341,14 @@ _EXPORTED = ("MLPClassifierFromScratch", "MLPRegressorFromScratch", "PerceptronC
 _TABNET = ("its attentive masks (sparsemax, entmax) and ghost batch norm have no ONNX "
            "converter; save it with skops or pickle to serve it from Python "
            "(docs/persistence.md)")
+_TABULAR = ("its preprocessing of raw columns (text, categories, missing values), its "
+            "numerical embeddings and its ensemble have no ONNX converter; save it with skops "
+            "or pickle to serve it from Python (docs/persistence.md)")
 _NOT_EXPORTED = {
     "TabNetClassifier": _TABNET,
     "TabNetRegressor": _TABNET,
+    "TabularMLPClassifier": _TABULAR,
+    "TabularMLPRegressor": _TABULAR,
     "ConsensusClassifier": "export its fitted estimator_, the classifier it predicts with: "
                            "to_onnx(model.estimator_, X[:1])",
 }

@@ -282,6 +282,61 @@ def test_input_gradient_matches_finite_differences(central_differences, config):
     assert not dX[:, 3:].any()   # no gradient for the categorical codes
 
 
+def _check_embedded_pass(central_differences, net, theta, X):
+    """``forward_embedded(embed(X))`` gives ``forward(X)``'s logits, and the input gradient
+    of its backward is the derivative of ``sum(z * D)`` in ``U``; returns ``D``, the
+    parameters' gradient and ``dU``."""
+    U = net.embed(theta, X)
+    z, trace = net.forward_embedded(theta, U)
+    np.testing.assert_allclose(z, net.forward(theta, X)[0], rtol=1e-12, atol=1e-13)
+    D = _rng(3).normal(size=z.shape)
+    grad, dU = net.backward(theta, trace, D, input_gradient=True)
+    numeric = central_differences(
+        lambda u: float((net.forward_embedded(theta, u)[0] * D).sum()), U.copy())
+    np.testing.assert_allclose(dU, numeric, rtol=1e-5, atol=1e-8)
+    return D, grad, dU
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_the_embedded_input_gives_the_same_logits_and_its_gradient(central_differences, config):
+    """``embed`` puts each category's embedding row in place of its code; the forward pass
+    from there is the usual one, and its input gradient (the categories' included) is the
+    derivative of the logits: what the explanations integrate."""
+    X = _data()
+    net = _network(**CONFIGS[config])
+    theta = net.init(_rng(), X)
+    U = net.embed(theta, X)
+    table = net.layout.views(theta)["embedding"]
+    assert U.shape == (len(X), 3 + 2 * 2) == (len(X), net.n_embedded)
+    np.testing.assert_array_equal(U[:, :3], X[:, :3])
+    np.testing.assert_array_equal(U[:, 5:], table[3 + X[:, 4].astype(int)])  # after 3 levels
+    D, grad, dU = _check_embedded_pass(central_differences, net, theta, X)
+    assert dU[:, 3:].any()   # the categories' embeddings have a gradient here
+    # the tables are not read: their gradient is zero, the others' are the usual ones
+    assert not net.layout.views(grad)["embedding"].any()
+    usual = net.backward(theta, net.forward(theta, X)[1], D)[0]
+    np.testing.assert_allclose(net.layout.views(grad)["W0"], net.layout.views(usual)["W0"],
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("out_activation, n_outputs",
+                         [("softmax", 3), ("logistic", 1), ("identity", 2)])
+def test_member_average_passes_the_embedded_input_through(central_differences, out_activation,
+                                                          n_outputs):
+    X = _data()
+    net = tabular.MemberAverage(_network(out_activation, n_outputs))
+    theta = net.init(_rng(), X)
+    _check_embedded_pass(central_differences, net, theta, X)
+
+
+@pytest.mark.parametrize("change", [lambda U: U[:, :-1], lambda U: U * np.nan])
+def test_a_bad_embedded_input_raises_a_clear_error(change):
+    X, net = _data(), _network()
+    theta = net.init(_rng(), X)
+    with pytest.raises(ValueError, match=r"U must be finite, of shape \(n_samples, 7\)"):
+        net.forward_embedded(theta, change(net.embed(theta, X)))
+
+
 def test_backward_without_input_gradient_returns_none_and_fills_a_new_grad():
     X, net = _data(), _network()
     theta = net.init(_rng(), X)

@@ -22,6 +22,14 @@ with the Poisson loss the exponential, ``P = exp(z_t)`` and ``delta = exp(z_t) e
 the steps before the network (imputers, one-hot encoded categories and affine steps, see its
 notes).
 
+**Tabular MLPs.** ``TabularMLPClassifier`` and ``TabularMLPRegressor`` preprocess their raw
+columns themselves, and embed a categorical column of many levels as a learned vector. Their
+path runs in the network's *embedded input* (:meth:`skdnn.nn.tabular.TabularNetwork.embed`):
+the preprocessed columns (scaled numbers, missing-value indicators, one-hot columns), with
+each code column replaced by its embedding vector, where every entry has a gradient. Each
+entry comes from one raw column (the preprocessing's ``groups_``), whose attribution is the
+sum of its entries'.
+
 **Integrated gradients** (Sundararajan, Taly and Yan, 2017) attribute ``P(t | x) - P(t | b)``
 to the features along the straight path from a baseline ``b`` to ``x``:
 
@@ -49,6 +57,7 @@ there directly.
 
 from __future__ import annotations
 
+from collections import Counter
 from numbers import Integral, Real
 
 import numpy as np
@@ -58,8 +67,10 @@ from sklearn.utils._param_validation import HasMethods, Interval, validate_param
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._blocks import in_row_blocks
+from .._tabular_prep import _is_missing
 from .._warnings import warn
-from ._pipeline import Preprocessing, _flatten_steps, _is_frame
+from ..nn.layout import AffineOutput
+from ._pipeline import Preprocessing, _flatten_steps, _is_frame, one_row
 
 __all__ = ["input_gradients", "integrated_gradients"]
 
@@ -86,6 +97,30 @@ class _Passes:
                                                       input_gradient=True)[1]
 
 
+class _EmbeddedPasses(_Passes):
+    """A tabular MLP's passes from its **embedded input** ``U``: the preprocessed columns,
+    with each embedded categorical column's code replaced by its embedding vector
+    (:meth:`skdnn.nn.tabular.TabularNetwork.embed`), where every column has a gradient."""
+
+    def __init__(self, estimator):
+        super().__init__(estimator)
+        self.scale, self.offset = 1.0, 0.0
+        if isinstance(self.network, AffineOutput):  # the regressor's: in the target's units
+            self.scale, self.offset = self.network.scale, self.network.offset
+            self.network = self.network.network
+
+    def embed(self, Xt):
+        return self.network.embed(self.theta, Xt)
+
+    def logits(self, U):
+        return self.network.forward_embedded(self.theta, U)[0] * self.scale + self.offset
+
+    def logits_with_backward(self, U):
+        z, trace = self.network.forward_embedded(self.theta, U)
+        return z * self.scale + self.offset, lambda delta: self.network.backward(
+            self.theta, trace, delta * self.scale, input_gradient=True)[1]
+
+
 class _Differentiable:
     """A skdnn MLP, possibly at the end of a pipeline, ready to differentiate.
 
@@ -107,6 +142,15 @@ class _Differentiable:
             check_is_fitted(step)
         self.estimator, self.mlp, self.steps = estimator, mlp, steps[:-1]
         self.passes = _Passes(mlp)
+        # A tabular MLP (its network embeds its input): explained from its own raw columns.
+        self.tabular = hasattr(self.passes.network, "embed")
+        if self.tabular and self.steps:
+            raise ValueError(
+                f"{caller} explains a {type(mlp).__name__} in its own raw columns (it "
+                "preprocesses them itself), not after other steps: pass the estimator "
+                "alone, fitted on the raw columns.")
+        if self.tabular:
+            self.passes = _EmbeddedPasses(mlp)
         cat_idxs = getattr(self.passes.network, "cat_idxs", [])
         if cat_idxs:
             # The columns by name where the network was fitted on a DataFrame.
@@ -140,7 +184,10 @@ class _Differentiable:
     def baseline(self, baseline, X, X_train):
         """Raw baseline rows, one per row of ``X``: given, typical of ``X_train``, or zero."""
         pre, n_samples = self.preprocessing, X.shape[0]
-        if baseline is None and X_train is not None:
+        if baseline is None and self.tabular:
+            X_train = None if X_train is None else self.validate(X_train, "X_train")
+            B = _typical_tabular_row(self.mlp._preprocessor, X, X_train)
+        elif baseline is None and X_train is not None:
             B = pre.typical_row(self.validate(X_train, "X_train"))
         elif baseline is None:
             if pre.categories:
@@ -332,6 +379,63 @@ def _integrate_gradients(model, U_b, step, t, n_steps, tol):
     return total
 
 
+def _typical_tabular_row(prep, X, X_train):
+    """A tabular MLP's default baseline, one raw row like ``X``'s: each numeric column's
+    training median (from the fitted preprocessing ``prep``; its preprocessed value is 0) and
+    each categorical column's most frequent level in ``X_train`` (ties: the first in sorted
+    order)."""
+    numeric, categorical = prep.numeric_columns_, prep.categorical_columns_
+    if prep.numeric == "robust":
+        medians = list(prep.center_)
+    else:
+        medians = [np.interp(0.5, prep.references_, prep.quantiles_[:, k])
+                   for k in range(len(numeric))]
+    if categorical and X_train is None:
+        names = getattr(prep, "feature_names_in_", None)
+        listed = [f"x{j}" if names is None else str(names[j]) for j in categorical]
+        raise ValueError(
+            f"The columns {listed} are categorical, which have no median: give "
+            "integrated_gradients a baseline (a raw row) or X_train (for the most frequent "
+            "level of each; the numeric columns take their training medians).")
+    modes = []
+    for c, j in enumerate(categorical):
+        column = X_train.iloc[:, j] if _is_frame(X_train) else np.asarray(X_train)[:, j]
+        values = np.asarray(column, dtype=object)
+        counts = Counter(values[~_is_missing(values)].tolist())
+        modes.append(max(prep.categories_[c], key=lambda level: counts.get(level, 0)))
+    return one_row(X, numeric, medians, categorical, modes,
+                   object if categorical else np.float64)
+
+
+def _tabular_integrated_gradients(model, X, B, target, n_steps, tol):
+    """Integrated gradients of a tabular MLP in its raw columns.
+
+    The path runs in the network's embedded input ``U`` (:class:`_EmbeddedPasses`), from the
+    baseline's to the row's: the preprocessed numbers (scaled values, missing-value
+    indicators, one-hot columns) and each embedded category's embedding vector. Every entry
+    of ``U`` comes from one raw column (``groups_``), so summing ``(u_x - u_b) * mean
+    gradient`` per raw column keeps completeness.
+    """
+    prep, passes = model.mlp._preprocessor, model.passes
+    n_samples = X.shape[0]
+    Xt = prep.transform(X)
+    try:
+        Bt = prep.transform(B)
+    except ValueError as exc:
+        raise ValueError(f"The baseline cannot be preprocessed: {exc}") from exc
+    U = passes.embed(np.vstack([Xt, Bt]).astype(np.float64))
+    U_x, U_b = U[:n_samples], U[n_samples:]
+    t = model.targets(target, U_x)
+    step = U_x - U_b
+    mean_gradient = _integrate_gradients(model, U_b, step, t, n_steps, tol)
+    widths = np.ones(prep.groups_.size, dtype=np.intp)
+    widths[prep.n_numeric_out_:] = passes.network.embedding_dim  # a code: its embedding
+    owner = np.repeat(prep.groups_, widths)
+    S = np.zeros((owner.size, X.shape[1]))
+    S[np.arange(owner.size), owner] = 1.0
+    return model.named((step * mean_gradient) @ S, X)
+
+
 def _baseline_rows(estimator, X, baseline=None, X_train=None):
     """The raw baseline rows that :func:`integrated_gradients` uses for these arguments."""
     model = _Differentiable(estimator, "integrated_gradients")
@@ -392,7 +496,8 @@ def input_gradients(estimator, X, *, target=None):
     ValueError
         For an estimator that is not (a pipeline ending in) ``MLPClassifierFromScratch``, a
         step that is not affine (named in the message), one-hot encoded categories (they
-        have no derivative: :func:`integrated_gradients` attributes them), mismatched data
+        have no derivative: :func:`integrated_gradients` attributes them), a tabular MLP
+        (likewise: its categories and missing values have none), mismatched data
         or unknown targets.
     sklearn.exceptions.NotFittedError
         If the estimator or a step is not fitted.
@@ -408,6 +513,11 @@ def input_gradients(estimator, X, *, target=None):
     (2, 4)
     """
     model = _Differentiable(estimator, "input_gradients")
+    if model.tabular:
+        raise ValueError(
+            f"input_gradients needs raw columns with a derivative, and a "
+            f"{type(model.mlp).__name__} encodes categories and missing values, which have "
+            "none. integrated_gradients explains it in its raw columns.")
     X = model.validate(X)
     _, M, U, A = _through_pipeline(model, X)
     pre = model.preprocessing
@@ -453,23 +563,31 @@ def integrated_gradients(estimator, X, *, baseline=None, target=None, X_train=No
         categories), affine steps, ``"passthrough"`` and ``"drop"``, each possibly after
         imputers; then affine steps (``StandardScaler``, ``MinMaxScaler``,
         ``MaxAbsScaler``, ``RobustScaler``, ``PCA``, ...). Any other step is named in a
-        ``ValueError``.
+        ``ValueError``. Or a ``TabularMLPClassifier`` or ``TabularMLPRegressor`` (alone),
+        explained in its raw columns: the path runs in its network's input, the
+        preprocessed columns with each embedded category replaced by its embedding vector,
+        and each raw column gets the sum of its entries (its scaled value and missing-value
+        indicator, its one-hot columns, or its embedding).
     X : {array-like, DataFrame} of shape (n_samples, n_features)
         Raw rows, strings included for one-hot encoded columns, and missing values (NaN)
-        where the pipeline imputes them. The path runs in the imputed, encoded space: a
-        missing value counts as what it is imputed with (a missing category imputed as a
-        constant is a category of its own), and a missing-value flag's share goes to its
-        column.
+        where the pipeline imputes them (anywhere for a tabular MLP). The path runs in the
+        imputed, encoded space: a missing value counts as what it is imputed with (a
+        missing category imputed as a constant is a category of its own), and a
+        missing-value flag's share goes to its column.
     baseline : {array-like, DataFrame, Series} of shape (n_features,) or (n_rows, n_features), \
 default=None
         The reference input, as raw row(s): one row for all of ``X``, or one per row. ``None``
         is the typical row of ``X_train`` when that is given (the mean of each numeric
         column's observed values, the most frequent category of each categorical one), else
-        the zero vector (not available when the pipeline one-hot encodes categories).
+        the zero vector (not available when the pipeline one-hot encodes categories). For a
+        tabular MLP, ``None`` is each numeric column's training median (stored in the
+        fitted model) and each categorical column's most frequent level in ``X_train``
+        (which it then needs).
     target : class label, array-like of shape (n_samples,) of labels, or None, default=None
         ``None`` takes each row's most probable class at ``x``. For a regressor, the output
         column (``None``: the first); the attributions then add up to
-        ``prediction(x) - prediction(baseline)``.
+        ``prediction(x) - prediction(baseline)`` (for ``TabularMLPRegressor``, before its
+        clip to the training target's range).
     X_train : {array-like, DataFrame} of shape (n_train, n_features), default=None
         Training data, used only for the default baseline.
     n_steps : int, default=64
@@ -511,6 +629,8 @@ default=None
     X = model.validate(X)
     n_samples = X.shape[0]
     B = model.baseline(baseline, X, X_train)
+    if model.tabular:
+        return _tabular_integrated_gradients(model, X, B, target, n_steps, float(tol))
     E, M, U, A = _through_pipeline(model, X, B)
     U_x, U_b = U[:n_samples], U[n_samples:]
     t = model.targets(target, U_x)

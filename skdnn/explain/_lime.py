@@ -127,6 +127,9 @@ class _LimeProblem:
         row = self._row(x, n_features)
         if categorical_features is None:  # strings, and what the pipeline one-hot encodes
             one_hot = Preprocessing(_flatten_steps(estimator)[:-1], self.feature_names).categories
+            # and what a tabular MLP treats as categories (bool, integer categories, ...)
+            one_hot += getattr(getattr(estimator, "_preprocessor", None),
+                               "categorical_columns_", [])
             self.categorical = [j for j, column in enumerate(train_columns)
                                 if j in one_hot or not _holds_numbers(column)]
         else:
@@ -589,8 +592,10 @@ def explain_lime(estimator, X_train, x, *, num_features=10, num_samples=5000, cl
     categorical_features : list of int or str, or bool mask, default=None
         Columns (by index or name) that LIME perturbs by drawing categories from ``X_train``
         instead of numeric values. ``None`` takes the columns that do not hold numbers (the
-        string columns of a DataFrame) and those that a pipeline one-hot encodes in its first
-        step (a ``OneHotEncoder``, or a ``ColumnTransformer`` branch); give ``[]`` for none.
+        string columns of a DataFrame), those that a pipeline one-hot encodes in its first
+        step (a ``OneHotEncoder``, or a ``ColumnTransformer`` branch) and those that a
+        ``TabularMLPClassifier`` or ``TabularMLPRegressor`` treats as categorical (its
+        ``categorical_features``: bool and ``category`` columns too); give ``[]`` for none.
     random_state : int, RandomState instance or None, default=None
         Seeds all of LIME's sampling. An int gives the same explanation on every call.
     **explainer_kwargs

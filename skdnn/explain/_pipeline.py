@@ -419,15 +419,24 @@ class Preprocessing:
             table = np.asarray(X_train[:, others], dtype=object)
         modes = (SimpleImputer(strategy="most_frequent", keep_empty_features=True)
                  .fit(table).statistics_ if others else [])
-        if not _is_frame(X_train):
-            row = np.array(X_train[:1], dtype=object if X_train.dtype == object else np.float64)
-            row[0, numeric], row[0, others] = means, modes
-            return row
-        import pandas as pd
+        return one_row(X_train, numeric, means, others, modes,
+                       object if not _is_frame(X_train) and X_train.dtype == object
+                       else np.float64)
 
-        row = X_train.iloc[[0]].copy()
-        for j, mean in zip(numeric, means, strict=True):
-            row.isetitem(j, np.array([mean]))
-        for j, mode in zip(others, modes, strict=True):
-            row.isetitem(j, pd.Series([mode], index=row.index, dtype=X_train.dtypes.iloc[j]))
+
+def one_row(X, numeric, values, others, levels, dtype):
+    """One raw row like ``X``'s: ``values`` in the columns ``numeric``, ``levels`` in the
+    columns ``others``; a one-row DataFrame with ``X``'s dtypes if ``X`` is one, else an
+    array of ``dtype``."""
+    if not _is_frame(X):
+        row = np.empty((1, X.shape[1]), dtype=dtype)
+        row[0, numeric], row[0, others] = values, levels
         return row
+    import pandas as pd
+
+    row = X.iloc[[0]].copy()
+    for j, value in zip(numeric, values, strict=True):
+        row.isetitem(j, np.array([value]))
+    for j, level in zip(others, levels, strict=True):
+        row.isetitem(j, pd.Series([level], index=row.index, dtype=X.dtypes.iloc[j]))
+    return row

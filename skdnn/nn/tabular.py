@@ -707,11 +707,44 @@ class TabularNetwork(Model):
         X = self._check_X(X)
         return self._forward(theta, X, rng=rng if training else None, keep=True)
 
-    def _forward(self, theta, X, rng=None, keep=True, calibrate=None):
+    # -- the embedded input: the space skdnn.explain's integrated gradients run in ----------
+    @property
+    def n_embedded(self):
+        """The width of :meth:`embed`'s output: the numbers, then ``embedding_dim`` values per
+        categorical column."""
+        return self.n_numeric + self.embedding_dim * len(self.cardinalities)
+
+    def embed(self, theta, X):
+        """``X`` with each code column replaced by its embedding, (n, :attr:`n_embedded`).
+
+        The numeric columns stay as they are; categorical column ``c``'s code becomes the
+        ``embedding_dim`` values of its row of ``E_c``. :meth:`forward_embedded` takes the
+        result, so a category is a point of its embedding space, where it has a gradient.
+        """
+        X = self._check_X(X)
+        U = X[:, :self.n_numeric].astype(self.dtype)
+        if not self.cardinalities:
+            return U
+        emb, _ = categorical_forward(X[:, self.n_numeric:].astype(np.intp),
+                                     self.layout.views(theta)["embedding"], self.offsets)
+        return np.concatenate([U, emb], axis=1)
+
+    def forward_embedded(self, theta, U):
+        """:meth:`forward` (prediction mode) from ``U = embed(theta, X)``: the logits
+        (n, k, n_outputs) and the trace, whose :meth:`backward` with ``input_gradient=True``
+        gives ``dL/dU`` (n, :attr:`n_embedded`). ``forward_embedded(theta, embed(theta, X))``
+        equals ``forward(theta, X)``."""
+        U = np.asarray(U)
+        if U.ndim != 2 or U.shape[1] != self.n_embedded or not np.isfinite(U).all():
+            raise ValueError(f"U must be finite, of shape (n_samples, {self.n_embedded}) "
+                             f"(what embed returns); got shape {U.shape}.")
+        return self._forward(theta, U, keep=True, embedded=True)
+
+    def _forward(self, theta, X, rng=None, keep=True, calibrate=None, embedded=False):
         dt, k = self.dtype, self.k
         P = self.layout.views(theta)
         n = X.shape[0]
-        trace = {"n": n}
+        trace = {"n": n, "embedded": embedded}
         f = self.n_continuous
         parts = []
         if f:
@@ -728,7 +761,9 @@ class TabularNetwork(Model):
             parts.append(emb)
         if self.n_numeric > f:
             parts.append(X[:, f:self.n_numeric].astype(dt, copy=False))
-        if self.cardinalities:
+        if self.cardinalities and embedded:
+            parts.append(X[:, self.n_numeric:].astype(dt, copy=False))
+        elif self.cardinalities:
             codes = X[:, self.n_numeric:].astype(np.intp)
             emb, trace["cat"] = categorical_forward(codes, P["embedding"], self.offsets)
             parts.append(emb)
@@ -790,7 +825,8 @@ class TabularNetwork(Model):
     def backward(self, theta, trace, delta, grad=None, input_gradient=False):
         """The chain rule from ``delta = dL/dz`` (n, k, n_outputs) to every parameter and,
         when asked, to the input: ``(grad, dX)``, ``dX`` (n, n_features) with zeros in the
-        code columns (or None)."""
+        code columns (or None). After :meth:`forward_embedded`, ``dX`` is ``dL/dU``
+        (n, :attr:`n_embedded`) and the embedding tables' gradient is zero (unused)."""
         P = self.layout.views(theta)
         if grad is None:
             grad = np.empty_like(theta)
@@ -817,8 +853,9 @@ class TabularNetwork(Model):
                 da = dxr * r if r is not None else dxr
         if self.scaling_layer:
             dh = scaling_backward(trace["h"], dh, P["scale"], G["scale"])
-        n, f = trace["n"], self.n_continuous
-        dX = np.zeros((n, self.n_features), dtype=self.dtype) if input_gradient else None
+        n, f, embedded = trace["n"], self.n_continuous, trace["embedded"]
+        width = self.n_embedded if embedded else self.n_features
+        dX = np.zeros((n, width), dtype=self.dtype) if input_gradient else None
         widths = self.chunks
         n_num_emb = sum(widths[:f])
         if f:
@@ -838,7 +875,11 @@ class TabularNetwork(Model):
         stop = n_num_emb + self.n_numeric - f
         if input_gradient:
             dX[:, f:self.n_numeric] = dh[:, n_num_emb:stop]
-        if self.cardinalities:
+        if self.cardinalities and embedded:
+            G["embedding"][...] = 0
+            if input_gradient:
+                dX[:, self.n_numeric:] = dh[:, stop:]
+        elif self.cardinalities:
             categorical_backward(trace["cat"], dh[:, stop:], G["embedding"])
         return grad, dX
 
@@ -937,7 +978,15 @@ class MemberAverage(Model):
         return -np.logaddexp(0, -z), -np.logaddexp(0, z)
 
     def forward(self, theta, X, training=False, rng=None):
-        z, trace = self.network.forward(theta, X, training, rng)
+        return self._average(*self.network.forward(theta, X, training, rng))
+
+    def forward_embedded(self, theta, U):
+        """:meth:`forward` from :meth:`TabularNetwork.embed`'s output ``U``; :meth:`backward`
+        of its trace gives ``dL/dU``."""
+        return self._average(*self.network.forward_embedded(theta, U))
+
+    def _average(self, z, trace):
+        """The logits of the members' averaged outputs, from theirs ``z`` (n, k, o)."""
         k = z.shape[1]
         if self.out_activation not in ("softmax", "logistic"):
             return z.mean(axis=1), (trace, z, None)
