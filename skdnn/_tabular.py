@@ -453,11 +453,11 @@ class _BaseTabularMLP(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
 
 class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
     __doc__ = _docstring(
-        """A neural network for tables, good at its defaults: RealMLP-TD's recipe with TabM's
-    ensemble, in NumPy.
+        """A neural network classifier for tables, good at its defaults.
 
-    It takes a DataFrame (or an array) with numbers, booleans, text, categories and missing
-    values, and fits its preprocessing inside: robust scaling with a smooth clip, missing
+    RealMLP-TD's recipe with TabM's ensemble, in NumPy. It takes a DataFrame (or an array)
+    with numbers, booleans, text, categories and missing values, and fits its preprocessing
+    inside: robust scaling with a smooth clip, missing
     indicators, one-hot columns for few levels and learned embeddings for many. The network
     embeds each numeric column (RealMLP's PBLD embedding), scales its inputs, and trains
     ``n_members`` MLPs that share their weights (TabM-mini) on the mean of their losses; the
@@ -472,7 +472,7 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
         The class labels.
 """,
         """    TabularMLPRegressor : The regressor.
-    MLPClassifierFromScratch : scikit-learn's MLP, drop-in.
+    MLPClassifierFromScratch : The drop-in for scikit-learn's MLP.
     sklearn.ensemble.HistGradientBoostingClassifier : Gradient-boosted trees.
 """,
         """    >>> import numpy as np
@@ -568,18 +568,18 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
 
 class TabularMLPRegressor(RegressorMixin, _BaseTabularMLP):
     __doc__ = _docstring(
-        """A neural network for tables, good at its defaults: RealMLP-TD's recipe with TabM's
-    ensemble, in NumPy.
+        """A neural network regressor for tables, good at its defaults.
 
-    It takes a DataFrame (or an array) with numbers, booleans, text, categories and missing
-    values, and fits its preprocessing inside (see :class:`TabularMLPClassifier`). The
+    RealMLP-TD's recipe with TabM's ensemble, in NumPy. It takes a DataFrame (or an array)
+    with numbers, booleans, text, categories and missing values, and fits its preprocessing
+    inside (see :class:`TabularMLPClassifier`). The
     network learns the standardised target ``(y - mean) / std`` (any scale of ``y`` works
     unchanged) and its predictions are clipped to the training target's range, as
     RealMLP-TD does.""",
         "",
         "",
         """    TabularMLPClassifier : The classifier.
-    MLPRegressorFromScratch : scikit-learn's MLP, drop-in.
+    MLPRegressorFromScratch : The drop-in for scikit-learn's MLP.
     sklearn.ensemble.HistGradientBoostingRegressor : Gradient-boosted trees.
 """,
         """    >>> import numpy as np
