@@ -44,6 +44,31 @@ def sigint_as_in_a_terminal():
     signal.signal(signal.SIGINT, previous)
 
 
+@pytest.fixture
+def interrupt_call(monkeypatch):
+    """The function ``interrupt_call(cls, n_call, how, method="loss_and_gradient")``: make
+    the ``n_call``-th call (from 1) of ``cls.method`` deliver a Ctrl-C (``how="signal"``: a
+    real SIGINT, as a terminal sends it) or raise a KeyboardInterrupt (``how="raise"``) before
+    it runs; returns the list of calls made. ``monkeypatch.undo()`` puts the method back."""
+
+    def interrupt(cls, n_call, how, method="loss_and_gradient"):
+        calls, original = [], getattr(cls, method)
+
+        def interrupting(self, *args, **kwargs):
+            calls.append(1)
+            if len(calls) == n_call:
+                if how == "signal":
+                    signal.raise_signal(signal.SIGINT)
+                else:
+                    raise KeyboardInterrupt
+            return original(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, method, interrupting)
+        return calls
+
+    return interrupt
+
+
 #: The engine's own tests, fast and closest to its lines: they run first, so that a wrong line
 #: in ``skdnn/nn/`` fails a ``pytest -x`` run (``../shared/tools/mutants.py``) in seconds.
 ENGINE_TESTS = ("test_reference.py", "test_nn.py", "test_tabular_engine.py", "test_tabnet.py",

@@ -25,18 +25,24 @@ _PER_SAMPLE_CHANCE = {
 # The contract does not depend on the hidden activation (tests/test_reference.py checks each
 # one's maths): the checks run with the default, ReLU, and with PReLU, the one that adds
 # learned parameters (slopes_) to the fitted state; PReLU and dropout (per-sample chance)
-# once, on the classifier, whose fitted state and draws the regressor shares.
+# once, on the classifier, whose fitted state and draws the regressor shares. The solvers
+# sgd and lbfgs likewise once, on the classifier: classifier and regressor run the same
+# solver code (skdnn/_mlp_base.py) over their own output layer and loss, which the default
+# (adam) regressor's checks cover.
 MLP_INSTANCES = (
     [MLPClassifierFromScratch(), MLPClassifierFromScratch(activation="prelu")]
-    + [MLPClassifierFromScratch(solver=solver) for solver in ("sgd", "lbfgs")]
+    # L-BFGS runs to its max_iter on the checks' small random data sets (200 by default:
+    # three times the time of the other MLP configurations); no check depends on how far it
+    # gets past 50 iterations.
+    + [MLPClassifierFromScratch(solver="sgd"), MLPClassifierFromScratch(solver="lbfgs",
+                                                                        max_iter=50)]
     + [
         MLPClassifierFromScratch(early_stopping=True),
         MLPClassifierFromScratch(dropout=0.2),
         MLPClassifierFromScratch(class_weight="balanced"),
     ]
-    + [MLPRegressorFromScratch()]
-    + [MLPRegressorFromScratch(solver=solver) for solver in ("sgd", "lbfgs")]
     + [
+        MLPRegressorFromScratch(),
         MLPRegressorFromScratch(early_stopping=True),
         MLPRegressorFromScratch(loss="poisson"),
     ]
@@ -49,19 +55,21 @@ CONSENSUS_INSTANCES = [ConsensusClassifier(), ConsensusClassifier(LogisticRegres
 # and the same sample repeated see different batches. The checks' data sets have 20 to 300
 # rows, which the default batch_size ("auto": n // 32, at least 64) cuts into batches of 64;
 # the checks' fits set that (with ghost batches of 32) and a narrower network with two steps,
-# which keeps each of the four configurations to seconds.
+# which keeps each of the three configurations to seconds.
 _BATCH_STATISTICS = {
     "check_sample_weight_equivalence_on_dense_data": "batch norm depends on repeated rows",
 }
 _SMALL_TABNET = dict(n_d=4, n_a=4, n_steps=2, batch_size=64, virtual_batch_size=32,
                      max_iter=50)
 # The mask (sparsemax or entmax) changes TabNet's maths, which tests/test_tabnet.py checks,
-# not its contract: the checks run with the default mask.
+# not its contract: the checks run with the default mask. Early stopping once, on the
+# classifier: its validation split and the loop are the ones the regressor runs (skdnn/_train),
+# whose unstratified split MLPRegressorFromScratch(early_stopping=True) checks, and the
+# regressor's criterion (validation R^2) is tests/test_one_loop.py's.
 TABNET_INSTANCES = [
     TabNetClassifier(**_SMALL_TABNET),
     TabNetClassifier(**_SMALL_TABNET, early_stopping=True),
     TabNetRegressor(**_SMALL_TABNET),
-    TabNetRegressor(**_SMALL_TABNET, early_stopping=True),
 ]
 
 

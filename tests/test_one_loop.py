@@ -1,7 +1,6 @@
 """The one training loop (skdnn._train): the same parameter means the same thing in every
 network's estimator (issue 29, point 2)."""
 
-import signal
 import warnings
 
 import numpy as np
@@ -15,8 +14,6 @@ from skdnn import (
     TabNetClassifier,
     TabNetRegressor,
 )
-from skdnn._train import KeptInterrupt
-from skdnn.nn.tabnet import TabNet
 
 TABNET = dict(n_d=4, n_a=4, n_steps=2, batch_size=50, random_state=0)
 MLP = dict(hidden_layer_sizes=(8,), batch_size=50, random_state=0)
@@ -66,38 +63,6 @@ def test_early_stopping_keeps_the_epoch_of_the_best_validation_score(make):
         tied = [i for i, s in enumerate(scores) if s == max(scores)]
         best = min(tied, key=lambda i: model.validation_loss_curve_[i])
     assert model.best_validation_loss_ == model.validation_loss_curve_[best]
-
-
-@pytest.mark.usefixtures("sigint_as_in_a_terminal")
-@pytest.mark.parametrize("how", ["signal", "raise"])
-def test_ctrl_c_keeps_tabnet_s_weights_warns_and_reraises(monkeypatch, how):
-    # 150 rows in batches of 50: 3 batches an epoch. A Ctrl-C in the 2nd batch of epoch 3
-    # waits for the end of that batch; a KeyboardInterrupt raised in the 3rd batch's
-    # gradient stops there: the same 8 steps either way.
-    X, y = _iris()
-    calls, original = [], TabNet.loss_and_gradient
-    n_batch = 8 if how == "signal" else 9
-
-    def loss_and_gradient(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == n_batch:
-            if how == "signal":
-                signal.raise_signal(signal.SIGINT)
-            else:
-                raise KeyboardInterrupt
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(TabNet, "loss_and_gradient", loss_and_gradient)
-    model = TabNetClassifier(**TABNET, max_iter=50, early_stopping=False)
-    with pytest.warns(UserWarning, match="interrupted .*in epoch 3: .*after 2 complete"):
-        with pytest.raises(KeptInterrupt):
-            model.fit(X, y)
-    assert len(calls) == n_batch
-    assert model.n_iter_ == 2 and len(model.loss_curve_) == 2
-    monkeypatch.undo()
-    two = _quiet(lambda: TabNetClassifier(**TABNET, max_iter=2, early_stopping=False).fit(X, y))
-    assert not np.array_equal(model._theta, two._theta)  # the steps of epoch 3 count
-    assert model.predict(X).shape == y.shape and np.isfinite(model.predict_proba(X)).all()
 
 
 @pytest.mark.parametrize("Estimator", [TabNetClassifier, TabNetRegressor])

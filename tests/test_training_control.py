@@ -9,7 +9,10 @@ from sklearn.datasets import load_iris, make_classification
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import StandardScaler
 
-from skdnn import MLPClassifierFromScratch, MLPRegressorFromScratch, _train
+from skdnn import MLPClassifierFromScratch, MLPRegressorFromScratch, TabNetClassifier, _train
+from skdnn._train import KeptInterrupt
+from skdnn.nn.network import Network
+from skdnn.nn.tabnet import TabNet
 
 try:  # scikit-learn >= 1.9
     from sklearn import callback
@@ -212,64 +215,59 @@ def test_with_sklearn_callbacks_the_estimators_take_sklearns_own_mixin():
         assert isinstance(est, callback.CallbackSupportMixin) and hasattr(est, "set_callbacks")
 
 
-def _interrupt_at_batch(monkeypatch, n_batch, how):
-    """Make the ``n_batch``-th gradient computation (from 1) deliver a Ctrl-C (``"signal"``:
-    a real SIGINT, as a terminal sends it) or raise a KeyboardInterrupt (``"raise"``); returns
-    the list of calls made."""
-    from skdnn.nn.network import Network
-
-    calls, original = [], Network.loss_and_gradient
-
-    def loss_and_gradient(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == n_batch:
-            if how == "signal":
-                signal.raise_signal(signal.SIGINT)
-            else:
-                raise KeyboardInterrupt
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(Network, "loss_and_gradient", loss_and_gradient)
-    return calls
-
-
 @pytest.mark.usefixtures("sigint_as_in_a_terminal")
-@pytest.mark.parametrize("Estimator", [MLPClassifierFromScratch, MLPRegressorFromScratch])
-@pytest.mark.parametrize("solver", ["adam", "sgd"])
+@pytest.mark.parametrize("Estimator, params", [
+    (MLPClassifierFromScratch, dict(hidden_layer_sizes=(8,), solver="adam")),
+    (MLPClassifierFromScratch, dict(hidden_layer_sizes=(8,), solver="sgd")),
+    (MLPRegressorFromScratch, dict(hidden_layer_sizes=(8,), solver="adam")),
+    (MLPRegressorFromScratch, dict(hidden_layer_sizes=(8,), solver="sgd")),
+    (TabNetClassifier, dict(n_d=4, n_a=4, n_steps=2, early_stopping=False)),
+], ids=["mlp-classifier-adam", "mlp-classifier-sgd", "mlp-regressor-adam", "mlp-regressor-sgd",
+        "tabnet-classifier"])
 def test_ctrl_c_stops_at_the_end_of_the_batch_keeps_the_weights_warns_and_reraises(
-        monkeypatch, Estimator, solver):
+        monkeypatch, interrupt_call, Estimator, params):
+    # Every network's estimator (issue 29: TabNet's Ctrl-C threw the fit away).
     X, y = _data()  # 150 samples in batches of 50: 3 batches an epoch
-    params = dict(hidden_layer_sizes=(8,), solver=solver, batch_size=50, max_iter=50,
-                  random_state=0)
+    params = dict(params, batch_size=50, max_iter=50, random_state=0)
+    engine = TabNet if Estimator is TabNetClassifier else Network
     fitted = {}
     # A Ctrl-C in the 2nd batch of epoch 3 waits for that batch's step; a KeyboardInterrupt
     # raised before the 3rd batch's gradient stops there: the same 8 steps either way.
     for how, n_batch in [("signal", 8), ("raise", 9)]:
         est = Estimator(**params)
-        calls = _interrupt_at_batch(monkeypatch, n_batch, how)
+        calls = interrupt_call(engine, n_batch, how)
         with pytest.warns(UserWarning, match="interrupted .*in epoch 3: .*after 2 complete"):
-            with pytest.raises(KeyboardInterrupt):
+            with pytest.raises(KeptInterrupt):
                 est.fit(X, y)
         assert len(calls) == n_batch  # no batch began after it
         assert est.n_iter_ == 2 and len(est.loss_curve_) == 2
         fitted[how] = est
         monkeypatch.undo()
-    for coef, same in zip(fitted["signal"].coefs_, fitted["raise"].coefs_, strict=True):
+    for coef, same in zip(_weights(fitted["signal"]), _weights(fitted["raise"]), strict=True):
         np.testing.assert_array_equal(coef, same)
     two = Estimator(**dict(params, max_iter=2)).fit(X, y)  # the 2 steps of epoch 3 count
-    assert not np.array_equal(fitted["signal"].coefs_[0], two.coefs_[0])
+    assert not np.array_equal(_weights(fitted["signal"])[0], _weights(two)[0])
     est = fitted["signal"]
-    assert np.isfinite(est.predict(X)).all() if Estimator is MLPRegressorFromScratch else True
+    assert est.predict(X).shape == y.shape
+    if Estimator is MLPRegressorFromScratch:
+        assert np.isfinite(est.predict(X)).all()
+    else:
+        assert np.isfinite(est.predict_proba(X)).all()
     est.set_params(warm_start=True, max_iter=5).fit(X, y)  # a fitted model goes on
     assert est.n_iter_ == 5
 
 
+def _weights(est):
+    """A fitted estimator's weight arrays: the MLP's ``coefs_``, TabNet's flat vector."""
+    return est.coefs_ if hasattr(est, "coefs_") else [est._theta]
+
+
 @pytest.mark.usefixtures("sigint_as_in_a_terminal")
-def test_ctrl_c_in_lbfgs_keeps_the_last_finished_iteration(monkeypatch):
+def test_ctrl_c_in_lbfgs_keeps_the_last_finished_iteration(interrupt_call):
     X, y = _data()
     est = MLPClassifierFromScratch(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=100,
                                    random_state=0)
-    _interrupt_at_batch(monkeypatch, 6, "signal")  # the 6th evaluation of the loss
+    interrupt_call(Network, 6, "signal")  # the 6th evaluation of the loss
     with pytest.warns(UserWarning, match=r"interrupted .*at the end of iteration \d+"):
         with pytest.raises(KeyboardInterrupt):
             est.fit(X, y)
@@ -279,26 +277,26 @@ def test_ctrl_c_in_lbfgs_keeps_the_last_finished_iteration(monkeypatch):
 
 @pytest.mark.usefixtures("sigint_as_in_a_terminal")
 @pytest.mark.parametrize("solver", ["adam", "lbfgs"])
-def test_a_fit_puts_back_the_sigint_handler_it_found(monkeypatch, solver):
+def test_a_fit_puts_back_the_sigint_handler_it_found(interrupt_call, solver):
     # Interrupted or not, the fit's hold on Ctrl-C ends with the fit.
     X, y = _data()
     params = dict(hidden_layer_sizes=(8,), solver=solver, max_iter=5, random_state=0)
     MLPClassifierFromScratch(**params).fit(X, y)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    _interrupt_at_batch(monkeypatch, 3, "signal")
+    interrupt_call(Network, 3, "signal")
     with pytest.warns(UserWarning, match="interrupted"), pytest.raises(KeyboardInterrupt):
         MLPClassifierFromScratch(**params).fit(X, y)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-def test_an_ignored_sigint_stays_ignored_and_the_fit_runs_to_its_end(monkeypatch):
+def test_an_ignored_sigint_stays_ignored_and_the_fit_runs_to_its_end(interrupt_call):
     # A process that ignores Ctrl-C (a background job, nohup) has chosen so: the fit neither
     # takes SIGINT over nor stops on one.
     X, y = _data()
     params = dict(hidden_layer_sizes=(8,), batch_size=50, max_iter=5, random_state=0)
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        calls = _interrupt_at_batch(monkeypatch, 2, "signal")
+        calls = interrupt_call(Network, 2, "signal")
         est = MLPClassifierFromScratch(**params).fit(X, y)
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     finally:
