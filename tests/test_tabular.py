@@ -262,3 +262,27 @@ def test_batch_size_auto_gives_a_small_table_8_steps_an_epoch(monkeypatch, n_sam
         warnings.simplefilter("ignore")  # an untrained network learned nothing: not the point
         TabularMLPRegressor(max_iter=1, early_stopping=False).fit(X, X[:, 0])
     assert sizes == [batch]
+
+
+@pytest.mark.usefixtures("sigint_as_in_a_terminal")
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_ctrl_c_keeps_the_weights_trained_so_far_warns_and_reraises(interrupt_call,
+                                                                   early_stopping):
+    from skdnn._train import KeptInterrupt
+    from skdnn.nn.tabular import TabularNetwork
+
+    X, y = _frame(300)  # 240 training rows with a validation fifth, else 300: batches of 60
+    params = dict(SMALL, batch_size=60, max_iter=20, early_stopping=early_stopping,
+                  random_state=0)
+    per_epoch = 4 if early_stopping else 5
+    clf = TabularMLPClassifier(**params)
+    calls = interrupt_call(TabularNetwork, 2 * per_epoch + 2, "signal")  # epoch 3, batch 2
+    with pytest.warns(UserWarning, match="interrupted .*in epoch 3: .*after 2 complete"):
+        with pytest.raises(KeptInterrupt):
+            clf.fit(X, y)
+    assert len(calls) == 2 * per_epoch + 2  # no batch began after it
+    assert clf.n_iter_ == 2 and len(clf.loss_curve_) == 2
+    assert np.isfinite(clf.predict_proba(X)).all()
+    if early_stopping:  # the best of the two validated epochs is what was kept
+        assert len(clf.validation_scores_) == 2
+        assert clf.best_validation_score_ == max(clf.validation_scores_)
