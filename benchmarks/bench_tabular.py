@@ -81,8 +81,8 @@ ABLATIONS = {
     "no-weight-decay": {"weight_decay": 0.0},
     "no-label-smoothing": {"label_smoothing": 0.0},
     "quantile": {"numeric": "quantile"},
-    "16-epochs": {"max_iter": 16},
-    "64-epochs": {"max_iter": 64},
+    "32-epochs": {"max_iter": 32},
+    "128-epochs": {"max_iter": 128},
 }
 
 

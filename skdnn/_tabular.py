@@ -97,7 +97,7 @@ _PARAMETERS = """    hidden_layer_sizes : array-like of int, default=(128, 128, 
     batch_size : int or "auto", default="auto"
         Rows per mini-batch. "auto": 256 (RealMLP-TD's), or fewer on a small table, so that
         an epoch takes at least 8 steps (``n_samples // 8``, at least 16).
-    max_iter : int, default=32
+    max_iter : int, default=64
         Epochs. The schedules span them; with a validation set the best epoch's weights are
         kept.
     early_stopping : "auto" or bool, default="auto"
@@ -192,7 +192,7 @@ class _BaseTabularMLP(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
     def __init__(self, *, hidden_layer_sizes=(128, 128, 128), n_members=4, ensemble="mini",
                  numeric_embedding="pbld", activation="auto", parametric_activation=False,
                  scaling_layer=True, dropout=0.15,
-                 learning_rate_init="auto", weight_decay=0.02, batch_size="auto", max_iter=32,
+                 learning_rate_init="auto", weight_decay=0.02, batch_size="auto", max_iter=64,
                  early_stopping="auto", validation_fraction=0.2,
                  categorical_features="from_dtype", numeric="robust", random_state=None,
                  verbose=False):
@@ -494,7 +494,7 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
     def __init__(self, *, hidden_layer_sizes=(128, 128, 128), n_members=4, ensemble="mini",
                  numeric_embedding="pbld", activation="auto", parametric_activation=False,
                  scaling_layer=True, dropout=0.15,
-                 learning_rate_init="auto", weight_decay=0.02, batch_size="auto", max_iter=32,
+                 learning_rate_init="auto", weight_decay=0.02, batch_size="auto", max_iter=64,
                  early_stopping="auto", validation_fraction=0.2,
                  categorical_features="from_dtype", numeric="robust", label_smoothing=0.1,
                  class_weight=None, random_state=None, verbose=False):
