@@ -571,3 +571,15 @@ def test_negative_sample_weights_and_misshapen_coef_init_are_rejected():
         PerceptronClassifier().fit(GATE_INPUTS, XOR, sample_weight=[1, -1, 1, 1])
     with pytest.raises(ValueError, match="coef_init"):
         PerceptronClassifier().fit(GATE_INPUTS, XOR, coef_init=np.zeros((2, 2)))
+
+
+def test_temperature_of_decisions_that_tie_every_class_is_found_without_numeric_warnings():
+    # Every row ties its classes: every temperature gives the same (uniform) probabilities,
+    # the loss is flat (no curvature) and Newton's step is skipped, not divided by zero.
+    from skdnn.nn.perceptron import fit_temperature
+
+    decision = np.repeat(np.array([[1.0], [-2.0], [0.5]]), 3, axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        T = fit_temperature(decision, np.array([0, 1, 2]), np.ones(3))
+    assert 0 < T < np.inf
