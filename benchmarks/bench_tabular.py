@@ -81,7 +81,9 @@ ABLATIONS = {
     "no-weight-decay": {"weight_decay": 0.0},
     "no-label-smoothing": {"label_smoothing": 0.0},
     "quantile": {"numeric": "quantile"},
+    "16-epochs": {"max_iter": 16},
     "32-epochs": {"max_iter": 32},
+    "64-epochs": {"max_iter": 64},
     "128-epochs": {"max_iter": 128},
 }
 

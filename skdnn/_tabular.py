@@ -123,7 +123,7 @@ _COMMON_PARAMETERS = """    random_state : int, RandomState instance or None, de
 
 _ATTRIBUTES = """    n_features_in_ : int
         Columns seen in :meth:`fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         The column names of a DataFrame whose names are all strings.
     loss_curve_ : list of float
         The training loss (averaged over the members) of each epoch.
