@@ -121,7 +121,11 @@ _COMMON_PARAMETERS = """    random_state : int, RandomState instance or None, de
         Print the loss (and validation score) of each epoch.
 """
 
-_ATTRIBUTES = """    n_features_in_ : int
+_ATTRIBUTES = """    preprocessor_ : TabularPreprocessor
+        The fitted preprocessing: ``preprocessor_.transform(X)`` is the network's input
+        (what :meth:`as_engine`'s network takes); its attributes say how each column was
+        encoded.
+    n_features_in_ : int
         Columns seen in :meth:`fit`.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         The column names of a DataFrame whose names are all strings.
@@ -258,7 +262,7 @@ class _BaseTabularMLP(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
         """The fitted network and its parameters in ``dtype``: predictions are computed in
         float64, so that each row's does not depend on the rows beside it (float32 matrix
         products round differently in blocks of different sizes)."""
-        network = self._network(self._preprocessor, self.n_outputs_, self.out_activation_,
+        network = self._network(self.preprocessor_, self.n_outputs_, self.out_activation_,
                                 dtype)
         network.buffers = self._buffers.astype(dtype)
         return network, self._theta.astype(dtype)
@@ -394,7 +398,7 @@ class _BaseTabularMLP(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
 
     # -- the fitted state --------------------------------------------------------------------
     def _fitted_attributes(self, prep, network, theta):
-        return {"_preprocessor": prep, "_theta": theta, "_buffers": network.buffers,
+        return {"preprocessor_": prep, "_theta": theta, "_buffers": network.buffers,
                 "n_outputs_": network.n_outputs, "out_activation_": network.out_activation}
 
     def _commit(self, prep, network, theta, record):
@@ -418,7 +422,7 @@ class _BaseTabularMLP(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
     def _transform(self, X):
         """The preprocessed input the network takes."""
         check_is_fitted(self)
-        return self._preprocessor.transform(X)
+        return self.preprocessor_.transform(X)
 
     def _outputs(self, X):
         Xt = self._transform(X)
@@ -431,7 +435,7 @@ class _BaseTabularMLP(DocLinkMixin, CallbackSupportMixin, BaseEstimator):
 
         ``network.forward(theta, Xt)`` gives the logits of the members' averaged
         probabilities (the regressor: its predictions) of the preprocessed input
-        ``Xt = self._preprocessor.transform(X)``; ``network.backward`` their gradients. What
+        ``Xt = self.preprocessor_.transform(X)``; ``network.backward`` their gradients. What
         :mod:`skdnn.explain` differentiates.
 
         Parameters

@@ -143,7 +143,8 @@ class _Differentiable:
         self.estimator, self.mlp, self.steps = estimator, mlp, steps[:-1]
         self.passes = _Passes(mlp)
         # A tabular MLP (its network embeds its input): explained from its own raw columns.
-        self.tabular = hasattr(self.passes.network, "embed")
+        # (TabNet's network embeds its categorical codes too, but has no embedded input.)
+        self.tabular = hasattr(self.passes.network, "forward_embedded")
         if self.tabular and self.steps:
             raise ValueError(
                 f"{caller} explains a {type(mlp).__name__} in its own raw columns (it "
@@ -186,7 +187,7 @@ class _Differentiable:
         pre, n_samples = self.preprocessing, X.shape[0]
         if baseline is None and self.tabular:
             X_train = None if X_train is None else self.validate(X_train, "X_train")
-            B = _typical_tabular_row(self.mlp._preprocessor, X, X_train)
+            B = _typical_tabular_row(self.mlp.preprocessor_, X, X_train)
         elif baseline is None and X_train is not None:
             B = pre.typical_row(self.validate(X_train, "X_train"))
         elif baseline is None:
@@ -416,7 +417,7 @@ def _tabular_integrated_gradients(model, X, B, target, n_steps, tol):
     of ``U`` comes from one raw column (``groups_``), so summing ``(u_x - u_b) * mean
     gradient`` per raw column keeps completeness.
     """
-    prep, passes = model.mlp._preprocessor, model.passes
+    prep, passes = model.mlp.preprocessor_, model.passes
     n_samples = X.shape[0]
     Xt = prep.transform(X)
     try:

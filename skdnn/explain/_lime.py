@@ -128,7 +128,7 @@ class _LimeProblem:
         if categorical_features is None:  # strings, and what the pipeline one-hot encodes
             one_hot = Preprocessing(_flatten_steps(estimator)[:-1], self.feature_names).categories
             # and what a tabular MLP treats as categories (bool, integer categories, ...)
-            one_hot += getattr(getattr(estimator, "_preprocessor", None),
+            one_hot += getattr(getattr(estimator, "preprocessor_", None),
                                "categorical_columns_", [])
             self.categorical = [j for j, column in enumerate(train_columns)
                                 if j in one_hot or not _holds_numbers(column)]
